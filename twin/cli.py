@@ -1,0 +1,153 @@
+"""``twin``: the command line, a thin layer over the Python API.
+
+Exit status: 0 success; 2 a bad config, flag or file (one line per problem, no traceback);
+1 anything else. ``TWIN_DEBUG=1`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from twin import config, report
+from twin._backend import BACKENDS
+from twin.errors import TwinError
+from twin.simulate import simulate
+from twin.units import parse_duration
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, as for a bad config
+        raise TwinError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _duration(flag: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except (ValueError, TypeError) as err:
+        raise TwinError(f"{flag} {text!r}: {err}") from None
+
+
+class _LazyProgress:
+    """A progress bar on stderr that appears only once a run has taken more than a second."""
+
+    def __init__(self, label: str):
+        self.label, self.started, self.bar, self.task = label, time.monotonic(), None, None
+
+    def __call__(self, frac: float) -> None:
+        if self.bar is None:
+            if time.monotonic() - self.started < 1.0:
+                return
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                                TimeRemainingColumn(), console=Console(stderr=True),
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=1.0)
+        self.bar.update(self.task, completed=min(frac, 1.0))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    plant = config.load_plant(args.config)
+    if args.replications is not None and args.replications < 1:
+        raise TwinError(f"--replications {args.replications}: must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise TwinError(f"--seed {args.seed}: must be 0 or more")
+    horizon = _duration("--horizon", args.horizon)
+    warmup = _duration("--warmup", args.warmup)
+    end = horizon if horizon is not None else plant.horizon
+    start = warmup if warmup is not None else plant.warmup
+    if start >= end:
+        raise TwinError(f"--warmup/--horizon: the warm-up ({start:g} h) must be shorter than the "
+                        f"horizon ({end:g} h)")
+    bar = _LazyProgress(f"simulating {plant.name}")
+    try:
+        result = simulate(plant, replications=args.replications, seed=args.seed,
+                          backend=args.backend, horizon=horizon, warmup=warmup, progress=bar)
+    finally:
+        bar.close()
+    summary = result.summary()
+    if args.out:
+        columns, rows = result.replication_rows()
+        report.write_results(args.out, summary, columns, rows)
+    if args.json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        report.print_summary(summary, Console())
+        if args.out:
+            Console().print(f"results written to {args.out}/summary.json and replications.csv")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    plant = config.load_plant(args.config)
+    servers = sum(st.servers for st in plant.stations)
+    print(f"{args.config}: ok: '{plant.name}', {len(plant.stations)} stations, {servers} servers, "
+          f"horizon {plant.horizon:g} h, warm-up {plant.warmup:g} h, "
+          f"{plant.replications} replications")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(config.json_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(prog="twin", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+
+    run = sub.add_parser("run", help="simulate a plant headless and print its results")
+    run.add_argument("config", help="plant YAML file")
+    run.add_argument("--replications", type=int, help="replications (default: the config's)")
+    run.add_argument("--seed", type=int, help="random seed (default: the config's)")
+    run.add_argument("--horizon", help="length of each replication, e.g. 2w or 500h")
+    run.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 3d")
+    run.add_argument("--backend", choices=BACKENDS, default="auto",
+                     help="array backend (auto: CuPy when a GPU is usable, else NumPy)")
+    run.add_argument("--json", action="store_true", help="print the JSON summary only")
+    run.add_argument("--out", metavar="DIR", help="write summary.json and replications.csv")
+    run.set_defaults(func=_cmd_run)
+
+    val = sub.add_parser("validate", help="check a plant file and print a one-line summary")
+    val.add_argument("config")
+    val.set_defaults(func=_cmd_validate)
+
+    sch = sub.add_parser("schema", help="print the JSON Schema of plant files")
+    sch.set_defaults(func=_cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except TwinError as err:
+        for line in str(err).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # anything else is our bug: say so in one line unless debugging
+        if os.environ.get("TWIN_DEBUG"):
+            raise
+        print(f"error: internal error: {type(err).__name__}: {err} "
+              f"(rerun with TWIN_DEBUG=1 for a traceback and report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

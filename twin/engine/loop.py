@@ -1,0 +1,130 @@
+"""Run the engine's steps until every lane reaches its horizon.
+
+Between blocks of steps (and only there) the loop looks at the state from the host: it grows
+the ring buffers of unlimited stations and the store of cycle times before they can overflow,
+stops with :class:`Overload` when a queue outgrows its memory budget, with :class:`Deadlock`
+when a lane can never move again before its horizon, and reports progress.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from twin.engine import core, rng
+
+BLOCK = 128  # steps between host-side checks; each step adds at most one job to any queue
+
+
+class Overload(Exception):
+    """A station's queue outgrew its memory budget (arrivals faster than it can serve)."""
+
+    def __init__(self, station: int, queue: int, time: float):
+        self.station, self.queue, self.time = station, queue, time
+        super().__init__(f"station {station} queue reached {queue} at t={time:.1f}h")
+
+
+class Deadlock(Exception):
+    """Some lane can never move again: full stations block each other around a loop."""
+
+    def __init__(self, lane: int, time: float, full: list[int]):
+        self.lane, self.time, self.full = lane, time, full
+        super().__init__(f"lane {lane} deadlocked at t={time:.1f}h; full stations {full}")
+
+
+def device_params(xp, params) -> core.DeviceParams:
+    """Move compiled parameters (:class:`twin.compile.Params`) to ``xp`` arrays."""
+    a = xp.asarray
+    L, M, W = params.lanes, params.slots, params.stations + 1
+    lane = xp.arange(L, dtype=xp.int64)
+    return core.DeviceParams(
+        horizon=params.horizon, warmup=params.warmup, J=params.stations, M=params.slots,
+        slot_station=a(params.slot_station), slot_on=a(params.slot_on),
+        capacity=a(params.capacity), dist_kind=a(params.dist_kind), dist_par=a(params.dist_par),
+        dist_row=a(params.dist_row), tables=a(params.tables), route_cum=a(params.route_cum),
+        route_next=a((params.route_cum > 0.5).argmax(axis=-1)),
+        mtbf=a(params.mtbf), mttr=a(params.mttr),
+        keys=rng.stream_keys(xp, params.seed, a(params.replication), params.n_streams),
+        lane=lane, lane_m=lane * M, lane_w=lane * W, lane_s=lane * params.n_streams,
+        kinds_present=params.kinds_present, has_failures=params.has_failures,
+        has_routing_draws=params.has_routing_draws,
+    )
+
+
+def _grow_queues(xp, s: core.State, places: int) -> core.State:
+    """Copy every ring buffer into ``places`` places, unrolled so that heads are at 0."""
+    q = s.q_job.shape[2]
+    idx = (s.q_head[..., None] + xp.arange(q)) % q
+    grown = {}
+    for name in ("q_job", "q_buf"):
+        new = xp.zeros(s.q_job.shape[:2] + (places,), dtype=xp.float64)
+        new[..., :q] = xp.take_along_axis(getattr(s, name), idx, axis=2)
+        grown[name] = new
+    return dataclasses.replace(s, q_head=xp.zeros_like(s.q_head), **grown)
+
+
+def _grow_exits(xp, s: core.State, size: int) -> core.State:
+    new = xp.zeros((s.ct.shape[0], size), dtype=xp.float64)
+    new[:, : s.ct.shape[1]] = s.ct
+    return dataclasses.replace(s, ct=new)
+
+
+def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
+        progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """Simulate every lane of ``params`` to its horizon on ``xp``.
+
+    Parameters
+    ----------
+    params : twin.compile.Params
+    queue_budget_bytes : int
+        Largest size the ring buffers of unlimited stations may grow to; past it the run stops
+        with :class:`Overload`.
+    expected_exits : int
+        First guess of exits per lane in the window (the store grows when needed).
+    progress : callable, optional
+        Called between blocks with the fraction of simulated time done (0..1).
+
+    Returns
+    -------
+    dict of xp arrays: the final :class:`core.State` fields used by the metrics, with ``ct``
+    cut to the largest exit count.
+    """
+    p = device_params(xp, params)
+    L, J = params.lanes, params.stations
+    finite = params.capacity[:, :J] - params.servers
+    unlimited = ~(finite < float("inf"))
+    largest_buffer = int(finite[~unlimited].max()) if (~unlimited).any() else 0
+    # one spare place: the step writes the place after the last job unconditionally
+    places = max(largest_buffer, 2 * BLOCK if unlimited.any() else 0) + 1
+    max_places = max(places, queue_budget_bytes // max(1, 16 * L * (J + 1)))
+    s = core.init(xp, p, places, max(expected_exits, 2 * BLOCK))
+
+    horizon = params.horizon
+    while True:
+        for _ in range(BLOCK):
+            s = core.step(xp, p, s)
+        if not bool(s.live.any()):
+            break
+        longest = int(s.q_len[:, :J].max()) if unlimited.any() else 0
+        if longest + BLOCK + 1 > s.q_job.shape[2]:
+            want = 1 << (longest + 2 * BLOCK - 1).bit_length()
+            if want > max_places:
+                station = int(xp.argmax(s.q_len[:, :J].max(axis=0)))
+                raise Overload(station, longest, float(s.t.max()))
+            s = _grow_queues(xp, s, want)
+        most = int(s.n_exit.max())
+        if most + BLOCK > s.ct.shape[1]:
+            s = _grow_exits(xp, s, 2 * (most + BLOCK))
+        if progress is not None:
+            progress(float(s.t.mean()) / horizon)
+    stuck = (s.t < horizon) & ~s.live
+    if bool(stuck.any()):
+        lane = int(xp.argmax(stuck))
+        full = [j for j in range(J) if int(s.count[lane, j]) >= params.capacity[lane, j]]
+        raise Deadlock(lane, float(s.t[lane]), full)
+    if progress is not None:
+        progress(1.0)
+    out = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)}
+    out["ct"] = s.ct[:, : max(1, int(s.n_exit.max()))]
+    return out

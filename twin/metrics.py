@@ -1,0 +1,123 @@
+"""Per-lane statistics from the engine's final state, and summaries across replications.
+
+NumPy only: the engine's arrays are converted with :func:`twin._backend.to_numpy` before they
+reach this module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from twin.engine.core import C_BLOCKED, C_BUSY, C_DOWN, C_QUEUE
+
+STATION_FIELDS = ("busy", "blocked", "down", "idle", "mean_queue", "mean_wait_h",
+                  "throughput_per_h")
+
+
+def _sorted_quantile(values: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+    """Per-row quantile (linear interpolation, as numpy's default) of the first counts[i] values.
+
+    values : (L, E) array; counts : (L,) ints. Rows with no value give NaN.
+    """
+    L, E = values.shape
+    cols = np.arange(E)[None, :]
+    ordered = np.sort(np.where(cols < counts[:, None], values, np.inf), axis=1)
+    pos = (np.maximum(counts, 1) - 1) * q
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(counts - 1, 0))
+    rows = np.arange(L)
+    out = ordered[rows, lo] + (pos - lo) * (ordered[rows, hi] - ordered[rows, lo])
+    return np.where(counts > 0, out, np.nan)
+
+
+def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
+    """Figures of each lane (replication) from the engine's final state.
+
+    Parameters
+    ----------
+    raw : dict of NumPy arrays
+        The output of :func:`twin.engine.loop.run`, converted to NumPy.
+    params : twin.compile.Params
+
+    Returns
+    -------
+    dict
+        Plant-level arrays of shape (L,) (``throughput_per_h``, ``cycle_time_h``,
+        ``cycle_time_p50``, ``cycle_time_p95``, ``wip``, ``exits`` (in the window), ``events``,
+        and since time 0 ``jobs_entered``, ``jobs_exited`` and ``jobs_inside`` at the horizon)
+        and per-station
+        arrays of shape (L, J) under ``station.<field>``.
+    """
+    J = params.stations
+    window = params.horizon - params.warmup
+    area = raw["area"][:, :J, :]
+    exits = raw["n_exit"].astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        server_time = params.servers * window
+        busy = area[..., C_BUSY] / server_time
+        blocked = area[..., C_BLOCKED] / server_time
+        down = area[..., C_DOWN] / server_time
+        out = {
+            "throughput_per_h": exits / window,
+            "cycle_time_h": np.where(exits > 0, raw["ct_sum"] / np.maximum(exits, 1), np.nan),
+            "cycle_time_p50": _sorted_quantile(raw["ct"], exits, 0.5),
+            "cycle_time_p95": _sorted_quantile(raw["ct"], exits, 0.95),
+            "wip": area.sum(axis=(1, 2)) / window,
+            "exits": exits,
+            "events": raw["events"].astype(np.int64),
+            "jobs_entered": raw["entered"].astype(np.int64),
+            "jobs_exited": raw["exited"].astype(np.int64),
+            "jobs_inside": raw["count"][:, :J].sum(axis=1).astype(np.int64),
+            "station.busy": busy,
+            "station.blocked": blocked,
+            "station.down": down,
+            "station.idle": 1.0 - busy - blocked - down,
+            "station.mean_queue": area[..., C_QUEUE] / window,
+            "station.mean_wait_h": np.where(raw["starts"][:, :J] > 0,
+                                            raw["wait_sum"][:, :J] / raw["starts"][:, :J], np.nan),
+            "station.throughput_per_h": raw["departs"][:, :J] / window,
+        }
+    return out
+
+
+def mean_ci(values: np.ndarray, confidence: float = 0.95) -> dict[str, object]:
+    """Mean and Student-t confidence interval of per-replication values (NaNs dropped).
+
+    Returns ``{"mean": m, "ci95": [lo, hi]}``; with one value the interval is [m, m]; with none,
+    every number is None.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"mean": None, "ci95": [None, None]}
+    m = float(v.mean())
+    if v.size == 1:
+        return {"mean": m, "ci95": [m, m]}
+    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return {"mean": m, "ci95": [m - half, m + half]}
+
+
+def bottleneck(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...]) -> str:
+    """The station whose servers are most often working or under repair (busy + down)."""
+    active = np.nanmean(lanes["station.busy"] + lanes["station.down"], axis=0)
+    return station_ids[int(np.argmax(active))]
+
+
+def summarize(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...]) -> dict[str, object]:
+    """Plant and station figures as ``{"mean", "ci95"}`` across the given lanes."""
+    cycle = mean_ci(lanes["cycle_time_h"])
+    cycle["p50"] = mean_ci(lanes["cycle_time_p50"])["mean"]
+    cycle["p95"] = mean_ci(lanes["cycle_time_p95"])["mean"]
+    return {
+        "throughput_per_h": mean_ci(lanes["throughput_per_h"]),
+        "cycle_time_h": cycle,
+        "wip": mean_ci(lanes["wip"]),
+        "stations": {
+            sid: {f: mean_ci(lanes[f"station.{f}"][:, j]) for f in STATION_FIELDS}
+            for j, sid in enumerate(station_ids)
+        },
+        "bottleneck": bottleneck(lanes, station_ids),
+    }

@@ -1,0 +1,157 @@
+"""The Python API's entry point: compile a plant, run its lanes in chunks, summarise."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin import metrics
+from twin._backend import Backend, get_backend, to_numpy
+from twin.compile import Params, compile_plant
+from twin.config import Plant
+from twin.engine import loop
+from twin.errors import TwinError
+from twin.flow import expected_exits, offered_loads, visit_ratios
+
+CPU_MAX_CHUNK = 4096  # lanes per chunk on NumPy: larger arrays fall out of cache for no gain
+MEMORY_SHARE = 0.25  # share of free (device) memory one chunk may plan to use
+
+
+class SimulationError(TwinError):
+    """A run that cannot finish meaningfully (overload, deadlock); the message says why."""
+
+
+@dataclass
+class Result:
+    """What one call of :func:`simulate` measured.
+
+    Attributes
+    ----------
+    lanes : dict of NumPy arrays
+        Per-replication figures (see :func:`twin.metrics.per_lane`), lane axis first.
+    """
+
+    name: str
+    station_ids: tuple[str, ...]
+    backend: str
+    replications: int
+    seed: int
+    horizon_h: float
+    warmup_h: float
+    lanes: dict[str, np.ndarray]
+    wall_s: float
+    extra: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """The JSON summary of DESIGN.md (the object ``twin run --json`` prints)."""
+        out = {
+            "name": self.name, "backend": self.backend, "replications": self.replications,
+            "seed": self.seed, "horizon_h": self.horizon_h, "warmup_h": self.warmup_h,
+        }
+        out.update(metrics.summarize(self.lanes, self.station_ids))
+        out["events"] = int(self.lanes["events"].sum())
+        out["wall_s"] = round(self.wall_s, 3)
+        return out
+
+    def replication_rows(self) -> tuple[list[str], list[list[float]]]:
+        """Per-replication table: column names and one row per replication."""
+        plant_cols = ["throughput_per_h", "cycle_time_h", "cycle_time_p50", "cycle_time_p95",
+                      "wip", "exits", "events"]
+        cols = ["replication"] + plant_cols
+        data = [np.arange(self.replications)] + [self.lanes[c] for c in plant_cols]
+        for j, sid in enumerate(self.station_ids):
+            for f in metrics.STATION_FIELDS:
+                cols.append(f"{sid}.{f}")
+                data.append(self.lanes[f"station.{f}"][:, j])
+        rows = np.column_stack([np.asarray(d, dtype=np.float64) for d in data])
+        return cols, rows.tolist()
+
+
+def _bytes_per_lane(params: Params, queue_places: int, exits: int) -> int:
+    """Rough memory of one lane's state and step temporaries, in bytes."""
+    M, J = params.slots, params.stations
+    return 8 * (24 * M + (J + 1) * (2 * queue_places + 40) + exits + 8 * (J + 1) ** 2)
+
+
+def chunk_size(backend: Backend, params: Params, exits: int) -> int:
+    """Lanes per chunk: what fits in a share of free memory (and, on NumPy, in cache)."""
+    per_lane = _bytes_per_lane(params, 256, exits)
+    fit = max(1, int(backend.free_bytes() * MEMORY_SHARE) // per_lane)
+    if backend.name == "numpy":
+        fit = min(fit, CPU_MAX_CHUNK)
+    return min(params.lanes, fit)
+
+
+def _overload_message(plant: Plant, err: loop.Overload) -> str:
+    st = plant.stations[err.station]
+    load = offered_loads(plant)[err.station]
+    rate = visit_ratios(plant)[err.station] / plant.source.interarrival.mean()
+    return (f"station '{st.id}' is overloaded: offered load {load:.2f} per server "
+            f"({rate:.3g} jobs/h x {st.process.mean():.3g} h over {st.servers} servers); "
+            f"its queue reached {err.queue} jobs by t={err.time:.0f}h. Add servers, shorten "
+            f"its processing, slow the source or give it a finite buffer")
+
+
+def _deadlock_message(plant: Plant, err: loop.Deadlock) -> str:
+    names = ", ".join(plant.stations[j].id for j in err.full) or "none"
+    return (f"deadlock in replication {err.lane} at t={err.time:.1f}h: full stations ({names}) "
+            f"block each other around a routing loop. Give a station in the loop a larger or "
+            f"unlimited buffer")
+
+
+def simulate(plant: Plant, replications: int | None = None, seed: int | None = None,
+             backend: str = "auto", horizon: float | None = None, warmup: float | None = None,
+             progress: Callable[[float], None] | None = None) -> Result:
+    """Simulate ``replications`` independent replications of ``plant``.
+
+    Parameters
+    ----------
+    plant : twin.config.Plant
+        A validated plant (``twin.load``).
+    replications, seed : int, optional
+        Default to the plant's own.
+    backend : {"auto", "numpy", "cupy"}
+    horizon, warmup : float, optional
+        Hours; default to the plant's.
+    progress : callable, optional
+        Called with the fraction done (0..1) as the run goes.
+    """
+    started = time.perf_counter()
+    be = get_backend(backend)
+    params = compile_plant(plant, replications, seed, horizon, warmup)
+    if params.warmup >= params.horizon:
+        raise TwinError(f"warmup ({params.warmup}h) must be shorter than the horizon "
+                        f"({params.horizon}h)")
+    window = params.horizon - params.warmup
+    exits = expected_exits(plant, window)
+    size = chunk_size(be, params, exits)
+    n_chunks = math.ceil(params.lanes / size)
+    parts = []
+    for c in range(n_chunks):
+        lanes = slice(c * size, min(params.lanes, (c + 1) * size))
+        chunk = params.take(lanes)
+
+        def report(frac: float, c: int = c) -> None:
+            if progress is not None:
+                progress((c + frac) / n_chunks)
+
+        try:
+            raw = loop.run(be.xp, chunk, queue_budget_bytes=int(be.free_bytes() * MEMORY_SHARE),
+                           expected_exits=exits, progress=report)
+        except loop.Overload as err:
+            raise SimulationError(_overload_message(plant, err)) from None
+        except loop.Deadlock as err:
+            err.lane += lanes.start
+            raise SimulationError(_deadlock_message(plant, err)) from None
+        parts.append(metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, chunk))
+    lanes_all = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    be.synchronize()
+    return Result(
+        name=plant.name, station_ids=params.station_ids, backend=be.name,
+        replications=params.lanes, seed=params.seed, horizon_h=params.horizon,
+        warmup_h=params.warmup, lanes=lanes_all, wall_s=time.perf_counter() - started,
+    )
