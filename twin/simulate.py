@@ -17,7 +17,7 @@ from twin.engine import loop
 from twin.errors import TwinError
 from twin.flow import expected_exits, offered_loads, visit_ratios
 
-CPU_MAX_CHUNK = 4096  # lanes per chunk on NumPy: larger arrays fall out of cache for no gain
+CPU_MAX_CHUNK = 2048  # lanes per chunk on NumPy: past it the state falls out of cache (measured)
 MEMORY_SHARE = 0.25  # share of free (device) memory one chunk may plan to use
 
 

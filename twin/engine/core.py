@@ -125,33 +125,39 @@ def _flat(a: Array) -> Array:
 
 
 def _draw(xp, p: DeviceParams, s: State, stream: Array, used: Array) -> Array:
-    """Uniforms for flat stream indices ``stream`` (into (L, NS)), advancing used counters.
-
-    ``stream`` and ``used`` have shape (L,), or (L, 2, n) for two service starts (A, B) of n
-    purposes each: when A and B draw from one stream, B takes the next counter, and the
-    counters are written back A then B so that no scatter writes one place twice.
-    """
-    ctr_all, keys = _flat(s.ctr), _flat(p.keys)
+    """Uniforms of the flat stream indices ``stream`` (into (L, NS)), shape (L,); advances the
+    counters of the draws ``used``. Calls run one after the other, so two draws from one stream
+    in a step get consecutive counters."""
+    ctr_all = _flat(s.ctr)
     ctr = ctr_all[stream]
-    if stream.ndim == 1:
-        ctr_all[stream] = ctr + used.astype(xp.uint64)
-        return rng.uniforms(xp, keys[stream], ctr)
-    used = used[:, :, None].astype(xp.uint64)
-    ctr_b = ctr[:, 1] + (stream[:, 0] == stream[:, 1]) * used[:, 0]
-    ctr_all[stream[:, 0]] = ctr[:, 0] + used[:, 0]
-    ctr_all[stream[:, 1]] = ctr_b + used[:, 1]
-    return rng.uniforms(xp, keys[stream], xp.stack([ctr[:, 0], ctr_b], axis=1))
+    ctr_all[stream] = ctr + used.astype(xp.uint64)
+    return rng.uniforms(xp, _flat(p.keys)[stream], ctr)
 
 
 def _service(xp, p: DeviceParams, row: Array, u: Array) -> Array:
     """Processing times at flat station rows ``row`` (into (L, W)) from uniforms ``u``."""
     kinds = p.kinds_present
     kind = _flat(p.dist_kind)[row] if len(kinds) > 1 else None
-    par = p.dist_par.reshape(-1, rng.N_DIST_PARAMS)
-    needed = rng.params_needed(kinds)
-    pars = [par[row, c] if c < needed else None for c in range(rng.N_DIST_PARAMS)]
+    par = _flat(p.dist_par)
+    base = row * rng.N_DIST_PARAMS
+    pars = [par[base + c] if c < rng.params_needed(kinds) else None
+            for c in range(rng.N_DIST_PARAMS)]
     tab = _flat(p.dist_row)[row] if rng.uses_tables(kinds) else None
     return rng.sample(xp, kinds, kind, pars, tab, p.tables, u)
+
+
+def _start(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: Array):
+    """Draw the processing of the jobs starting at flat station rows ``row`` (shape (L,)).
+
+    Returns ``(first, left, breaks)``: the time to the slot's next event, the processing left
+    after it when it is a failure, and whether it is one.
+    """
+    length = _service(xp, p, row, _draw(xp, p, s, stream + S_SERVICE, used))
+    if not p.has_failures:
+        return length, None, None
+    ttf = -_flat(p.mtbf)[row] * xp.log1p(-_draw(xp, p, s, stream + S_TTF, used))
+    breaks = ttf < length
+    return xp.where(breaks, ttf, length), xp.where(breaks, length - ttf, 0.0), breaks
 
 
 def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
@@ -263,20 +269,8 @@ def step(xp, p: DeviceParams, s: State) -> State:
     q_len[of] = len_o - take
 
     # --- service starts: A = slot e restarting (source or next job), B = idle server at k
-    rows2 = xp.stack([of, kf], axis=1)
-    starting = xp.stack([start_a, start_b], axis=1)
-    streams = (p.lane_s + 4 * j_e, p.lane_s + 4 * k)
-    if p.has_failures:
-        idx = xp.stack([xp.stack([st + S_SERVICE, st + S_TTF], axis=1) for st in streams], axis=1)
-        u = _draw(xp, p, s, idx, starting)
-        length = _service(xp, p, rows2, u[:, :, 0])
-        ttf = -F(p.mtbf)[rows2] * xp.log1p(-u[:, :, 1])
-        breaks = ttf < length
-        first = xp.where(breaks, ttf, length)
-        left = xp.where(breaks, length - ttf, 0.0)
-    else:
-        idx = xp.stack([st + S_SERVICE for st in streams], axis=1)[:, :, None]
-        first = _service(xp, p, rows2, _draw(xp, p, s, idx, starting)[:, :, 0])
+    first_a, left_a, breaks_a = _start(xp, p, s, of, p.lane_s + 4 * j_e, start_a)
+    first_b, left_b, breaks_b = _start(xp, p, s, kf, p.lane_s + 4 * k, start_b)
 
     # --- write slot e
     new_status = xp.where(compl, BLOCKED, st_e)
@@ -285,11 +279,11 @@ def step(xp, p: DeviceParams, s: State) -> State:
         new_status = xp.where(fail, DOWN, xp.where(rep, BUSY, new_status))
         new_next = xp.where(fail, t + repair,
                             xp.where(rep, t + xp.where(rep_breaks, life, work_e), new_next))
-        F(s.fails)[ef] = xp.where(start_a, breaks[:, 0], xp.where(rep, rep_breaks, fails_e))
-        F(s.work)[ef] = xp.where(start_a, left[:, 0],
+        F(s.fails)[ef] = xp.where(start_a, breaks_a, xp.where(rep, rep_breaks, fails_e))
+        F(s.work)[ef] = xp.where(start_a, left_a,
                                  xp.where(rep & rep_breaks, work_e - life, work_e))
     status[ef] = xp.where(move, xp.where(start_a, BUSY, IDLE), new_status).astype(xp.int8)
-    t_next[ef] = xp.where(move, xp.where(start_a, t + first[:, 0], xp.inf), new_next)
+    t_next[ef] = xp.where(move, xp.where(start_a, t + first_a, xp.inf), new_next)
     F(s.job_in)[ef] = xp.where(take, next_job, job)
     F(s.target)[ef] = k  # read only while the slot is BLOCKED, i.e. after a completion
     blocks = compl & ~move
@@ -299,20 +293,22 @@ def step(xp, p: DeviceParams, s: State) -> State:
     # --- write slot b (the trash slot when nothing starts there)
     bf = p.lane_m + xp.where(start_b, b, p.M - 1)
     status[bf] = BUSY
-    t_next[bf] = xp.where(start_b, t + first[:, 1], xp.inf)
+    t_next[bf] = xp.where(start_b, t + first_b, xp.inf)
     F(s.job_in)[bf] = job
     if p.has_failures:
-        F(s.fails)[bf] = breaks[:, 1]
-        F(s.work)[bf] = left[:, 1]
+        F(s.fails)[bf] = breaks_b
+        F(s.work)[bf] = left_b
 
     # --- areas: each change of a count weighs the rest of the window
-    d_busy = rep.astype(xp.float64) - compl - fail + take
-    d_blocked = (compl & ~move).astype(xp.float64) - (move & ~compl)
-    d_down = fail.astype(xp.float64) - rep
-    deltas = xp.stack([d_busy, d_blocked, d_down, -take.astype(xp.float64)], axis=1)
-    area[of[:, None] * 4 + xp.arange(4)] += deltas * rest_of_window[:, None]
-    gain_k = xp.stack([start_b, enqueue], axis=1) * rest_of_window[:, None]
-    area[kf[:, None] * 4 + xp.asarray([C_BUSY, C_QUEUE])] += gain_k
+    w = rest_of_window
+    cell = of * 4
+    area[cell + C_BUSY] += (rep.astype(xp.float64) - compl - fail + take) * w
+    area[cell + C_BLOCKED] += ((compl & ~move).astype(xp.float64) - (move & ~compl)) * w
+    area[cell + C_QUEUE] -= take * w
+    if p.has_failures:
+        area[cell + C_DOWN] += (fail.astype(xp.float64) - rep) * w
+    area[kf * 4 + C_BUSY] += start_b * w
+    area[kf * 4 + C_QUEUE] += enqueue * w
 
     # --- counts of the window
     F(s.starts)[of] += take & in_window

@@ -1,0 +1,931 @@
+"""Tests of the config layer: units, the v1 models, error messages, schema and reference docs."""
+
+import json
+import math
+import os
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from twin.config import (
+    Deterministic,
+    Empirical,
+    Exponential,
+    Gamma,
+    Lognormal,
+    Plant,
+    Station,
+    Triangular,
+    Uniform,
+    config_reference_markdown,
+    json_schema,
+    load_plant,
+    plant_from_dict,
+)
+from twin.errors import ConfigError, TwinError
+from twin.units import DURATION_PATTERN, parse_duration, parse_power
+
+REPO = Path(__file__).resolve().parents[1]
+
+# The example of the config contract (DESIGN.md); line numbers below refer to this text.
+EXAMPLE = """\
+name: example-line
+horizon: 2000h
+warmup: 200h
+replications: 32
+seed: 0
+source:
+  interarrival: {dist: exponential, mean: 1.25h}
+stations:
+  - id: assemble
+    servers: 2
+    process: {dist: lognormal, mean: 1.6h, cv: 0.3}
+    buffer: 4
+    failures: {mtbf: 200h, mttr: 2h}
+  - id: test
+    servers: 3
+    process: {dist: triangular, low: 1h, mode: 2h, high: 4h}
+    buffer: 2
+    next: [{to: exit, p: 0.95}, {to: rework, p: 0.05}]
+  - id: rework
+    servers: 1
+    process: {dist: exponential, mean: 30min}
+    next: test
+"""
+
+HEADER = """\
+name: flow
+horizon: 100h
+source:
+  interarrival: 1h
+stations:
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "plant.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_in(tmp_path: Path, text: str) -> list[str]:
+    """The problems `load_plant` reports for `text` saved as plant.yaml, with the folder cut."""
+    with pytest.raises(ConfigError) as info:
+        load_plant(write(tmp_path, text))
+    return [problem.removeprefix(f"{tmp_path}{os.sep}") for problem in info.value.problems]
+
+
+def edited(old: str, new: str) -> str:
+    """The example with one piece of text replaced."""
+    assert EXAMPLE.count(old) == 1, old
+    return EXAMPLE.replace(old, new)
+
+
+# --------------------------------------------------------------------------------------------
+# Units
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("30s", 30 / 3600),
+        ("45min", 0.75),
+        ("1.5h", 1.5),
+        ("2d", 48.0),
+        ("1w", 168.0),
+        ("0h", 0.0),
+        (".5h", 0.5),
+        ("1e3s", 1000 / 3600),
+        ("2 h", 2.0),
+        (" 90min ", 1.5),
+        ("10.08min", 10.08 / 60),
+    ],
+)
+def test_parse_duration_converts_to_hours(text, hours):
+    assert parse_duration(text) == hours
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("45", "'45' has no unit; write it as a duration such as '45min' or '1.5h'"),
+        (45, "'45' has no unit; write it as a duration such as '45min' or '1.5h'"),
+        (1.5, "'1.5' has no unit"),
+        ("45mins", "'45mins' has an unknown unit 'mins'; did you mean 'min'?"),
+        ("3 hours", "did you mean 'h'?"),
+        ("2H", "did you mean 'h'?"),
+        ("5 m", "did you mean 'min'?"),
+        ("5 fortnights", "unknown unit 'fortnights'; use one of s, min, h, d, w"),
+        ("-5min", "'-5min' is negative; a duration must be zero or more"),
+        ("1e999h", "is too large"),
+        ("soon", "'soon' is not a duration; write a number and a unit such as '45min' or '1.5h'"),
+        ("", "is not a duration"),
+        (True, "'true' is not a duration"),
+        (None, "an empty value is not a duration"),
+        ([1, 2], "is not a duration"),
+    ],
+)
+def test_parse_duration_rejects_with_a_fix(value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kw"),
+    [("500W", 0.5), ("6kW", 6.0), ("1.2MW", 1200.0), ("0kW", 0.0), ("132 kW", 132.0)],
+)
+def test_parse_power_converts_to_kilowatts(text, kw):
+    assert parse_power(text) == pytest.approx(kw, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("6", "'6' has no unit; write it as a power such as '500W' or '6kW'"),
+        (6, "'6' has no unit"),
+        ("6kw", "did you mean 'kW'?"),
+        ("1mw", "did you mean 'MW'?"),
+        ("1GW", "unknown unit 'GW'; use one of W, kW, MW"),
+        ("-1kW", "is negative; a power must be zero or more"),
+        ("lots", "'lots' is not a power"),
+    ],
+)
+def test_parse_power_rejects_with_a_fix(value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_power(value)
+
+
+@given(st.floats(min_value=0, max_value=1e12, allow_nan=False))
+def test_hour_strings_round_trip_exactly(hours):
+    assert parse_duration(f"{hours!r}h") == hours
+
+
+@given(st.integers(min_value=0, max_value=10**6))
+def test_whole_minutes_are_exact(minutes):
+    assert parse_duration(f"{minutes}min") == minutes / 60
+
+
+@pytest.mark.parametrize("text", ["30s", "45min", "1.5h", "2d", "1w", ".5h", "1e3s", "2 h"])
+def test_duration_pattern_accepts_what_parses(text):
+    assert re.search(DURATION_PATTERN, text)
+
+
+@pytest.mark.parametrize("text", ["45", "45mins", "-5min", "h", "1.5 hours"])
+def test_duration_pattern_rejects_what_does_not_parse(text):
+    assert not re.search(DURATION_PATTERN, text)
+
+
+# --------------------------------------------------------------------------------------------
+# A valid plant
+# --------------------------------------------------------------------------------------------
+
+
+def test_example_loads_with_times_in_hours(tmp_path):
+    plant = load_plant(write(tmp_path, EXAMPLE))
+    assert (plant.name, plant.horizon, plant.warmup) == ("example-line", 2000.0, 200.0)
+    assert (plant.replications, plant.seed) == (32, 0)
+    assert plant.source.interarrival == Exponential(dist="exponential", mean="1.25h")
+    assemble, test, rework = plant.stations
+    assert (assemble.id, assemble.servers, assemble.buffer) == ("assemble", 2, 4)
+    assert (assemble.failures.mtbf, assemble.failures.mttr) == (200.0, 2.0)
+    assert isinstance(test.process, Triangular)
+    assert (test.process.low, test.process.mode, test.process.high) == (1.0, 2.0, 4.0)
+    assert rework.buffer is None and rework.failures is None
+    assert rework.process.mean == 0.5
+
+
+def test_shipped_configs_load():
+    for path in sorted((REPO / "configs").glob("*.yaml")):
+        assert load_plant(path).stations, path
+
+
+def test_defaults(tmp_path):
+    plant = load_plant(write(tmp_path, HEADER + "  - id: a\n    process: 1h\n"))
+    assert (plant.warmup, plant.replications, plant.seed) == (0.0, 32, 0)
+    station = plant.stations[0]
+    assert (station.servers, station.buffer, station.failures, station.next) == (
+        1,
+        None,
+        None,
+        None,
+    )
+
+
+def test_plain_duration_means_deterministic(tmp_path):
+    plant = load_plant(write(tmp_path, HEADER + "  - id: a\n    process: 45min\n"))
+    assert plant.stations[0].process == Deterministic(dist="deterministic", value="45min")
+    assert plant.stations[0].process.value == 0.75
+    assert plant.source.interarrival.mean() == 1.0
+
+
+def test_buffer_zero_and_null_are_allowed(tmp_path):
+    text = HEADER + "  - id: a\n    process: 1h\n    buffer: 0\n  - id: b\n    process: 1h\n"
+    text += "    buffer: null\n"
+    assert [s.buffer for s in load_plant(write(tmp_path, text)).stations] == [0, None]
+
+
+def test_python_side_construction_accepts_unit_strings():
+    station = Station(id="a", process="45min", failures={"mtbf": "1w", "mttr": "90min"})
+    assert station.process.mean() == 0.75
+    assert (station.failures.mtbf, station.failures.mttr) == (168.0, 1.5)
+
+
+def test_model_dump_round_trips(tmp_path):
+    plant = load_plant(write(tmp_path, EXAMPLE))
+    assert Plant.model_validate(plant.model_dump()) == plant
+    assert Plant.model_validate(json.loads(plant.model_dump_json())) == plant
+    assert plant.model_dump()["horizon"] == "2000.0h"
+
+
+def test_plant_from_dict_matches_load_plant(tmp_path):
+    import yaml
+
+    assert plant_from_dict(yaml.safe_load(EXAMPLE)) == load_plant(write(tmp_path, EXAMPLE))
+
+
+# --------------------------------------------------------------------------------------------
+# Routing resolution
+# --------------------------------------------------------------------------------------------
+
+
+def test_routes_of_the_example(tmp_path):
+    plant = load_plant(write(tmp_path, EXAMPLE))
+    assert [plant.routes(j) for j in range(3)] == [
+        [(1, 1.0)],  # no `next`: the next station in the list
+        [(3, 0.95), (2, 0.05)],  # 3 == len(stations) is exit
+        [(1, 1.0)],  # `next: test`
+    ]
+
+
+def test_routes_to_exit_explicitly_and_after_the_last_station(tmp_path):
+    text = HEADER + (
+        "  - id: a\n    process: 1h\n    next: [{to: b, p: 0.25}, {to: c, p: 0.75}]\n"
+        "  - id: b\n    process: 1h\n    next: exit\n"
+        "  - id: c\n    process: 1h\n"
+    )
+    plant = load_plant(write(tmp_path, text))
+    assert [plant.routes(j) for j in range(3)] == [[(1, 0.25), (2, 0.75)], [(3, 1.0)], [(3, 1.0)]]
+
+
+def test_zero_probability_branches_lead_nowhere(tmp_path):
+    text = HEADER + "  - id: a\n    process: 1h\n    next: [{to: exit, p: 1}, {to: b, p: 0}]\n"
+    text += "  - id: b\n    process: 1h\n"
+    problems = problems_in(tmp_path, text)
+    assert problems == [
+        "plant.yaml:9: stations[1]: no job can reach station 'b' (the source feeds 'a' and no route"
+        " with p > 0 leads here); route jobs to it from another station's `next` or remove it"
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Distributions
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dist", "mean", "variance"),
+    [
+        (Exponential(dist="exponential", mean="2h"), 2.0, 4.0),
+        (Deterministic(dist="deterministic", value="45min"), 0.75, 0.0),
+        (Uniform(dist="uniform", low="1h", high="4h"), 2.5, 9 / 12),
+        (
+            Triangular(dist="triangular", low="1h", mode="2h", high="4h"),
+            7 / 3,
+            (1 + 4 + 16 - 2 - 4 - 8) / 18,
+        ),
+        (Lognormal(dist="lognormal", mean="2h", cv=0.5), 2.0, 1.0),
+        (Gamma(dist="gamma", mean="3h", cv=0.2), 3.0, (3 * 0.2) ** 2),
+        (Empirical(dist="empirical", values=["1h", "2h", "6h"]), 3.0, 14 / 3),
+    ],
+    ids=lambda value: getattr(value, "dist", ""),
+)
+def test_distribution_mean_and_variance(dist, mean, variance):
+    assert dist.mean() == pytest.approx(mean, rel=1e-12)
+    assert dist.variance() == pytest.approx(variance, rel=1e-12)
+
+
+def test_empirical_variance_is_the_population_variance():
+    values = [0.5, 1.25, 2.0, 2.0, 7.5]
+    dist = Empirical(dist="empirical", values=[f"{v}h" for v in values])
+    assert dist.variance() == pytest.approx(statistics.pvariance(values), rel=1e-12)
+
+
+def test_triangular_variance_matches_numerical_integration():
+    a, c, b = 1.0, 1.5, 4.0
+    dist = Triangular(dist="triangular", low=f"{a}h", mode=f"{c}h", high=f"{b}h")
+    n = 200_000
+    xs = [a + (b - a) * (i + 0.5) / n for i in range(n)]
+    density = [
+        2 * (x - a) / ((b - a) * (c - a)) if x < c else 2 * (b - x) / ((b - a) * (b - c))
+        for x in xs
+    ]
+    dx = (b - a) / n
+    mean = sum(x * f for x, f in zip(xs, density)) * dx
+    second = sum(x * x * f for x, f in zip(xs, density)) * dx
+    assert dist.mean() == pytest.approx(mean, rel=1e-6)
+    assert dist.variance() == pytest.approx(second - mean**2, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        Exponential(dist="exponential", mean="2h"),
+        Lognormal(dist="lognormal", mean="2h", cv=0.5),
+        Gamma(dist="gamma", mean="2h", cv=0.5),
+    ],
+)
+def test_mean_parameter_is_both_a_float_and_the_mean_method(dist):
+    assert isinstance(dist.mean, float)
+    assert dist.mean == 2.0 and dist.mean() == 2.0
+    assert math.log(dist.mean) == math.log(2.0)
+
+
+# --------------------------------------------------------------------------------------------
+# One problem each: the message names the file, line, field path, what is wrong and the fix
+# --------------------------------------------------------------------------------------------
+
+FIELD_CASES = [
+    # (text replaced in EXAMPLE, replacement, line, path, message after the path)
+    (
+        "mean: 1.6h",
+        "mean: 45",
+        11,
+        "stations[0].process.mean",
+        "'45' has no unit; write it as a duration such as '45min' or '1.5h'",
+    ),
+    ("horizon: 2000h", "horizon: 2000", 2, "horizon", "'2000' has no unit"),
+    (
+        "mttr: 2h",
+        "mttr: 2 hours",
+        13,
+        "stations[0].failures.mttr",
+        "'2 hours' has an unknown unit 'hours'; did you mean 'h'?",
+    ),
+    (
+        "mean: 30min",
+        "mean: -30min",
+        21,
+        "stations[2].process.mean",
+        "'-30min' is negative; a duration must be zero or more",
+    ),
+    (
+        "mean: 30min",
+        "mean: 0min",
+        21,
+        "stations[2].process.mean",
+        "'0min' must be greater than zero; use a duration such as '1h'",
+    ),
+    ("horizon: 2000h", "horizon: 0h", 2, "horizon", "'0h' must be greater than zero"),
+    ("mtbf: 200h", "mtbf: 0s", 13, "stations[0].failures.mtbf", "must be greater than zero"),
+    (
+        "interarrival: {dist: exponential, mean: 1.25h}",
+        "interarrival: 1.25",
+        7,
+        "source.interarrival",
+        "'1.25' has no unit",
+    ),
+    (
+        "servers: 2\n",
+        "servres: 2\n",
+        10,
+        "stations[0].servres",
+        "unknown key; did you mean `servers`?",
+    ),
+    ("buffer: 4", "bufer: 4", 12, "stations[0].bufer", "did you mean `buffer`?"),
+    (
+        "cv: 0.3",
+        "cv: 0.3, sigma: 1",
+        11,
+        "stations[0].process.sigma",
+        "unknown key; remove it (allowed keys: dist, mean, cv)",
+    ),
+    (
+        "servers: 2\n",
+        "servers: 0\n",
+        10,
+        "stations[0].servers",
+        "'0' is less than 1; use 1 or more",
+    ),
+    (
+        "servers: 2\n",
+        "servers: 2.5\n",
+        10,
+        "stations[0].servers",
+        "'2.5' is not a whole number; write a plain integer without quotes, such as `servers: 2`",
+    ),
+    ("servers: 2\n", "servers: '2'\n", 10, "stations[0].servers", "is not a whole number"),
+    ("replications: 32", "replications: 0", 4, "replications", "use 1 or more"),
+    ("seed: 0", "seed: -1", 5, "seed", "'-1' is negative; use 0 or more"),
+    ("buffer: 4", "buffer: -1", 12, "stations[0].buffer", "'-1' is negative; use 0 or more"),
+    (
+        "cv: 0.3",
+        "cv: 0",
+        11,
+        "stations[0].process.cv",
+        "'0' must be greater than zero; use a number above 0",
+    ),
+    (
+        "dist: lognormal, mean: 1.6h, cv: 0.3",
+        "dist: gamma, mean: 1.6h, cv: -0.3",
+        11,
+        "stations[0].process.cv",
+        "must be greater than zero",
+    ),
+    (
+        "cv: 0.3",
+        "cv: '0.3'",
+        11,
+        "stations[0].process.cv",
+        "'0.3' is not a number; write a plain number without quotes or units",
+    ),
+    (
+        "low: 1h, mode: 2h, high: 4h",
+        "low: 4h, mode: 4h, high: 4h",
+        16,
+        "stations[1].process",
+        "needs low <= mode <= high with low < high, got low 4h, mode 4h, high 4h; reorder them",
+    ),
+    ("mode: 2h", "mode: 5h", 16, "stations[1].process", "reorder them"),
+    (
+        "dist: triangular, low: 1h, mode: 2h, high: 4h",
+        "dist: uniform, low: 4h, high: 1h",
+        16,
+        "stations[1].process",
+        "low (4h) must be less than high (1h); swap them or widen the range",
+    ),
+    (
+        "dist: triangular, low: 1h, mode: 2h, high: 4h",
+        "dist: uniform, low: 1h, high: 1h",
+        16,
+        "stations[1].process",
+        "must be less than high",
+    ),
+    (
+        "dist: triangular, low: 1h, mode: 2h, high: 4h",
+        "dist: empirical, values: []",
+        16,
+        "stations[1].process.values",
+        "is empty; list at least one entry",
+    ),
+    (
+        "dist: triangular, low: 1h, mode: 2h, high: 4h",
+        "dist: empirical, values: [1h, -1h]",
+        16,
+        "stations[1].process.values[1]",
+        "'-1h' is negative",
+    ),
+    (
+        "dist: triangular, low: 1h, mode: 2h, high: 4h",
+        "dist: empirical, values: [0h, 0s]",
+        16,
+        "stations[1].process",
+        "all values are zero",
+    ),
+    (
+        "dist: triangular,",
+        "dist: triangle,",
+        16,
+        "stations[1].process",
+        "unknown distribution `triangle`; did you mean `triangular`?",
+    ),
+    (
+        "{dist: triangular, low: 1h, mode: 2h, high: 4h}",
+        "{low: 1h, high: 4h}",
+        16,
+        "stations[1].process",
+        "no `dist` given; add `dist:` with one of exponential,",
+    ),
+    (
+        "process: {dist: exponential, mean: 30min}",
+        "process: 30",
+        21,
+        "stations[2].process",
+        "'30' has no unit",
+    ),
+    (
+        "process: {dist: exponential, mean: 30min}\n",
+        "",
+        19,
+        "stations[2].process",
+        "missing; add `process:` (service time of one job: a distribution or a fixed duration)",
+    ),
+    (
+        "id: assemble",
+        "id: Assemble",
+        9,
+        "stations[0].id",
+        "'Assemble' is not a valid id; use only lowercase letters, digits and underscores, "
+        "such as 'assemble'",
+    ),
+    ("name: example-line", "name: ''", 1, "name", "is empty"),
+    ("name: example-line", "name: 7", 1, "name", "'7' is not text; put it in quotes"),
+    (
+        "failures: {mtbf: 200h, mttr: 2h}",
+        "failures: 3",
+        13,
+        "stations[0].failures",
+        "'3' is not a mapping; write `key: value` lines (keys: mtbf, mttr)",
+    ),
+    (
+        "failures: {mtbf: 200h, mttr: 2h}",
+        "failures: {mtbf: 200h}",
+        13,
+        "stations[0].failures.mttr",
+        "missing; add `mttr:`",
+    ),
+    (
+        "next: test",
+        "next: 5",
+        22,
+        "stations[2].next",
+        "'5' is not a routing; write a station id, `exit`, or a list of",
+    ),
+    ("next: test", "next: []", 22, "stations[2].next", "is empty"),
+    ("p: 0.05", "p: 1.5", 18, "stations[1].next[1].p", "'1.5' is more than 1; use at most 1"),
+    ("{to: rework, p: 0.05}", "{to: rework}", 18, "stations[1].next[1].p", "missing; add `p:`"),
+    (
+        "warmup: 200h",
+        "warmup: 2000h",
+        3,
+        "warmup",
+        "2000h is not shorter than the horizon (2000h), so no time is left to measure; "
+        "shorten the warm-up or lengthen the horizon",
+    ),
+    (
+        "next: test",
+        "next: tset",
+        22,
+        "stations[2].next",
+        "unknown station 'tset'; did you mean 'test'?",
+    ),
+    ("next: test", "next: exti", 22, "stations[2].next", "did you mean 'exit'?"),
+    (
+        "next: test",
+        "next: nowhere",
+        22,
+        "stations[2].next",
+        "unknown station 'nowhere'; use one of: assemble, test, rework, exit",
+    ),
+    ("to: rework", "to: rewrok", 18, "stations[1].next[1].to", "did you mean 'rework'?"),
+    (
+        "p: 0.05",
+        "p: 0.5",
+        18,
+        "stations[1].next",
+        "probabilities sum to 1.45, not 1; adjust them to add up to 1",
+    ),
+    (
+        "{to: exit, p: 0.95}, {to: rework, p: 0.05}",
+        "{to: exit, p: 0.5}, {to: exit, p: 0.5}",
+        18,
+        "stations[1].next[1].to",
+        "'exit' is listed twice; merge the two branches",
+    ),
+    (
+        "id: rework",
+        "id: exit",
+        19,
+        "stations[2].id",
+        "'exit' is reserved for leaving the plant; give the station another id",
+    ),
+    (
+        "    servers: 3\n",
+        "    servers: 3\n    servers: 4\n",
+        16,
+        "stations[1].servers",
+        "duplicate key 'servers' (first on line 15); keep only one",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "line", "path", "message"), FIELD_CASES)
+def test_one_problem_is_reported_with_line_path_and_fix(tmp_path, old, new, line, path, message):
+    problems = problems_in(tmp_path, edited(old, new))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"plant.yaml:{line}: {path}: {message}")
+
+
+def test_probabilities_within_tolerance_are_accepted(tmp_path):
+    plant = load_plant(write(tmp_path, edited("p: 0.05", "p: 0.0500000001")))
+    assert plant.routes(1)[1] == (2, 0.0500000001)
+
+
+def test_probabilities_outside_tolerance_are_rejected(tmp_path):
+    (problem,) = problems_in(tmp_path, edited("p: 0.05", "p: 0.05001"))
+    assert "stations[1].next: probabilities sum to 1.00001, not 1" in problem
+
+
+def test_duplicate_station_ids(tmp_path):
+    text = HEADER + "  - id: a\n    process: 1h\n  - id: b\n    process: 1h\n"
+    text += "  - id: a\n    process: 1h\n"
+    assert problems_in(tmp_path, text) == [
+        "plant.yaml:10: stations[2].id: duplicate station id 'a' (also stations[0]); "
+        "give each station its own id"
+    ]
+
+
+def test_unreachable_station(tmp_path):
+    text = HEADER + "  - id: a\n    process: 1h\n    next: exit\n  - id: orphan\n    process: 1h\n"
+    assert problems_in(tmp_path, text) == [
+        "plant.yaml:9: stations[1]: no job can reach station 'orphan' (the source feeds 'a' and "
+        "no route with p > 0 leads here); route jobs to it from another station's `next` or "
+        "remove it"
+    ]
+
+
+def test_stations_that_no_job_can_leave_are_named(tmp_path):
+    text = HEADER + (
+        "  - id: a\n    process: 1h\n    next: [{to: b, p: 0.5}, {to: exit, p: 0.5}]\n"
+        "  - id: b\n    process: 1h\n    next: c\n"
+        "  - id: c\n    process: 1h\n    next: [{to: b, p: 1}, {to: exit, p: 0}]\n"
+    )
+    assert problems_in(tmp_path, text) == [
+        "plant.yaml:9: stations[1]: jobs that reach station(s) 'b', 'c' can never exit (no route "
+        "with p > 0 leads from them to `exit`); give one of them a `next` that leads to exit"
+    ]
+
+
+def test_self_loop_without_exit_is_a_trap(tmp_path):
+    text = HEADER + "  - id: a\n    process: 1h\n    next: a\n"
+    (problem,) = problems_in(tmp_path, text)
+    assert problem.startswith("plant.yaml:6: stations[0]: jobs that reach station(s) 'a' can never")
+
+
+def test_rework_loop_with_an_exit_is_fine(tmp_path):
+    text = HEADER + (
+        "  - id: a\n    process: 1h\n    next: [{to: a, p: 0.2}, {to: exit, p: 0.8}]\n"
+    )
+    assert load_plant(write(tmp_path, text)).routes(0) == [(0, 0.2), (1, 0.8)]
+
+
+# --------------------------------------------------------------------------------------------
+# Whole files
+# --------------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "houston.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_plant(path)
+    assert info.value.problems == [f"{path}: file not found; check the path"]
+
+
+def test_directory_instead_of_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory; give the path of a YAML file"):
+        load_plant(tmp_path)
+
+
+def test_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "plant.yaml"
+    path.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text \(byte 9\); save it as UTF-8"):
+        load_plant(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("name: x\nhorizon: 10h\n  bad: indent\n", 3, "mapping values are not allowed here"),
+        ("name: [unclosed\n", 2, "expected ',' or ']'"),
+        ("name: x\n\tservers: 2\n", 2, "found character '\\t'"),
+        ("name: x\n---\nname: y\n", 2, "expected a single document"),
+    ],
+)
+def test_invalid_yaml_reports_the_line(tmp_path, text, line, message):
+    (problem,) = problems_in(tmp_path, text)
+    assert problem.startswith(f"plant.yaml:{line}: invalid YAML: ")
+    assert message in problem
+    assert problem.endswith(
+        "fix the syntax there (indentation, quotes, brackets, one document per file)"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# just a comment\n"])
+def test_empty_file(tmp_path, text):
+    assert problems_in(tmp_path, text) == [
+        "plant.yaml: the file is empty; a plant config is a mapping with `name`, "
+        "`horizon`, `source` and `stations`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "kind"), [("- a\n- b\n", ":1", "list"), ("42\n", "", "single value")]
+)
+def test_top_level_not_a_mapping(tmp_path, text, where, kind):
+    assert problems_in(tmp_path, text) == [
+        f"plant.yaml{where}: the top level is a {kind}, not a mapping; write "
+        "`key: value` lines such as `name:`, `horizon:`, `source:` and `stations:`"
+    ]
+
+
+def test_missing_top_level_keys_have_no_line(tmp_path):
+    problems = problems_in(tmp_path, "name: x\n")
+    assert [p.split(": ", 2)[1] for p in problems] == ["horizon", "source", "stations"]
+    assert problems[0] == (
+        "plant.yaml: horizon: missing; add `horizon:` "
+        "(length of each replication, warm-up included)"
+    )
+
+
+def test_every_problem_is_collected_in_file_order(tmp_path):
+    text = """\
+name: example-line
+horizon: 2000
+sourse:
+  interarrival: {dist: exponential, mean: 1.25h}
+stations:
+  - id: assemble
+    servres: 2
+    process: {dist: lognormal, mean: 45, cv: 0}
+    buffer: -1
+  - id: test
+    process: {dist: triangle, low: 1h, mode: 2h, high: 4h}
+    next: [{to: exit, p: 0.95}, {to: rework, p: 1.5}]
+"""
+    problems = problems_in(tmp_path, text)
+    located = [re.match(r"plant\.yaml(?::(\d+))?: (\S+):", p).groups() for p in problems]
+    assert located == [
+        (None, "source"),
+        ("2", "horizon"),
+        ("3", "sourse"),
+        ("7", "stations[0].servres"),
+        ("8", "stations[0].process.mean"),
+        ("8", "stations[0].process.cv"),
+        ("9", "stations[0].buffer"),
+        ("11", "stations[1].process"),
+        ("12", "stations[1].next[1].p"),
+    ]
+
+
+def test_plant_from_dict_names_the_source_without_lines():
+    data = {
+        "name": "x",
+        "horizon": "10h",
+        "source": {"interarrival": "1h"},
+        "stations": [{"id": "a"}],
+    }
+    with pytest.raises(ConfigError) as info:
+        plant_from_dict(data, source="scenario 3")
+    assert info.value.problems == [
+        "scenario 3: stations[0].process: missing; add `process:` "
+        "(service time of one job: a distribution or a fixed duration)"
+    ]
+
+
+def test_plant_from_dict_rejects_a_non_mapping():
+    with pytest.raises(ConfigError, match=r"^<dict>: the top level is a list, not a mapping"):
+        plant_from_dict(["a"])
+
+
+def test_config_error_joins_problems_and_is_a_twin_error():
+    err = ConfigError(["a.yaml:1: x: bad", "a.yaml:2: y: worse"])
+    assert isinstance(err, TwinError)
+    assert err.problems == ["a.yaml:1: x: bad", "a.yaml:2: y: worse"]
+    assert str(err) == "a.yaml:1: x: bad\na.yaml:2: y: worse"
+
+
+# --------------------------------------------------------------------------------------------
+# JSON Schema and the reference documentation
+# --------------------------------------------------------------------------------------------
+
+_JSON_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+def conforms(value, schema, root) -> bool:
+    """Whether `value` satisfies `schema`, for the JSON Schema keywords the config schema uses."""
+    if "$ref" in schema:
+        return conforms(value, root["$defs"][schema["$ref"].rsplit("/", 1)[-1]], root)
+    if "anyOf" in schema:
+        return any(conforms(value, option, root) for option in schema["anyOf"])
+    if "oneOf" in schema:
+        return sum(conforms(value, option, root) for option in schema["oneOf"]) == 1
+    kind = schema.get("type")
+    if kind and (
+        not isinstance(value, _JSON_TYPES[kind]) or (kind != "boolean" and isinstance(value, bool))
+    ):
+        return False
+    checks = [
+        ("const", lambda c: value == c),
+        ("pattern", lambda p: re.search(p, value) is not None),
+        ("minimum", lambda m: value >= m),
+        ("exclusiveMinimum", lambda m: value > m),
+        ("maximum", lambda m: value <= m),
+        ("minLength", lambda m: len(value) >= m),
+        ("minItems", lambda m: len(value) >= m),
+        ("required", lambda keys: all(key in value for key in keys)),
+    ]
+    if not all(check(schema[key]) for key, check in checks if key in schema):
+        return False
+    if kind == "object":
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is False and not set(value) <= set(properties):
+            return False
+        return all(
+            conforms(item, properties[key], root)
+            for key, item in value.items()
+            if key in properties
+        )
+    if kind == "array":
+        return all(conforms(item, schema["items"], root) for item in value)
+    return True
+
+
+def test_schema_is_json_and_accepts_the_example():
+    import yaml
+
+    schema = json.loads(json.dumps(json_schema()))
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert conforms(yaml.safe_load(EXAMPLE), schema, schema)
+    for path in sorted((REPO / "configs").glob("*.yaml")):
+        assert conforms(yaml.safe_load(path.read_text()), schema, schema), path
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("mean: 1.6h", "mean: 45"),
+        ("servers: 2\n", "servres: 2\n"),
+        ("dist: triangular,", "dist: triangle,"),
+        ("servers: 2\n", "servers: 0\n"),
+        ("id: assemble", "id: Assemble"),
+        ("p: 0.05", "p: 1.5"),
+    ],
+)
+def test_schema_rejects_field_errors(old, new):
+    import yaml
+
+    schema = json_schema()
+    assert not conforms(yaml.safe_load(edited(old, new)), schema, schema)
+
+
+def test_schema_describes_durations_and_distributions():
+    schema = json_schema()
+    definitions = schema["$defs"]
+    assert schema["properties"]["horizon"] == {
+        "type": "string",
+        "pattern": DURATION_PATTERN,
+        "description": "Length of each replication, warm-up included.",
+        "title": "Horizon",
+    }
+    process = definitions["Station"]["properties"]["process"]["anyOf"]
+    assert process[0]["pattern"] == DURATION_PATTERN
+    assert set(process[1]["discriminator"]["mapping"]) == {
+        "exponential",
+        "deterministic",
+        "uniform",
+        "triangular",
+        "lognormal",
+        "gamma",
+        "empirical",
+    }
+    assert len(process[1]["oneOf"]) == 7
+
+
+def test_every_field_has_a_description():
+    schema = json_schema()
+    for name, definition in [("Plant", schema), *schema["$defs"].items()]:
+        assert definition.get("description"), name
+        for key, prop in definition["properties"].items():
+            assert prop.get("description"), f"{name}.{key}"
+
+
+def test_reference_section_of_the_docs_is_generated():
+    doc = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- BEGIN GENERATED -->\n(.*)<!-- END GENERATED -->", doc, re.DOTALL)
+    assert match, "docs/config.md lacks the generated-section markers"
+    assert match.group(1).strip() == config_reference_markdown().strip(), (
+        "docs/config.md is out of date: paste twin.config.config_reference_markdown() between "
+        "the markers"
+    )
+
+
+def test_reference_tables_list_every_field():
+    text = config_reference_markdown()
+    for key in [
+        "name",
+        "horizon",
+        "warmup",
+        "interarrival",
+        "servers",
+        "buffer",
+        "mtbf",
+        "to",
+        "cv",
+        "values",
+    ]:
+        assert f"| `{key}` |" in text
+    assert "| `servers` | integer >= 1 | `1` |" in text
+    assert "| `warmup` | duration | `0h` |" in text
