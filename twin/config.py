@@ -21,7 +21,7 @@ import difflib
 import os
 import re
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, get_args
 
@@ -424,40 +424,32 @@ Problem = tuple[Loc, str]
 
 
 def _line_error(loc: Loc, message: str) -> InitErrorDetails:
-    return InitErrorDetails(
-        type=PydanticCustomError("plant", "{message}", {"message": message}), loc=loc, input=None
-    )
+    """A pydantic error at `loc` whose message is exactly `message`."""
+    error_type = PydanticCustomError("plant", "{message}", {"message": message})
+    return InitErrorDetails(type=error_type, loc=loc, input=None)
 
 
 def _warmup_problems(plant: Plant) -> list[Problem]:
     if plant.warmup < plant.horizon:
         return []
-    return [
-        (
-            ("warmup",),
-            (
-                f"{plant.warmup:g}h is not shorter than the horizon ({plant.horizon:g}h), so no "
-                "time is left to measure; shorten the warm-up or lengthen the horizon"
-            ),
-        )
-    ]
+    message = (
+        f"{plant.warmup:g}h is not shorter than the horizon ({plant.horizon:g}h), so no time is "
+        "left to measure; shorten the warm-up or lengthen the horizon"
+    )
+    return [(("warmup",), message)]
 
 
 def _station_id_problems(plant: Plant) -> list[Problem]:
     first_index: dict[str, int] = {}
     problems = []
     for k, station in enumerate(plant.stations):
-        if station.id in first_index:
-            problems.append(
-                (
-                    ("stations", k, "id"),
-                    (
-                        f"duplicate station id '{station.id}' (also stations[{first_index[station.id]}]);"
-                        " give each station its own id"
-                    ),
-                )
+        first = first_index.setdefault(station.id, k)
+        if first != k:
+            message = (
+                f"duplicate station id '{station.id}' (also stations[{first}]); "
+                "give each station its own id"
             )
-        first_index.setdefault(station.id, k)
+            problems.append((("stations", k, "id"), message))
     return problems
 
 
@@ -488,9 +480,8 @@ def _branch_problems(loc: Loc, branches: list[Route], ids: list[str]) -> list[Pr
     for i, route in enumerate(branches):
         problems += _target_problems((*loc, i, "to"), route.to, ids)
         if route.to in seen:
-            problems.append(
-                ((*loc, i, "to"), f"'{route.to}' is listed twice; merge the two branches")
-            )
+            message = f"'{route.to}' is listed twice; merge the two branches"
+            problems.append(((*loc, i, "to"), message))
         seen.add(route.to)
     total = sum(route.p for route in branches)
     if abs(total - 1) > PROBABILITY_TOLERANCE:
@@ -499,51 +490,48 @@ def _branch_problems(loc: Loc, branches: list[Route], ids: list[str]) -> list[Pr
 
 
 def _flow_problems(plant: Plant) -> list[Problem]:
-    """Stations no job can reach, and stations from which no job can ever exit."""
+    """Stations no job can reach, and stations from which no job can ever exit.
+
+    Only branches with p > 0 count. Nodes are station indices, and ``len(stations)`` is exit.
+    """
     count = len(plant.stations)
     successors = [[t for t, p in plant.routes(j) if p > 0] for j in range(count)]
-    reached = _reachable([0], successors)
     predecessors: list[list[int]] = [[] for _ in range(count + 1)]
     for j, targets in enumerate(successors):
         for t in targets:
             predecessors[t].append(j)
-    can_exit = _reachable([count], predecessors)
+    reached = _reachable(0, successors + [[]])
+    can_exit = _reachable(count, predecessors)
     first = plant.stations[0].id
-    problems = [
-        (
-            ("stations", k),
-            (
-                f"no job can reach station '{station.id}' (the source feeds '{first}' and no route"
-                " with p > 0 leads here); route jobs to it from another station's `next` or remove it"
-            ),
-        )
-        for k, station in enumerate(plant.stations)
-        if k not in reached
-    ]
-    trapped = [k for k in sorted(reached) if k < count and k not in can_exit]
+    problems = []
+    for k, station in enumerate(plant.stations):
+        if k not in reached:
+            message = (
+                f"no job can reach station '{station.id}' (the source feeds '{first}' and no "
+                "route with p > 0 leads here); route jobs to it from another station's `next` "
+                "or remove it"
+            )
+            problems.append((("stations", k), message))
+    trapped = [k for k in range(count) if k in reached and k not in can_exit]
     if trapped:
         names = ", ".join(f"'{plant.stations[k].id}'" for k in trapped)
-        problems.append(
-            (
-                ("stations", trapped[0]),
-                (
-                    f"jobs that reach station(s) {names} can never exit (no route with p > 0 leads from"
-                    " them to `exit`); give one of them a `next` that leads to exit"
-                ),
-            )
+        message = (
+            f"jobs that reach station(s) {names} can never exit (no route with p > 0 leads from "
+            "them to `exit`); give one of them a `next` that leads to exit"
         )
+        problems.append((("stations", trapped[0]), message))
     return problems
 
 
-def _reachable(starts: Iterable[int], edges: list[list[int]]) -> set[int]:
-    """Nodes reachable from `starts` along `edges` (node -> list of nodes), starts included."""
-    seen = set(starts)
-    stack = list(seen)
+def _reachable(start: int, edges: list[list[int]]) -> set[int]:
+    """Nodes reachable from `start` along `edges` (node -> its neighbours), `start` included."""
+    seen = {start}
+    stack = [start]
     while stack:
-        for nxt in edges[stack.pop()]:
-            if nxt < len(edges) and nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+        for neighbour in edges[stack.pop()]:
+            if neighbour not in seen:
+                seen.add(neighbour)
+                stack.append(neighbour)
     return seen
 
 
@@ -626,6 +614,9 @@ def _yaml_problem(err: yaml.YAMLError, source: str) -> str:
     )
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _index_lines(
     loader: yaml.SafeLoader,
     node: yaml.Node,
@@ -637,8 +628,10 @@ def _index_lines(
     if isinstance(node, yaml.MappingNode):
         children = []
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue  # an unhashable key: constructing the document reports it
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                # An unhashable key is reported when the document is constructed; keys merged
+                # in by `<<: *anchor` have no line of their own here, so use the mapping's.
+                continue
             key = loader.construct_object(key_node)
             line = key_node.start_mark.line + 1
             child = (*path, key)
@@ -725,7 +718,7 @@ def _user_path(loc: Loc, data: Any) -> tuple[tuple[Any, ...], Any]:
     for item in loc:
         if _contains(node, item):
             node = node[item]
-        elif item in _UNION_TAGS or node is _ABSENT or not isinstance(node, dict):
+        elif item in _UNION_TAGS or not isinstance(node, dict):
             continue
         else:
             node = _ABSENT  # a key the user left out

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from twin.engine import core, rng
+from twin.engine import core, rng, serial
 
 BLOCK = 128  # steps between host-side checks; each step adds at most one job to any queue
 
@@ -70,8 +70,25 @@ def _grow_exits(xp, s: core.State, size: int) -> core.State:
     return dataclasses.replace(s, ct=new)
 
 
+METHODS = ("auto", "event", "serial")
+
+
+def choose_method(params, method: str = "auto") -> str:
+    """``serial`` (the max-plus fast path) where it applies and is allowed, else ``event``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
+    if method == "event":
+        return "event"
+    if serial.applies(params):
+        return "serial"
+    if method == "serial":
+        raise ValueError("the serial fast path needs a line of single servers, each sending every "
+                         "job to the next station, without failures")
+    return "event"
+
+
 def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
-        progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+        progress: Callable[[float], None] | None = None, method: str = "auto") -> dict[str, Any]:
     """Simulate every lane of ``params`` to its horizon on ``xp``.
 
     Parameters
@@ -84,6 +101,9 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
         First guess of exits per lane in the window (the store grows when needed).
     progress : callable, optional
         Called between blocks with the fraction of simulated time done (0..1).
+    method : {"auto", "event", "serial"}
+        The event-stepped engine, or the max-plus fast path for serial lines (``auto``: the fast
+        path wherever it applies; both give the same figures).
 
     Returns
     -------
@@ -91,6 +111,8 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
     cut to the largest exit count.
     """
     p = device_params(xp, params)
+    if choose_method(params, method) == "serial":
+        return serial.run(xp, params, p, progress)
     L, J = params.lanes, params.stations
     finite = params.capacity[:, :J] - params.servers
     unlimited = ~(finite < float("inf"))

@@ -1,0 +1,41 @@
+"""Shared fixtures: the array backends every engine test runs on, and the statistical seed.
+
+The repository root goes on ``sys.path`` so that ``import benchmarks.simpy_model`` (the SimPy
+reference model, not an installed package) works from any test.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import twin  # noqa: E402  (after the path insert, like every test module)
+from twin.errors import TwinError  # noqa: E402
+
+
+@pytest.fixture(params=["numpy", "cupy"])
+def backend(request) -> str:
+    """Name of an array backend to pass as ``simulate(..., backend=backend)``.
+
+    The CuPy case skips (not fails) where ``twin._backend.get_backend("cupy")`` finds no usable
+    GPU, so the suite passes on CPU-only machines and covers both backends where one exists.
+    """
+    if request.param == "cupy":
+        try:
+            twin._backend.get_backend("cupy")
+        except TwinError:
+            pytest.skip("no usable GPU: CuPy tests run on a machine with one")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def stat_seed() -> int:
+    """Seed of the statistical tests: fixed, so that a run is reproducible.
+
+    ``TWIN_TEST_SEED=<n>`` overrides it, to check that the tolerances hold for other seeds
+    too (a statistical test that passes only for its committed seed is a flaky test).
+    """
+    return int(os.environ.get("TWIN_TEST_SEED", "20240601"))
