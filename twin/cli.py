@@ -85,9 +85,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
-        report.print_summary(summary, Console())
+        report.print_summary(summary, report.console())
         if args.out:
-            Console().print(f"results written to {args.out}/summary.json and replications.csv")
+            report.console().print(f"results written to {args.out}/summary.json and replications.csv")
     return 0
 
 

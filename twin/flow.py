@@ -53,3 +53,28 @@ def expected_exits(plant: Plant, window_h: float) -> int:
                     for v, st in zip(visit_ratios(plant), plant.stations, strict=True)])
     rate = min(1.0 / plant.source.interarrival.mean(), capacity)
     return int(1.2 * rate * window_h) + 64
+
+
+def certain_overload(plant: Plant) -> tuple[int, float] | None:
+    """The most loaded station whose queue must grow without bound, if the plant has one.
+
+    Only stations whose inflow nothing can throttle are judged: the first station has an
+    unlimited buffer (so the source is never held) and so has every station that can send jobs
+    to them. Their inflow is then exactly the source rate times their visit ratio, and an
+    offered load of 1 or more means an unbounded queue. Elsewhere blocking may hold the flow
+    back, and the engine's run-time guard decides.
+    """
+    stations = plant.stations
+    if stations[0].buffer is not None:
+        return None
+    free = {0}  # stations reached from the source through unlimited buffers only
+    frontier = [0]
+    while frontier:
+        i = frontier.pop()
+        for k, prob in plant.routes(i):
+            if k < len(stations) and prob > 0 and k not in free and stations[k].buffer is None:
+                free.add(k)
+                frontier.append(k)
+    loads = offered_loads(plant)
+    worst = max(free, key=lambda j: loads[j])
+    return (worst, float(loads[worst])) if loads[worst] >= 1.0 else None

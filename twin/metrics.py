@@ -79,6 +79,7 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
             "station.mean_wait_h": np.where(raw["starts"][:, :J] > 0,
                                             raw["wait_sum"][:, :J] / raw["starts"][:, :J], np.nan),
             "station.throughput_per_h": raw["departs"][:, :J] / window,
+            "station.arrivals_per_h": raw["arrivals"][:, :J] / window,
         }
     return out
 

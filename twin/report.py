@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 import io
 import json
 import os
@@ -15,49 +16,57 @@ from rich.table import Table
 from twin.errors import TwinError
 
 
-def _fmt(stat: dict, scale: float = 1.0, digits: int = 3) -> str:
+def _fmt(stat: dict, scale: float = 1.0) -> str:
     """'mean [lo, hi]' of a {"mean", "ci95"} figure."""
     m = stat.get("mean")
     if m is None:
         return "-"
     lo, hi = stat["ci95"]
-    return f"{m * scale:.{digits}g} [{lo * scale:.{digits}g}, {hi * scale:.{digits}g}]"
+    return f"{m * scale:.4g} [{lo * scale:.4g}, {hi * scale:.4g}]"
 
 
-def _pct(stat: dict) -> str:
+def _pm(stat: dict, percent: bool = False) -> str:
+    """'mean±half-width' of a {"mean", "ci95"} figure, compact for table cells."""
     m = stat.get("mean")
     if m is None:
         return "-"
     lo, hi = stat["ci95"]
-    return f"{100 * m:.1f}% ±{100 * (hi - lo) / 2:.1f}"
+    if percent:
+        return f"{100 * m:.1f}±{50 * (hi - lo):.1f}"
+    return f"{m:.3g}±{(hi - lo) / 2:.1g}"
+
+
+def console() -> Console:
+    """The console results go to: the terminal's width, or 120 columns when piped."""
+    return Console() if sys.stdout.isatty() else Console(width=120)
 
 
 def print_summary(summary: dict, console: Console) -> None:
     """Print the plant figures, then one row per station, with 95% confidence intervals."""
-    head = Table(title=f"{summary['name']}: {summary['replications']} replications, "
-                       f"window {summary['warmup_h']:g}-{summary['horizon_h']:g} h, "
-                       f"backend {summary['backend']}", title_justify="left")
-    head.add_column("figure")
-    head.add_column("mean [95% CI]", justify="right")
+    console.print(f"[bold]{summary['name']}[/bold]: {summary['replications']} replications, "
+                  f"statistics over {summary['warmup_h']:g}-{summary['horizon_h']:g} h "
+                  f"({summary['backend']}, {summary['method']} engine)")
+    head = Table()
+    head.add_column("figure", no_wrap=True)
+    head.add_column("mean [95% CI]", justify="right", no_wrap=True)
     ct = summary["cycle_time_h"]
     head.add_row("throughput (jobs/h)", _fmt(summary["throughput_per_h"]))
     head.add_row("throughput (jobs/week)", _fmt(summary["throughput_per_h"], 168.0))
     head.add_row("cycle time (h)", _fmt(ct))
     head.add_row("cycle time p50 / p95 (h)",
-                 "-" if ct["p50"] is None else f"{ct['p50']:.3g} / {ct['p95']:.3g}")
+                 "-" if ct["p50"] is None else f"{ct['p50']:.4g} / {ct['p95']:.4g}")
     head.add_row("WIP (jobs)", _fmt(summary["wip"]))
     head.add_row("bottleneck", summary["bottleneck"])
     console.print(head)
 
-    table = Table(title="stations (share of server-time; ± half-width of the 95% CI)",
-                  title_justify="left")
-    for name in ("station", "busy", "blocked", "down", "idle", "queue", "wait (h)", "jobs/h"):
-        table.add_column(name, justify="left" if name == "station" else "right")
+    table = Table(caption="% of server-time; queue in jobs; wait in h; mean±95% CI half-width")
+    for name in ("station", "busy %", "blocked %", "down %", "idle %", "queue", "wait h",
+                 "jobs/h"):
+        table.add_column(name, justify="left" if name == "station" else "right", no_wrap=True)
     for sid, st in summary["stations"].items():
         label = f"[bold]{sid} *[/bold]" if sid == summary["bottleneck"] else sid
-        table.add_row(label, _pct(st["busy"]), _pct(st["blocked"]), _pct(st["down"]),
-                      _pct(st["idle"]), _fmt(st["mean_queue"]), _fmt(st["mean_wait_h"]),
-                      _fmt(st["throughput_per_h"]))
+        table.add_row(label, *(_pm(st[f], percent=True) for f in ("busy", "blocked", "down", "idle")),
+                      _pm(st["mean_queue"]), _pm(st["mean_wait_h"]), _pm(st["throughput_per_h"]))
     console.print(table)
     console.print(f"{summary['events']:,} events in {summary['wall_s']:.2f} s  "
                   f"(* bottleneck: the station most often busy or down)")

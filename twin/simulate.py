@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,7 +15,8 @@ from twin.compile import Params, compile_plant
 from twin.config import Plant
 from twin.engine import loop
 from twin.errors import TwinError
-from twin.flow import expected_exits, offered_loads, visit_ratios
+from twin.flow import (certain_overload, effective_process_mean, expected_exits, offered_loads,
+                       visit_ratios)
 
 CPU_MAX_CHUNK = 2048  # lanes per chunk on NumPy: past it the state falls out of cache (measured)
 MEMORY_SHARE = 0.25  # share of free (device) memory one chunk may plan to use
@@ -44,12 +45,13 @@ class Result:
     warmup_h: float
     lanes: dict[str, np.ndarray]
     wall_s: float
-    extra: dict = field(default_factory=dict)
+    method: str = "event"
 
     def summary(self) -> dict:
         """The JSON summary of DESIGN.md (the object ``twin run --json`` prints)."""
         out = {
-            "name": self.name, "backend": self.backend, "replications": self.replications,
+            "name": self.name, "backend": self.backend, "method": self.method,
+            "replications": self.replications,
             "seed": self.seed, "horizon_h": self.horizon_h, "warmup_h": self.warmup_h,
         }
         out.update(metrics.summarize(self.lanes, self.station_ids))
@@ -86,14 +88,14 @@ def chunk_size(backend: Backend, params: Params, exits: int) -> int:
     return min(params.lanes, fit)
 
 
-def _overload_message(plant: Plant, err: loop.Overload) -> str:
-    st = plant.stations[err.station]
-    load = offered_loads(plant)[err.station]
-    rate = visit_ratios(plant)[err.station] / plant.source.interarrival.mean()
+def _overload_message(plant: Plant, station: int, how: str) -> str:
+    st = plant.stations[station]
+    load = offered_loads(plant)[station]
+    rate = visit_ratios(plant)[station] / plant.source.interarrival.mean()
     return (f"station '{st.id}' is overloaded: offered load {load:.2f} per server "
-            f"({rate:.3g} jobs/h x {st.process.mean():.3g} h over {st.servers} servers); "
-            f"its queue reached {err.queue} jobs by t={err.time:.0f}h. Add servers, shorten "
-            f"its processing, slow the source or give it a finite buffer")
+            f"({rate:.3g} jobs/h x {st.process.mean():.3g} h over {st.servers} servers, "
+            f"failures included); {how}. Add servers, shorten its processing, slow the source "
+            f"or give it a finite buffer")
 
 
 def _deadlock_message(plant: Plant, err: loop.Deadlock) -> str:
@@ -103,9 +105,27 @@ def _deadlock_message(plant: Plant, err: loop.Deadlock) -> str:
             f"unlimited buffer")
 
 
+def _check_observed_load(plant: Plant, lanes: dict[str, np.ndarray]) -> None:
+    """Stop when an unlimited station was surely offered more work than it can do.
+
+    The offered load seen in the run is the station's arrival rate times its processing time
+    (failures included) per server; when its whole 95% confidence interval is at or above 1,
+    the queue was growing for the whole run and its figures mean nothing.
+    """
+    for j, st in enumerate(plant.stations):
+        if st.buffer is not None:
+            continue
+        load = lanes["station.arrivals_per_h"][:, j] * effective_process_mean(st) / st.servers
+        ci = metrics.mean_ci(load)
+        if ci["ci95"][0] is not None and ci["ci95"][0] >= 1.0:
+            how = (f"the run offered it {ci['mean']:.2f} [{ci['ci95'][0]:.2f}, "
+                   f"{ci['ci95'][1]:.2f}] per server, so its queue grew without bound")
+            raise SimulationError(_overload_message(plant, j, how))
+
+
 def simulate(plant: Plant, replications: int | None = None, seed: int | None = None,
              backend: str = "auto", horizon: float | None = None, warmup: float | None = None,
-             progress: Callable[[float], None] | None = None) -> Result:
+             progress: Callable[[float], None] | None = None, method: str = "auto") -> Result:
     """Simulate ``replications`` independent replications of ``plant``.
 
     Parameters
@@ -119,6 +139,14 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
         Hours; default to the plant's.
     progress : callable, optional
         Called with the fraction done (0..1) as the run goes.
+    method : {"auto", "event", "serial"}
+        ``auto`` uses the max-plus fast path for serial lines of single servers and the
+        event-stepped engine elsewhere; both give the same figures (see docs/semantics.md).
+
+    Raises
+    ------
+    SimulationError
+        The plant is overloaded (a queue would grow without bound) or deadlocks.
     """
     started = time.perf_counter()
     be = get_backend(backend)
@@ -126,6 +154,11 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     if params.warmup >= params.horizon:
         raise TwinError(f"warmup ({params.warmup}h) must be shorter than the horizon "
                         f"({params.horizon}h)")
+    overload = certain_overload(plant)
+    if overload is not None:
+        how = "every station feeding it has an unlimited buffer, so its queue grows without bound"
+        raise SimulationError(_overload_message(plant, overload[0], how))
+    chosen = loop.choose_method(params, method)
     window = params.horizon - params.warmup
     exits = expected_exits(plant, window)
     size = chunk_size(be, params, exits)
@@ -141,17 +174,20 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
 
         try:
             raw = loop.run(be.xp, chunk, queue_budget_bytes=int(be.free_bytes() * MEMORY_SHARE),
-                           expected_exits=exits, progress=report)
+                           expected_exits=exits, progress=report, method=chosen)
         except loop.Overload as err:
-            raise SimulationError(_overload_message(plant, err)) from None
+            how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
+            raise SimulationError(_overload_message(plant, err.station, how)) from None
         except loop.Deadlock as err:
             err.lane += lanes.start
             raise SimulationError(_deadlock_message(plant, err)) from None
         parts.append(metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, chunk))
     lanes_all = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    _check_observed_load(plant, lanes_all)
     be.synchronize()
     return Result(
         name=plant.name, station_ids=params.station_ids, backend=be.name,
         replications=params.lanes, seed=params.seed, horizon_h=params.horizon,
         warmup_h=params.warmup, lanes=lanes_all, wall_s=time.perf_counter() - started,
+        method=chosen,
     )

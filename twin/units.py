@@ -33,22 +33,11 @@ _KW_PER_UNIT = {"W": Fraction(1, 1000), "kW": Fraction(1), "MW": Fraction(1000)}
 
 # Spellings people write by habit (lower case), mapped to the unit they almost certainly mean.
 _UNIT_ALIASES = {
-    "m": "min",
-    "mins": "min",
-    "minute": "min",
-    "minutes": "min",
-    "sec": "s",
-    "secs": "s",
-    "second": "s",
-    "seconds": "s",
-    "hr": "h",
-    "hrs": "h",
-    "hour": "h",
-    "hours": "h",
-    "day": "d",
-    "days": "d",
-    "week": "w",
-    "weeks": "w",
+    **dict.fromkeys(["m", "mins", "minute", "minutes"], "min"),
+    **dict.fromkeys(["sec", "secs", "second", "seconds"], "s"),
+    **dict.fromkeys(["hr", "hrs", "hour", "hours"], "h"),
+    **dict.fromkeys(["day", "days"], "d"),
+    **dict.fromkeys(["week", "weeks"], "w"),
 }
 
 DURATION_PATTERN = rf"^{_NUMBER}\s*(?:{'|'.join(_HOURS_PER_UNIT)})$"

@@ -111,6 +111,7 @@ class State:
     starts: Array  # (L, W) service starts in the window
     wait_sum: Array  # (L, W) buffer waits of those starts
     departs: Array  # (L, W) jobs leaving each station in the window
+    arrivals: Array  # (L, W) jobs entering each station in the window
     n_exit: Array  # (L,) int64 exits in the window
     ct_sum: Array  # (L,) sum of their cycle times
     ct: Array  # (L, E) their cycle times in exit order (place n_exit is scratch)
@@ -172,7 +173,7 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
         work=f((L, M)), job_in=f((L, M)), target=i((L, M)), seq=f((L, M)), next_seq=f(L),
         count=i((L, W)), q_job=f((L, W, queue_places)), q_buf=f((L, W, queue_places)),
         q_head=i((L, W)), q_len=i((L, W)), ctr=xp.zeros((L, 4 * W), dtype=xp.uint64),
-        area=f((L, W, 4)), starts=f((L, W)), wait_sum=f((L, W)), departs=f((L, W)),
+        area=f((L, W, 4)), starts=f((L, W)), wait_sum=f((L, W)), departs=f((L, W)), arrivals=f((L, W)),
         n_exit=i(L), ct_sum=f(L), ct=f((L, stored_exits)), events=i(L),
         entered=i(L), exited=i(L), live=xp.ones(L, dtype=bool),
     )
@@ -315,6 +316,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
     F(s.wait_sum)[of] += xp.where(take & in_window, waited, 0.0)
     F(s.starts)[kf] += start_b & in_window
     F(s.departs)[of] += from_station & in_window
+    F(s.arrivals)[kf] += enter & in_window
     exits = move & (k == J) & in_window
     cycle = t - job
     E = s.ct.shape[1]

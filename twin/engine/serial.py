@@ -61,7 +61,7 @@ def run(xp, params, p: core.DeviceParams,
     ring = zeros(J, K, L)  # departures of the last K jobs from each station
     last_dep = zeros(J, L)
     area = zeros(L, W, 4)
-    starts, wait_sum, departs = zeros(L, W), zeros(L, W), zeros(L, W)
+    starts, wait_sum, departs, arrivals = (zeros(L, W) for _ in range(4))
     n_exit = xp.zeros(L, dtype=xp.int64)
     entered = xp.zeros(L, dtype=xp.int64)
     exited = xp.zeros(L, dtype=xp.int64)
@@ -100,6 +100,7 @@ def run(xp, params, p: core.DeviceParams,
             starts[:, j] += started
             wait_sum[:, j] += xp.where(started, start - arrive, 0.0)
             departs[:, j] += (leave >= w) & (leave <= H)
+            arrivals[:, j] += (arrive >= w) & (arrive <= H)
             events += (done <= H).astype(xp.int64) + (leave <= H)
             ring[j, n % K] = leave
             last_dep[j] = leave
@@ -121,6 +122,6 @@ def run(xp, params, p: core.DeviceParams,
     ct = ct[:, : max(1, int(n_exit.max()))]
     count = xp.zeros((L, W), dtype=xp.int64)
     count[:, 0] = entered - exited  # jobs inside at the horizon (the per-station split is not kept)
-    return {"area": area, "starts": starts, "wait_sum": wait_sum, "departs": departs,
+    return {"area": area, "starts": starts, "wait_sum": wait_sum, "departs": departs, "arrivals": arrivals,
             "n_exit": n_exit, "ct_sum": ct_sum, "ct": ct, "events": events,
             "entered": entered, "exited": exited, "count": count}
