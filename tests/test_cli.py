@@ -1,0 +1,147 @@
+"""The command line: exit codes, one-line errors, the JSON summary and result files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twin._backend import get_backend
+from twin.cli import main
+from twin.errors import TwinError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = str(ROOT / "configs" / "example-line.yaml")
+SHORT = ["--replications", "4", "--horizon", "300h", "--warmup", "50h", "--backend", "numpy"]
+STAT_KEYS = {"mean", "ci95"}
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_json_is_exactly_the_summary(capsys):
+    code, out, err = run_cli(capsys, "run", EXAMPLE, "--json", *SHORT)
+    assert code == 0
+    summary = json.loads(out)  # exactly one JSON document on stdout
+    assert out.count("\n") == 1
+    for key in ("name", "backend", "replications", "seed", "horizon_h", "warmup_h",
+                "throughput_per_h", "cycle_time_h", "wip", "stations", "events", "wall_s"):
+        assert key in summary
+    assert summary["name"] == "example-line" and summary["backend"] == "numpy"
+    assert summary["replications"] == 4 and summary["horizon_h"] == 300.0
+    assert summary["warmup_h"] == 50.0
+    assert STAT_KEYS <= set(summary["throughput_per_h"])
+    assert {"p50", "p95"} <= set(summary["cycle_time_h"])
+    assert set(summary["stations"]) == {"assemble", "test", "rework"}
+    for st in summary["stations"].values():
+        assert set(st) == {"busy", "blocked", "down", "idle", "mean_queue", "mean_wait_h",
+                           "throughput_per_h"}
+        fractions = sum(st[f]["mean"] for f in ("busy", "blocked", "down", "idle"))
+        assert fractions == pytest.approx(1.0, abs=1e-9)
+    assert summary["bottleneck"] in summary["stations"]
+
+
+def test_run_prints_a_table_with_the_bottleneck(capsys):
+    code, out, _ = run_cli(capsys, "run", EXAMPLE, *SHORT)
+    assert code == 0
+    assert "throughput (jobs/h)" in out and "bottleneck" in out
+    for station in ("assemble", "test", "rework"):
+        assert station in out
+
+
+def test_out_writes_summary_and_replications_atomically(capsys, tmp_path):
+    out_dir = tmp_path / "results"
+    code, _, _ = run_cli(capsys, "run", EXAMPLE, "--out", str(out_dir), *SHORT)
+    assert code == 0
+    summary = json.loads((out_dir / "summary.json").read_text())
+    lines = (out_dir / "replications.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:2] == ["replication", "throughput_per_h"]
+    assert "test.busy" in header
+    assert len(lines) == 1 + summary["replications"]
+    assert not list(out_dir.glob(".*tmp"))  # no temporary file left behind
+
+
+def test_validate_ok_is_one_line(capsys):
+    code, out, _ = run_cli(capsys, "validate", EXAMPLE)
+    assert code == 0
+    assert out.count("\n") == 1 and "ok" in out and "3 stations" in out
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_validate(capsys, config):
+    assert run_cli(capsys, "validate", str(config))[0] == 0
+
+
+def test_schema_is_json(capsys):
+    code, out, _ = run_cli(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert "stations" in json.dumps(schema)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["run", "missing.yaml"], ["missing.yaml"]),
+    (["run", EXAMPLE, "--horizon", "100"], ["--horizon", "unit"]),
+    (["run", EXAMPLE, "--warmup", "3000h"], ["warm-up", "horizon"]),
+    (["run", EXAMPLE, "--replications", "0"], ["--replications"]),
+    (["run", EXAMPLE, "--seed", "-1"], ["--seed"]),
+    (["run", EXAMPLE, "--backend", "tpu"], ["backend"]),
+    (["run"], ["config"]),
+    (["frobnicate"], ["frobnicate"]),
+])
+def test_bad_arguments_exit_2_with_one_clear_line(capsys, argv, words):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for word in words:
+        assert word in lines[0]
+
+
+def test_bad_config_names_file_field_and_line(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(EXAMPLE).read_text().replace("mean: 1.6h", "mean: 1.6"))
+    code, _, err = run_cli(capsys, "run", str(bad))
+    assert code == 2
+    assert "bad.yaml:" in err and "stations[0].process.mean" in err and "unit" in err
+
+
+def test_unwritable_out_is_exit_2(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run_cli(capsys, "run", EXAMPLE, "--out", str(blocker / "sub"), *SHORT)
+    assert code == 2 and "--out" in err
+
+
+def test_overloaded_plant_is_exit_2_naming_the_station(capsys, tmp_path):
+    cfg = tmp_path / "over.yaml"
+    cfg.write_text("name: over\nhorizon: 200h\nsource:\n  interarrival: 1h\nstations:\n"
+                   "  - id: slow\n    servers: 1\n    process: {dist: exponential, mean: 1.5h}\n")
+    code, _, err = run_cli(capsys, "run", str(cfg), "--backend", "numpy")
+    assert code == 2
+    assert "'slow'" in err and "offered load 1.50" in err
+
+
+def test_cupy_without_a_gpu_is_exit_2(capsys):
+    try:
+        get_backend("cupy")
+    except TwinError:
+        code, _, err = run_cli(capsys, "run", EXAMPLE, *SHORT[:-2], "--backend", "cupy")
+        assert code == 2 and "GPU" in err
+    else:
+        pytest.skip("a GPU is usable here, so --backend cupy is valid")
+
+
+def test_console_script_runs_headless():
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "run", EXAMPLE, "--json", *SHORT],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["name"] == "example-line"
