@@ -210,11 +210,13 @@ def test_mm1(backend, stat_seed):
     sojourn_rate = mu - lam  # the M/M/1 sojourn time is exponential with this rate
     assert_close(s["cycle_time_h"], 1 / sojourn_rate, "cycle time", eps_w)
     assert_close(st["mean_wait_h"], rho / sojourn_rate, "mean wait", eps_q)
-    # sample quantiles of ~400 exits per lane: their O(1/n) bias is far below the interval
-    assert_lanes_close(result.lanes["cycle_time_p50"], math.log(2) / sojourn_rate, "p50",
-                       eps_w)
-    assert_lanes_close(result.lanes["cycle_time_p95"], math.log(20) / sojourn_rate, "p95",
-                       eps_w * math.log(20))
+    # A lane's quantiles come from its ~400 exits, which are strongly autocorrelated: the
+    # sample quantile is biased by O(1/n). Measured with 4096 lanes, the median is +2.0% off
+    # at this window and +0.6% at a window four times longer (the 1/n scaling), the 95th
+    # percentile within +-1%: the allowance is 3% of the value.
+    for name, q in (("cycle_time_p50", 0.5), ("cycle_time_p95", 0.95)):
+        quantile = -math.log(1 - q) / sojourn_rate
+        assert_lanes_close(result.lanes[name], quantile, name, 0.03 * quantile)
 
 
 def test_mmc_erlang_c(backend, stat_seed):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -20,6 +22,9 @@ from twin._backend import BACKENDS
 from twin.errors import TwinError
 from twin.simulate import simulate
 from twin.units import parse_duration
+
+
+PARTIAL = ".partial"  # folder under --out that keeps an interrupted run's partial results
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -72,16 +77,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if start >= end:
         raise TwinError(f"--warmup/--horizon: the warm-up ({start:g} h) must be shorter than the "
                         f"horizon ({end:g} h)")
+    partial = Path(args.out) / PARTIAL if args.out else None
+    if partial is not None:
+        try:
+            partial.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise TwinError(f"--out {args.out}: cannot write results there ({err.strerror}); "
+                            f"choose a writable folder") from None
     bar = _LazyProgress(f"simulating {plant.name}")
     try:
         result = simulate(plant, replications=args.replications, seed=args.seed,
-                          backend=args.backend, horizon=horizon, warmup=warmup, progress=bar)
+                          backend=args.backend, horizon=horizon, warmup=warmup, progress=bar,
+                          checkpoint_dir=partial)
+    except KeyboardInterrupt:
+        bar.close()
+        hint = (f"; partial results are in {partial}: run the same command again to resume"
+                if partial is not None else "")
+        print(f"interrupted{hint}", file=sys.stderr)
+        return 130
     finally:
         bar.close()
     summary = result.summary()
     if args.out:
         columns, rows = result.replication_rows()
         report.write_results(args.out, summary, columns, rows)
+        shutil.rmtree(partial, ignore_errors=True)
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
@@ -118,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=BACKENDS, default="auto",
                      help="array backend (auto: CuPy when a GPU is usable, else NumPy)")
     run.add_argument("--json", action="store_true", help="print the JSON summary only")
-    run.add_argument("--out", metavar="DIR", help="write summary.json and replications.csv")
+    run.add_argument("--out", metavar="DIR",
+                     help="write summary.json and replications.csv; an interrupted run keeps "
+                          "its partial results there and the same command resumes it")
     run.set_defaults(func=_cmd_run)
 
     val = sub.add_parser("validate", help="check a plant file and print a one-line summary")

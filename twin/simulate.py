@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from twin import __version__ as twin_version
 from twin import metrics
 from twin._backend import Backend, get_backend, to_numpy
 from twin.compile import Params, compile_plant
@@ -20,6 +25,7 @@ from twin.flow import (certain_overload, effective_process_mean, expected_exits,
 
 CPU_MAX_CHUNK = 2048  # lanes per chunk on NumPy: past it the state falls out of cache (measured)
 MEMORY_SHARE = 0.25  # share of free (device) memory one chunk may plan to use
+CHECKPOINT_EVERY_S = 60.0  # wall time between saved states of a chunk in progress
 
 
 class SimulationError(TwinError):
@@ -123,9 +129,62 @@ def _check_observed_load(plant: Plant, lanes: dict[str, np.ndarray]) -> None:
             raise SimulationError(_overload_message(plant, j, how))
 
 
+class _Checkpoints:
+    """Partial results of an interrupted run, in a folder, so that the same run can resume.
+
+    Finished chunks are kept as their per-replication figures, the chunk in progress as the
+    engine's state (saved every minute). Everything is keyed by a hash of the plant and the run
+    settings: a folder left by a different run is ignored and cleared.
+    """
+
+    def __init__(self, folder: Path, key: str):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = folder / "key.txt"
+        if not stamp.exists() or stamp.read_text() != key:
+            for old in folder.glob("*.npz"):
+                old.unlink()
+            stamp.write_text(key)
+
+    def _path(self, chunk: int, kind: str) -> Path:
+        return self.folder / f"chunk{chunk:05d}.{kind}.npz"
+
+    def _save(self, path: Path, arrays: dict[str, np.ndarray]) -> None:
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+
+    def _load(self, path: Path) -> dict[str, np.ndarray] | None:
+        if not path.exists():
+            return None
+        with np.load(path) as data:
+            return {name: data[name] for name in data.files}
+
+    def done(self, chunk: int) -> dict[str, np.ndarray] | None:
+        return self._load(self._path(chunk, "done"))
+
+    def state(self, chunk: int) -> dict[str, np.ndarray] | None:
+        return self._load(self._path(chunk, "state"))
+
+    def save_state(self, chunk: int, state: dict) -> None:
+        self._save(self._path(chunk, "state"), {k: to_numpy(v) for k, v in state.items()})
+
+    def save_done(self, chunk: int, lanes: dict[str, np.ndarray]) -> None:
+        self._save(self._path(chunk, "done"), lanes)
+        self._path(chunk, "state").unlink(missing_ok=True)
+
+
+def run_key(plant: Plant, params: Params, backend: str, method: str) -> str:
+    """A hash of everything that decides a run's numbers."""
+    text = json.dumps([plant.model_dump(mode="json"), params.lanes, params.seed, params.horizon,
+                       params.warmup, backend, method, twin_version], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def simulate(plant: Plant, replications: int | None = None, seed: int | None = None,
              backend: str = "auto", horizon: float | None = None, warmup: float | None = None,
-             progress: Callable[[float], None] | None = None, method: str = "auto") -> Result:
+             progress: Callable[[float], None] | None = None, method: str = "auto",
+             checkpoint_dir: str | os.PathLike | None = None) -> Result:
     """Simulate ``replications`` independent replications of ``plant``.
 
     Parameters
@@ -142,6 +201,9 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     method : {"auto", "event", "serial"}
         ``auto`` uses the max-plus fast path for serial lines of single servers and the
         event-stepped engine elsewhere; both give the same figures (see docs/semantics.md).
+    checkpoint_dir : path, optional
+        Keep partial results there as the run goes; calling again with the same arguments
+        after an interruption resumes where it stopped and gives the same result.
 
     Raises
     ------
@@ -163,18 +225,29 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     exits = expected_exits(plant, window)
     size = chunk_size(be, params, exits)
     n_chunks = math.ceil(params.lanes / size)
+    saved = None
+    if checkpoint_dir is not None:
+        saved = _Checkpoints(Path(checkpoint_dir), run_key(plant, params, be.name, chosen))
     parts = []
     for c in range(n_chunks):
         lanes = slice(c * size, min(params.lanes, (c + 1) * size))
         chunk = params.take(lanes)
+        finished = saved.done(c) if saved is not None else None
+        if finished is not None:
+            parts.append(finished)
+            continue
 
         def report(frac: float, c: int = c) -> None:
             if progress is not None:
                 progress((c + frac) / n_chunks)
 
         try:
-            raw = loop.run(be.xp, chunk, queue_budget_bytes=int(be.free_bytes() * MEMORY_SHARE),
-                           expected_exits=exits, progress=report, method=chosen)
+            raw = loop.run(
+                be.xp, chunk, queue_budget_bytes=int(be.free_bytes() * MEMORY_SHARE),
+                expected_exits=exits, progress=report, method=chosen,
+                resume=saved.state(c) if saved is not None else None,
+                checkpoint=(lambda st, c=c: saved.save_state(c, st)) if saved is not None else None,
+                checkpoint_every_s=CHECKPOINT_EVERY_S)
         except loop.Overload as err:
             how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
             raise SimulationError(_overload_message(plant, err.station, how)) from None
@@ -182,6 +255,8 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
             err.lane += lanes.start
             raise SimulationError(_deadlock_message(plant, err)) from None
         parts.append(metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, chunk))
+        if saved is not None:
+            saved.save_done(c, parts[-1])
     lanes_all = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     _check_observed_load(plant, lanes_all)
     be.synchronize()

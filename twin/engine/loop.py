@@ -9,6 +9,7 @@ when a lane can never move again before its horizon, and reports progress.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,10 @@ def device_params(xp, params) -> core.DeviceParams:
     )
 
 
+def _state_fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(core.State)]
+
+
 def _grow_queues(xp, s: core.State, places: int) -> core.State:
     """Copy every ring buffer into ``places`` places, unrolled so that heads are at 0."""
     q = s.q_job.shape[2]
@@ -88,7 +93,10 @@ def choose_method(params, method: str = "auto") -> str:
 
 
 def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
-        progress: Callable[[float], None] | None = None, method: str = "auto") -> dict[str, Any]:
+        progress: Callable[[float], None] | None = None, method: str = "auto",
+        resume: dict[str, Any] | None = None,
+        checkpoint: Callable[[dict[str, Any]], None] | None = None,
+        checkpoint_every_s: float = 60.0) -> dict[str, Any]:
     """Simulate every lane of ``params`` to its horizon on ``xp``.
 
     Parameters
@@ -104,6 +112,12 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
     method : {"auto", "event", "serial"}
         The event-stepped engine, or the max-plus fast path for serial lines (``auto``: the fast
         path wherever it applies; both give the same figures).
+    resume : dict of arrays, optional
+        A state saved by ``checkpoint`` (event method): the run continues from it and ends
+        exactly as if it had never stopped.
+    checkpoint : callable, optional
+        Called between blocks, at most every ``checkpoint_every_s`` seconds of wall time, with
+        the event engine's whole state as a dict of xp arrays.
 
     Returns
     -------
@@ -120,14 +134,21 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
     # one spare place: the step writes the place after the last job unconditionally
     places = max(largest_buffer, 2 * BLOCK if unlimited.any() else 0) + 1
     max_places = max(places, queue_budget_bytes // max(1, 16 * L * (J + 1)))
-    s = core.init(xp, p, places, max(expected_exits, 2 * BLOCK))
+    if resume is None:
+        s = core.init(xp, p, places, max(expected_exits, 2 * BLOCK))
+    else:
+        s = core.State(**{name: xp.asarray(resume[name]) for name in _state_fields()})
 
     horizon = params.horizon
+    saved_at = time.monotonic()
     while True:
         for _ in range(BLOCK):
             s = core.step(xp, p, s)
         if not bool(s.live.any()):
             break
+        if checkpoint is not None and time.monotonic() - saved_at >= checkpoint_every_s:
+            checkpoint({name: getattr(s, name) for name in _state_fields()})
+            saved_at = time.monotonic()
         longest = int(s.q_len[:, :J].max()) if unlimited.any() else 0
         if longest + BLOCK + 1 > s.q_job.shape[2]:
             want = 1 << (longest + 2 * BLOCK - 1).bit_length()

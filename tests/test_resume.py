@@ -1,0 +1,61 @@
+"""An interrupted run resumes from its checkpoints and ends exactly as an uninterrupted one."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import twin
+import twin.simulate
+
+simulate_module = sys.modules["twin.simulate"]
+
+PLANT = {
+    "name": "resumable", "horizon": "400h", "warmup": "40h",
+    "source": {"interarrival": {"dist": "exponential", "mean": "1h"}},
+    "stations": [
+        {"id": "build", "servers": 2, "process": {"dist": "lognormal", "mean": "1.5h", "cv": 0.5},
+         "buffer": 2, "failures": {"mtbf": "50h", "mttr": "2h"}},
+        {"id": "test", "servers": 1, "process": {"dist": "exponential", "mean": "0.7h"},
+         "buffer": 1, "next": [{"to": "exit", "p": 0.8}, {"to": "fix", "p": 0.2}]},
+        {"id": "fix", "servers": 1, "process": "1h", "next": "test"},
+    ],
+}
+
+
+class Stop(KeyboardInterrupt):
+    pass
+
+
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
+    plant = twin.config.plant_from_dict(PLANT)
+    whole = twin.simulate(plant, replications=8, seed=3, backend="numpy")
+
+    monkeypatch.setattr(simulate_module, "CHECKPOINT_EVERY_S", 0.0)  # save at every block
+    calls = {"n": 0}
+
+    def interrupt(frac: float) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        twin.simulate(plant, replications=8, seed=3, backend="numpy",
+                      checkpoint_dir=tmp_path, progress=interrupt)
+    assert list(tmp_path.glob("*.state.npz")), "no state was saved before the interruption"
+
+    resumed = twin.simulate(plant, replications=8, seed=3, backend="numpy",
+                            checkpoint_dir=tmp_path)
+    for key, values in whole.lanes.items():
+        np.testing.assert_array_equal(resumed.lanes[key], values, err_msg=key)
+
+
+def test_checkpoints_of_another_run_are_ignored(tmp_path):
+    plant = twin.config.plant_from_dict(PLANT)
+    twin.simulate(plant, replications=4, seed=1, backend="numpy", checkpoint_dir=tmp_path)
+    assert list(tmp_path.glob("*.done.npz"))
+    other = twin.simulate(plant, replications=4, seed=2, backend="numpy", checkpoint_dir=tmp_path)
+    fresh = twin.simulate(plant, replications=4, seed=2, backend="numpy")
+    np.testing.assert_array_equal(other.lanes["throughput_per_h"], fresh.lanes["throughput_per_h"])
