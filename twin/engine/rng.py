@@ -26,7 +26,7 @@ DETERMINISTIC, EXPONENTIAL, UNIFORM, TRIANGULAR, LOGNORMAL, GAMMA, EMPIRICAL = r
 N_DIST_PARAMS = 5  # width of the per-station parameter vector (triangular needs all five)
 
 # Grid of the gamma quantile tables: log-quantiles tabulated on normal scores z.
-GAMMA_Z_MIN, GAMMA_Z_MAX, GAMMA_GRID = -8.0, 8.0, 2049
+GAMMA_Z_MIN, GAMMA_Z_MAX, GAMMA_GRID = -8.0, 8.0, 8193
 
 
 def mix64(xp, z: Array) -> Array:

@@ -1,0 +1,87 @@
+"""The counter-based generator and the inverse-CDF samplers, against SciPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from twin._backend import get_backend, to_numpy
+from twin.compile import gamma_log_quantiles
+from twin.engine import rng
+
+
+def uniforms(xp, n: int, stream: int = 0, replication: int = 0, seed: int = 1):
+    keys = rng.stream_keys(xp, seed, xp.asarray([replication]), stream + 1)[0, stream]
+    return rng.uniforms(xp, xp.full(n, keys, dtype=xp.uint64), xp.arange(n, dtype=xp.uint64))
+
+
+def test_uniforms_are_uniform_and_in_the_open_interval():
+    u = uniforms(np, 200_000)
+    assert u.min() > 0.0 and u.max() < 1.0
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+    # consecutive draws are uncorrelated
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.01
+
+
+def test_streams_are_keyed_and_distinct():
+    a, b = uniforms(np, 1000, stream=0), uniforms(np, 1000, stream=1)
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(a, uniforms(np, 1000, stream=0))  # same key, same numbers
+    assert not np.array_equal(a, uniforms(np, 1000, stream=0, replication=1))
+    assert not np.array_equal(a, uniforms(np, 1000, stream=0, seed=2))
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.1
+
+
+def test_numpy_and_cupy_streams_are_identical():
+    try:
+        cp = get_backend("cupy").xp
+    except Exception:
+        pytest.skip("no usable GPU: CuPy tests run on a machine with one")
+    np.testing.assert_array_equal(to_numpy(uniforms(cp, 10_000)), uniforms(np, 10_000))
+
+
+def test_normal_quantile_matches_scipy():
+    u = np.concatenate([np.linspace(1e-12, 1 - 1e-12, 100_001), [1e-300, 1e-20, 0.02425]])
+    got = rng.normal_quantile(np, u)
+    want = special.ndtri(u)
+    np.testing.assert_allclose(got, want, rtol=1.2e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("mean, cv", [(1.0, 0.2), (2.5, 1.0), (0.5, 2.0)])
+def test_gamma_table_matches_scipy_quantiles(mean, cv):
+    table = np.asarray(gamma_log_quantiles(mean, cv))[None, :]
+    u = np.linspace(1e-6, 1 - 1e-6, 20_001)
+    par = [np.zeros_like(u)] * rng.N_DIST_PARAMS
+    got = rng.sample(np, (rng.GAMMA,), None, par, np.zeros(u.size, dtype=np.int64), table, u)
+    want = stats.gamma.ppf(u, 1 / cv**2, scale=mean * cv**2)
+    np.testing.assert_allclose(got, want, rtol=3e-6)
+
+
+def test_every_kind_has_the_right_mean_and_variance():
+    u = uniforms(np, 400_000)
+    n = u.size
+
+    def draw(kind, *p, row=None, tables=np.zeros((1, 1))):
+        par = [np.full(n, v) for v in p] + [None] * (rng.N_DIST_PARAMS - len(p))
+        rows = np.zeros(n, dtype=np.int64) if row is None else row
+        return rng.sample(np, (kind,), None, par, rows, tables, u)
+
+    a, c, b = 1.0, 2.0, 4.0
+    sigma2 = np.log1p(0.5**2)
+    cases = {
+        "exponential": (draw(rng.EXPONENTIAL, 2.0), 2.0, 4.0),
+        "uniform": (draw(rng.UNIFORM, 1.0, 3.0), 2.5, 9 / 12),
+        "triangular": (draw(rng.TRIANGULAR, a, b, (c - a) / (b - a), (b - a) * (c - a),
+                            (b - a) * (b - c)), (a + b + c) / 3,
+                       (a * a + b * b + c * c - a * b - a * c - b * c) / 18),
+        "lognormal": (draw(rng.LOGNORMAL, np.log(3.0) - sigma2 / 2, np.sqrt(sigma2)), 3.0,
+                      (3.0 * 0.5) ** 2),
+        "empirical": (draw(rng.EMPIRICAL, 4.0, tables=np.array([[1.0, 2.0, 2.0, 7.0]])),
+                      3.0, np.var([1.0, 2.0, 2.0, 7.0])),
+    }
+    for name, (x, mean, var) in cases.items():
+        se = np.sqrt(var / n)
+        assert abs(x.mean() - mean) < 5 * se, name
+        assert x.var() == pytest.approx(var, rel=0.03), name
+    assert np.all(draw(rng.DETERMINISTIC, 1.25) == 1.25)
