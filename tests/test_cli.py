@@ -145,3 +145,17 @@ def test_console_script_runs_headless():
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["name"] == "example-line"
+
+
+def test_deadlocked_loop_is_exit_2_naming_the_full_stations(capsys, tmp_path):
+    cfg = tmp_path / "loop.yaml"
+    cfg.write_text(
+        "name: loop\nhorizon: 500h\nsource:\n  interarrival: {dist: exponential, mean: 1h}\n"
+        "stations:\n"
+        "  - id: test\n    servers: 1\n    buffer: 0\n    process: {dist: exponential, mean: 30min}\n"
+        "    next: [{to: exit, p: 0.5}, {to: rework, p: 0.5}]\n"
+        "  - id: rework\n    servers: 1\n    buffer: 0\n    process: {dist: exponential, mean: 30min}\n"
+        "    next: test\n")
+    code, _, err = run_cli(capsys, "run", str(cfg), "--replications", "8", "--backend", "numpy")
+    assert code == 2
+    assert "deadlock" in err and "test, rework" in err

@@ -238,29 +238,106 @@ REWORK_TIMELINES = {
            "test.throughput_per_h": 2 / W, "rework.throughput_per_h": 1 / W,
            "jobs_entered": 2, "jobs_exited": 0, "jobs_inside": 2},
 }
-for _timeline in REWORK_TIMELINES.values():
-    _timeline["throughput_per_h"] = _timeline["exits"] / W
-    for _sid in ("test", "rework"):
-        _timeline[f"{_sid}.blocked"] = 0.0
-        _timeline[f"{_sid}.down"] = 0.0
-        _timeline[f"{_sid}.idle"] = 1.0 - _timeline[f"{_sid}.busy"]
+
+
+def assert_timelines(plant, timelines: dict[str, dict], backend: str, replications: int = 256):
+    """Every replication follows exactly one of the hand-computed ``timelines``, and each
+    timeline occurs (they are equally likely here: missing one has chance below 4 * 0.75^256)."""
+    result = twin.simulate(plant, replications=replications, seed=11, backend=backend)
+    seen = {name: 0 for name in timelines}
+    for lane in range(replications):
+        row = lane_row(result, lane)
+        fits = [name for name, expected in timelines.items() if not matches(row, expected)]
+        assert len(fits) == 1, (
+            f"replication {lane} follows none of the hand-computed timelines: "
+            + "; ".join(f"{n}: {matches(row, e)}" for n, e in timelines.items()))
+        seen[fits[0]] += 1
+    assert all(count > 0 for count in seen.values()), seen
+
+
+def complete(timelines: dict[str, dict], window: float, stations: tuple[str, ...]) -> dict:
+    """Add the figures every timeline shares: throughput from exits, no failures, idle."""
+    for timeline in timelines.values():
+        timeline["throughput_per_h"] = timeline["exits"] / window
+        for sid in stations:
+            timeline.setdefault(f"{sid}.blocked", 0.0)
+            timeline[f"{sid}.down"] = 0.0
+            timeline[f"{sid}.idle"] = 1.0 - timeline[f"{sid}.busy"] - timeline[f"{sid}.blocked"]
+    return timelines
+
+
+complete(REWORK_TIMELINES, W, ("test", "rework"))
 
 
 def test_rework_loop(backend):
-    replications = 256
-    plant = make_plant(REWORK_LOOP, "3h", horizon=W)
-    result = twin.simulate(plant, replications=replications, seed=11, backend=backend)
-    seen = {name: 0 for name in REWORK_TIMELINES}
-    for lane in range(replications):
-        row = lane_row(result, lane)
-        fits = [name for name, expected in REWORK_TIMELINES.items()
-                if not matches(row, expected)]
-        assert len(fits) == 1, (
-            f"replication {lane} follows none of the hand-computed timelines: "
-            + "; ".join(f"{n}: {matches(row, e)}" for n, e in REWORK_TIMELINES.items()))
-        seen[fits[0]] += 1
-    # each timeline has probability 1/4: all four occur (missing one: chance 4 * 0.75^256)
-    assert all(count > 0 for count in seen.values()), seen
+    assert_timelines(make_plant(REWORK_LOOP, "3h", horizon=W), REWORK_TIMELINES, backend)
+
+
+# --------------------------------------------------------------------------- blocking order
+
+
+BLOCKING_ORDER = [
+    {"id": "test", "process": "1h", "buffer": 0,
+     "next": [{"to": "exit", "p": 0.5}, {"to": "rework", "p": 0.5}]},
+    {"id": "rework", "process": "30min", "next": "test"},
+]
+# Source every 1 h; test (no waiting place) 1 h, then exit or rework (unlimited buffer, so
+# the loop cannot deadlock) 0.5 h and back to test; horizon 3.5 h. Both the held source and
+# the rework station wait for test's one place: blocked jobs move in the order in which they
+# became blocked, not by slot (the source has the lowest slot).
+#
+#  t    event
+#  1    job1 enters test, tested [1, 2]
+#  2    job2 ready: test full, held (blocked order #1: the source, first on the tie);
+#       test done with job1, first draw:
+#         E: job1 exits (cycle 1);   R: job1 reworked [2, 2.5]
+#       either way test is free and job2 enters it at 2, tested [2, 3]
+#  2.5  (R) rework done, test full: rework blocks (order #2)
+#  3    job3 ready: test full, held (order #3); test done with job2, second draw:
+#       EE: job2 exits; job3 enters test.
+#       ER: job2 -> rework [3, 3.5], then blocked at 3.5 (test full); job3 enters test.
+#       RE: job2 exits; rework (blocked before the source) moves job1 into test [3, 4]; the
+#           source stays held.
+#       RR: job2 joins rework's buffer; rework moves job1 into test [3, 4] and starts job2
+#           [3, 3.5] (wait 0), blocked at 3.5; the source stays held.
+# A slot-ordered engine would let job3 in first in RE and RR and keep job1 blocked.
+W_ORDER = 3.5
+BLOCKING_ORDER_TIMELINES = complete({
+    "EE": {"exits": 2, "cycle_time_h": 1.0, "cycle_time_p50": 1.0, "cycle_time_p95": 1.0,
+           "wip": 2.5 / W_ORDER, "jobs_entered": 3, "jobs_exited": 2, "jobs_inside": 1,
+           "test.busy": 2.5 / W_ORDER, "rework.busy": 0.0,
+           "test.throughput_per_h": 2 / W_ORDER, "rework.throughput_per_h": 0.0,
+           "test.mean_wait_h": 0.0, "rework.mean_wait_h": math.nan,
+           "test.mean_queue": 0.0, "rework.mean_queue": 0.0},
+    "ER": {"exits": 1, "cycle_time_h": 1.0, "cycle_time_p50": 1.0, "cycle_time_p95": 1.0,
+           "wip": 3 / W_ORDER, "jobs_entered": 3, "jobs_exited": 1, "jobs_inside": 2,
+           "test.busy": 2.5 / W_ORDER, "rework.busy": 0.5 / W_ORDER,
+           "test.throughput_per_h": 2 / W_ORDER, "rework.throughput_per_h": 0.0,
+           "test.mean_wait_h": 0.0, "rework.mean_wait_h": 0.0,
+           "test.mean_queue": 0.0, "rework.mean_queue": 0.0},
+    # job1 inside [1, 3.5], job2 [2, 3]
+    "RE": {"exits": 1, "cycle_time_h": 1.0, "cycle_time_p50": 1.0, "cycle_time_p95": 1.0,
+           "wip": 3.5 / W_ORDER, "jobs_entered": 2, "jobs_exited": 1, "jobs_inside": 1,
+           "test.busy": 2.5 / W_ORDER, "rework.busy": 0.5 / W_ORDER,
+           "rework.blocked": 0.5 / W_ORDER,
+           "test.throughput_per_h": 2 / W_ORDER, "rework.throughput_per_h": 1 / W_ORDER,
+           "test.mean_wait_h": 0.0, "rework.mean_wait_h": 0.0,
+           "test.mean_queue": 0.0, "rework.mean_queue": 0.0},
+    # job1 inside [1, 3.5], job2 [2, 3.5]
+    "RR": {"exits": 0, "cycle_time_h": math.nan, "cycle_time_p50": math.nan,
+           "cycle_time_p95": math.nan,
+           "wip": 4 / W_ORDER, "jobs_entered": 2, "jobs_exited": 0, "jobs_inside": 2,
+           "test.busy": 2.5 / W_ORDER, "rework.busy": 1 / W_ORDER,
+           "rework.blocked": 0.5 / W_ORDER,
+           "test.throughput_per_h": 2 / W_ORDER, "rework.throughput_per_h": 1 / W_ORDER,
+           "test.mean_wait_h": 0.0, "rework.mean_wait_h": 0.0,
+           "test.mean_queue": 0.0, "rework.mean_queue": 0.0},
+}, W_ORDER, ("test", "rework"))
+
+
+def test_blocked_jobs_move_in_blocking_order(backend):
+    plant = make_plant(BLOCKING_ORDER, "1h", horizon=W_ORDER)
+    assert_timelines(plant, BLOCKING_ORDER_TIMELINES, backend)
 
 
 # --------------------------------------------------------------------------- backward routing
