@@ -95,6 +95,17 @@ def get_backend(name: str = "auto") -> Backend:
     return Backend("numpy", numpy)
 
 
+def special_functions(xp: Any) -> Any:
+    """SciPy's special functions for NumPy arrays, CuPy's for CuPy arrays (same names)."""
+    if xp is numpy:
+        from scipy import special  # noqa: PLC0415
+
+        return special
+    from cupyx.scipy import special  # noqa: PLC0415 - only reached with CuPy in use
+
+    return special
+
+
 def to_numpy(array: Any) -> numpy.ndarray:
     """Return ``array`` as a NumPy array, copying from the device when needed."""
     if isinstance(array, numpy.ndarray):

@@ -81,6 +81,7 @@ class DeviceParams:
     kinds_present: tuple[int, ...]
     has_failures: bool
     has_routing_draws: bool
+    ndtri: Any  # standard normal quantile for xp arrays (from the backend's special functions)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _service(xp, p: DeviceParams, row: Array, u: Array) -> Array:
     pars = [par[base + c] if c < rng.params_needed(kinds) else None
             for c in range(rng.N_DIST_PARAMS)]
     tab = _flat(p.dist_row)[row] if rng.uses_tables(kinds) else None
-    return rng.sample(xp, kinds, kind, pars, tab, p.tables, u)
+    return rng.sample(xp, p.ndtri, kinds, kind, pars, tab, p.tables, u)
 
 
 def _start(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: Array):

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from twin._backend import special_functions
 from twin.engine import core, rng, serial
 
 BLOCK = 128  # steps between host-side checks; each step adds at most one job to any queue
@@ -49,7 +50,7 @@ def device_params(xp, params) -> core.DeviceParams:
         keys=rng.stream_keys(xp, params.seed, a(params.replication), params.n_streams),
         lane=lane, lane_m=lane * M, lane_w=lane * W, lane_s=lane * params.n_streams,
         kinds_present=params.kinds_present, has_failures=params.has_failures,
-        has_routing_draws=params.has_routing_draws,
+        has_routing_draws=params.has_routing_draws, ndtri=special_functions(xp).ndtri,
     )
 
 

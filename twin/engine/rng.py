@@ -68,38 +68,6 @@ def uniforms(xp, keys: Array, counters: Array) -> Array:
     return ((z >> xp.uint64(11)).astype(xp.float64) + 0.5) * TWO_POW_M53
 
 
-# Peter Acklam's rational approximation of the standard normal quantile (relative error
-# below 1.2e-9 over (0, 1)); the coefficients are his published ones.
-_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
-      1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
-_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
-      6.680131188771972e01, -1.328068155288572e01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
-      -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
-      3.754408661907416e00)
-_P_LOW = 0.02425
-
-
-def _poly(coeffs, x):
-    acc = coeffs[0]
-    for c in coeffs[1:]:
-        acc = acc * x + c
-    return acc
-
-
-def normal_quantile(xp, u: Array) -> Array:
-    """Standard normal quantile of ``u`` in (0, 1), elementwise."""
-    q = u - 0.5
-    r = q * q
-    central = q * _poly(_A, r) / (_poly(_B, r) * r + 1.0)
-    tail_u = xp.minimum(u, 1.0 - u)
-    s = xp.sqrt(-2.0 * xp.log(tail_u))
-    tail = _poly(_C, s) / (_poly(_D, s) * s + 1.0)  # quantile of tail_u, negative
-    tail = xp.where(u > 0.5, -tail, tail)
-    return xp.where(xp.abs(q) <= 0.5 - _P_LOW, central, tail)
-
-
 def params_needed(kinds_present: tuple[int, ...]) -> int:
     """How many leading parameter columns the present kinds read."""
     width = {DETERMINISTIC: 1, EXPONENTIAL: 1, UNIFORM: 2, TRIANGULAR: 5, LOGNORMAL: 2,
@@ -111,12 +79,14 @@ def uses_tables(kinds_present: tuple[int, ...]) -> bool:
     return GAMMA in kinds_present or EMPIRICAL in kinds_present
 
 
-def sample(xp, kinds_present: tuple[int, ...], kind: Array | None, par: list, row: Array | None,
-           tables: Array, u: Array) -> Array:
+def sample(xp, ndtri, kinds_present: tuple[int, ...], kind: Array | None, par: list,
+           row: Array | None, tables: Array, u: Array) -> Array:
     """Inverse-CDF variates, one per uniform.
 
     Parameters
     ----------
+    ndtri : callable
+        The standard normal quantile function for ``xp`` arrays (SciPy's or CuPy's).
     kinds_present : tuple of int
         The distribution kinds that occur in the batch; only their formulas are evaluated
         (a static choice, not a branch on lane data).
@@ -132,6 +102,7 @@ def sample(xp, kinds_present: tuple[int, ...], kind: Array | None, par: list, ro
         Uniforms in (0, 1).
     """
     out = None
+    z = ndtri(u) if LOGNORMAL in kinds_present or GAMMA in kinds_present else None
     for k in kinds_present:
         if k == DETERMINISTIC:
             x = par[0]
@@ -143,10 +114,10 @@ def sample(xp, kinds_present: tuple[int, ...], kind: Array | None, par: list, ro
             x = xp.where(u < par[2], par[0] + xp.sqrt(u * par[3]),
                          par[1] - xp.sqrt((1.0 - u) * par[4]))
         elif k == LOGNORMAL:
-            x = xp.exp(par[0] + par[1] * normal_quantile(xp, u))
+            x = xp.exp(par[0] + par[1] * z)
         elif k == GAMMA:
             step = (GAMMA_Z_MAX - GAMMA_Z_MIN) / (GAMMA_GRID - 1)
-            pos = (xp.clip(normal_quantile(xp, u), GAMMA_Z_MIN, GAMMA_Z_MAX) - GAMMA_Z_MIN) / step
+            pos = (xp.clip(z, GAMMA_Z_MIN, GAMMA_Z_MAX) - GAMMA_Z_MIN) / step
             i = xp.minimum(pos.astype(xp.int64), GAMMA_GRID - 2)
             frac = pos - i
             lo, hi = tables[row, i], tables[row, i + 1]
