@@ -128,8 +128,7 @@ def _flat(a: Array) -> Array:
 
 def _draw(xp, p: DeviceParams, s: State, stream: Array, used: Array) -> Array:
     """Uniforms of the flat stream indices ``stream`` (into (L, NS)), shape (L,); advances the
-    counters of the draws ``used``. Calls run one after the other, so two draws from one stream
-    in a step get consecutive counters."""
+    counters of the draws ``used``."""
     ctr_all = _flat(s.ctr)
     ctr = ctr_all[stream]
     ctr_all[stream] = ctr + used.astype(xp.uint64)
@@ -148,16 +147,28 @@ def _service(xp, p: DeviceParams, row: Array, u: Array) -> Array:
     return rng.sample(xp, p.ndtri, kinds, kind, pars, tab, p.tables, u)
 
 
-def _start(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: Array):
-    """Draw the processing of the jobs starting at flat station rows ``row`` (shape (L,)).
+def _start_pair(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: Array):
+    """Draw the processing of the jobs starting at two flat station rows per lane.
 
-    Returns ``(first, left, breaks)``: the time to the slot's next event, the processing left
-    after it when it is a failure, and whether it is one.
+    ``row``, ``stream`` (first stream of each station) and ``used`` have shape (L, 2): start A
+    then start B. When both draw from one station, B takes the counters after A's. Returns
+    ``(first, left, breaks)`` of shape (L, 2): the time to the slot's next event, the processing
+    left after it when it is a failure (None without failures), and whether it is one.
     """
-    length = _service(xp, p, row, _draw(xp, p, s, stream + S_SERVICE, used))
+    purposes = (S_SERVICE, S_TTF) if p.has_failures else (S_SERVICE,)
+    idx = xp.concatenate([stream + k for k in purposes], axis=1)  # (L, 2 * len(purposes))
+    ctr_all = _flat(s.ctr)
+    ctr = ctr_all[idx]
+    used_u = used.astype(xp.uint64)
+    same = ((stream[:, 0] == stream[:, 1]) * used_u[:, 0]).astype(xp.uint64)
+    ctr[:, 1::2] += same[:, None]
+    ctr_all[idx[:, 0::2]] = ctr[:, 0::2] + used_u[:, :1]  # A's streams, then B's: no place twice
+    ctr_all[idx[:, 1::2]] = ctr[:, 1::2] + used_u[:, 1:]
+    u = rng.uniforms(xp, _flat(p.keys)[idx], ctr)
+    length = _service(xp, p, row, u[:, :2])
     if not p.has_failures:
         return length, None, None
-    ttf = -_flat(p.mtbf)[row] * xp.log1p(-_draw(xp, p, s, stream + S_TTF, used))
+    ttf = -_flat(p.mtbf)[row] * xp.log1p(-u[:, 2:])
     breaks = ttf < length
     return xp.where(breaks, ttf, length), xp.where(breaks, length - ttf, 0.0), breaks
 
@@ -271,8 +282,13 @@ def step(xp, p: DeviceParams, s: State) -> State:
     q_len[of] = len_o - take
 
     # --- service starts: A = slot e restarting (source or next job), B = idle server at k
-    first_a, left_a, breaks_a = _start(xp, p, s, of, p.lane_s + 4 * j_e, start_a)
-    first_b, left_b, breaks_b = _start(xp, p, s, kf, p.lane_s + 4 * k, start_b)
+    first, left, breaks = _start_pair(
+        xp, p, s, xp.stack([of, kf], axis=1),
+        xp.stack([p.lane_s + 4 * j_e, p.lane_s + 4 * k], axis=1),
+        xp.stack([start_a, start_b], axis=1))
+    first_a, first_b = first[:, 0], first[:, 1]
+    if p.has_failures:
+        left_a, left_b, breaks_a, breaks_b = left[:, 0], left[:, 1], breaks[:, 0], breaks[:, 1]
 
     # --- write slot e
     new_status = xp.where(compl, BLOCKED, st_e)
