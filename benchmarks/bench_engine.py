@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import twin  # noqa: E402
-from twin.metrics import mean_ci  # noqa: E402
-from benchmarks import simpy_model  # noqa: E402
+import twin
+from benchmarks import simpy_model
+from twin.metrics import mean_ci
 
 LINE = {
     "name": "blocking-line-3",

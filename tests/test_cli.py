@@ -26,7 +26,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_run_json_is_exactly_the_summary(capsys):
-    code, out, err = run_cli(capsys, "run", EXAMPLE, "--json", *SHORT)
+    code, out, _ = run_cli(capsys, "run", EXAMPLE, "--json", *SHORT)
     assert code == 0
     summary = json.loads(out)  # exactly one JSON document on stdout
     assert out.count("\n") == 1
@@ -97,7 +97,7 @@ def test_schema_is_json(capsys):
     (["frobnicate"], ["frobnicate"]),
 ])
 def test_bad_arguments_exit_2_with_one_clear_line(capsys, argv, words):
-    code, out, err = run_cli(capsys, *argv)
+    code, _, err = run_cli(capsys, *argv)
     assert code == 2
     assert "Traceback" not in err
     lines = err.strip().splitlines()

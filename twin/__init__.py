@@ -8,9 +8,9 @@
 
 __version__ = "0.1.0"
 
-from twin.config import Plant, load_plant  # noqa: E402
-from twin.errors import ConfigError, TwinError  # noqa: E402
-from twin.simulate import Result, SimulationError, simulate  # noqa: E402
+from twin.config import Plant, load_plant
+from twin.errors import ConfigError, TwinError
+from twin.simulate import Result, SimulationError, simulate
 
 __all__ = ["ConfigError", "Plant", "Result", "SimulationError", "TwinError", "load", "simulate"]
 

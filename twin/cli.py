@@ -23,7 +23,6 @@ from twin.errors import TwinError
 from twin.simulate import simulate
 from twin.units import parse_duration
 
-
 PARTIAL = ".partial"  # folder under --out that keeps an interrupted run's partial results
 
 

@@ -109,7 +109,7 @@ class Params:
     def n_streams(self) -> int:
         return STREAMS_PER_STATION * (self.stations + 1)
 
-    def take(self, lanes: slice) -> "Params":
+    def take(self, lanes: slice) -> Params:
         """The parameters of a contiguous block of lanes (for running in chunks)."""
         per_lane = ("replication", "scenario", "slot_on", "servers", "capacity", "dist_kind",
                     "dist_par", "dist_row", "route_cum", "mtbf", "mttr")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import sys
 import io
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 

@@ -20,8 +20,13 @@ from twin.compile import Params, compile_plant
 from twin.config import Plant
 from twin.engine import loop
 from twin.errors import TwinError
-from twin.flow import (certain_overload, effective_process_mean, expected_exits, offered_loads,
-                       visit_ratios)
+from twin.flow import (
+    certain_overload,
+    effective_process_mean,
+    expected_exits,
+    offered_loads,
+    visit_ratios,
+)
 
 CPU_MAX_CHUNK = 2048  # lanes per chunk on NumPy: past it the state falls out of cache (measured)
 MEMORY_SHARE = 0.25  # share of free (device) memory one chunk may plan to use

@@ -178,8 +178,8 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
     L, M, W = p.slot_on.shape[0], p.M, p.J + 1
     status = xp.where(p.slot_on, IDLE, OFF).astype(xp.int8)
     status[:, 0] = BUSY
-    f = lambda shape, v=0.0: xp.full(shape, v, dtype=xp.float64)  # noqa: E731
-    i = lambda shape: xp.zeros(shape, dtype=xp.int64)  # noqa: E731
+    f = lambda shape, v=0.0: xp.full(shape, v, dtype=xp.float64)
+    i = lambda shape: xp.zeros(shape, dtype=xp.int64)
     s = State(
         t=f(L), status=status, t_next=f((L, M), xp.inf), fails=xp.zeros((L, M), dtype=bool),
         work=f((L, M)), job_in=f((L, M)), target=i((L, M)), seq=f((L, M)), next_seq=f(L),
@@ -267,7 +267,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
     q_len[kf] = len_k + enqueue
     count[kf] += enter
 
-    o, of = j_e, jf
+    of = jf  # the origin: the moving slot's station
     from_station = move & ~is_src
     count[of] -= from_station
     len_o = q_len[of]

@@ -49,7 +49,7 @@ def run(xp, params, p: core.DeviceParams,
     L, J, W = params.lanes, params.stations, params.stations + 1
     H, w = params.horizon, params.warmup
     f64 = xp.float64
-    zeros = lambda *shape: xp.zeros(shape, dtype=f64)  # noqa: E731
+    zeros = lambda *shape: xp.zeros(shape, dtype=f64)
     cap = params.capacity[:, :J]
     finite = [bool((cap[:, j] < float("inf")).all()) for j in range(J)]
     unlimited = [bool((cap[:, j] == float("inf")).all()) for j in range(J)]
