@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import twin
+from twin.errors import TwinError
 
-import twin  # noqa: E402  (after the path insert, like every test module)
-from twin.errors import TwinError  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @pytest.fixture(params=["numpy", "cupy"])

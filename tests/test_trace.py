@@ -1,6 +1,6 @@
 """Exact, hand-computed traces with deterministic times.
 
-Each test writes its timeline in a comment and asserts every figure of every replication to
+Each test writes its timeline in a comment and asserts the figures of every replication to
 1e-9. Conventions of DESIGN.md "Semantics" and the engine docstring these traces pin down:
 
 * the source's first job is ready after the first interarrival time; a job that finds the
@@ -75,6 +75,35 @@ def assert_trace(plant, expected: dict[str, float], backend: str, method: str = 
     return result
 
 
+def assert_timelines(plant, timelines: dict[str, dict], backend: str, replications: int = 256):
+    """Every replication follows exactly one of the hand-computed ``timelines``, and each
+    timeline occurs (they are equally likely here: missing one has chance below 4 * 0.75^256)."""
+    result = twin.simulate(plant, replications=replications, seed=11, backend=backend)
+    seen = {name: 0 for name in timelines}
+    for lane in range(replications):
+        row = lane_row(result, lane)
+        fits = [name for name, expected in timelines.items() if not matches(row, expected)]
+        assert len(fits) == 1, (
+            f"replication {lane} follows none of the hand-computed timelines: "
+            + "; ".join(f"{n}: {matches(row, e)}" for n, e in timelines.items()))
+        seen[fits[0]] += 1
+    assert all(count > 0 for count in seen.values()), seen
+
+
+def complete(timelines: dict[str, dict], window: float, stations: tuple[str, ...],
+             shared: dict | None = None) -> dict:
+    """Add the figures every timeline has in common (``shared``, and: throughput from exits,
+    no failures, idle what is neither busy nor blocked)."""
+    for timeline in timelines.values():
+        timeline.update(shared or {})
+        timeline["throughput_per_h"] = timeline["exits"] / window
+        for sid in stations:
+            timeline.setdefault(f"{sid}.blocked", 0.0)
+            timeline[f"{sid}.down"] = 0.0
+            timeline[f"{sid}.idle"] = 1.0 - timeline[f"{sid}.busy"] - timeline[f"{sid}.blocked"]
+    return timelines
+
+
 # both ways of simulating a serial line of single servers
 LINE_METHODS = pytest.mark.parametrize("method", ["event", "serial"])
 
@@ -133,8 +162,9 @@ def test_blocking_line_with_warmup(backend, method):
         "wip": 2.0,
         "jobs_entered": 8, "jobs_exited": 6, "jobs_inside": 2,
         "a.busy": 5 / 15, "a.blocked": 10 / 15, "a.idle": 0.0, "a.down": 0.0,
-        "a.throughput_per_h": 6 / 15, "a.mean_wait_h": 0.0,
-        "b.busy": 1.0, "b.blocked": 0.0, "b.idle": 0.0, "b.throughput_per_h": 6 / 15,
+        "a.mean_queue": 0.0, "a.mean_wait_h": 0.0, "a.throughput_per_h": 6 / 15,
+        "b.busy": 1.0, "b.blocked": 0.0, "b.down": 0.0, "b.idle": 0.0,
+        "b.mean_queue": 0.0, "b.mean_wait_h": 0.0, "b.throughput_per_h": 6 / 15,
     }, backend, method)
 
 
@@ -187,8 +217,8 @@ def test_held_source_with_warmup(backend, method):
         "throughput_per_h": 2 / 6, "exits": 2,
         "cycle_time_h": 4.5, "cycle_time_p50": 4.5, "cycle_time_p95": 4.95,
         "wip": 2.0, "jobs_entered": 5, "jobs_exited": 3, "jobs_inside": 2,
-        "a.busy": 1.0, "a.idle": 0.0, "a.mean_queue": 1.0, "a.mean_wait_h": 2.5,
-        "a.throughput_per_h": 2 / 6,
+        "a.busy": 1.0, "a.blocked": 0.0, "a.down": 0.0, "a.idle": 0.0,
+        "a.mean_queue": 1.0, "a.mean_wait_h": 2.5, "a.throughput_per_h": 2 / 6,
     }, backend, method)
 
 
@@ -213,7 +243,7 @@ REWORK_LOOP = [
 #           exit   (RE): job1 exits at 6.5 (cycle 3.5); job2 tested [6.5, 7.5].
 #           rework (RR): job1 reworked [6.5, 8]; job2 tested [6.5, 7.5].
 W = 7.0
-REWORK_TIMELINES = {
+REWORK_TIMELINES = complete({
     "EE": {"exits": 2, "cycle_time_h": 1.0, "cycle_time_p50": 1.0, "cycle_time_p95": 1.0,
            "wip": 2 / W, "test.busy": 2 / W, "rework.busy": 0.0, "test.mean_queue": 0.0,
            "test.mean_wait_h": 0.0, "rework.mean_wait_h": math.nan,
@@ -237,40 +267,50 @@ REWORK_TIMELINES = {
            "test.mean_queue": 0.5 / W, "test.mean_wait_h": 0.5 / 3, "rework.mean_wait_h": 0.0,
            "test.throughput_per_h": 2 / W, "rework.throughput_per_h": 1 / W,
            "jobs_entered": 2, "jobs_exited": 0, "jobs_inside": 2},
-}
-
-
-def assert_timelines(plant, timelines: dict[str, dict], backend: str, replications: int = 256):
-    """Every replication follows exactly one of the hand-computed ``timelines``, and each
-    timeline occurs (they are equally likely here: missing one has chance below 4 * 0.75^256)."""
-    result = twin.simulate(plant, replications=replications, seed=11, backend=backend)
-    seen = {name: 0 for name in timelines}
-    for lane in range(replications):
-        row = lane_row(result, lane)
-        fits = [name for name, expected in timelines.items() if not matches(row, expected)]
-        assert len(fits) == 1, (
-            f"replication {lane} follows none of the hand-computed timelines: "
-            + "; ".join(f"{n}: {matches(row, e)}" for n, e in timelines.items()))
-        seen[fits[0]] += 1
-    assert all(count > 0 for count in seen.values()), seen
-
-
-def complete(timelines: dict[str, dict], window: float, stations: tuple[str, ...]) -> dict:
-    """Add the figures every timeline shares: throughput from exits, no failures, idle."""
-    for timeline in timelines.values():
-        timeline["throughput_per_h"] = timeline["exits"] / window
-        for sid in stations:
-            timeline.setdefault(f"{sid}.blocked", 0.0)
-            timeline[f"{sid}.down"] = 0.0
-            timeline[f"{sid}.idle"] = 1.0 - timeline[f"{sid}.busy"] - timeline[f"{sid}.blocked"]
-    return timelines
-
-
-complete(REWORK_TIMELINES, W, ("test", "rework"))
+}, W, ("test", "rework"))
 
 
 def test_rework_loop(backend):
     assert_timelines(make_plant(REWORK_LOOP, "3h", horizon=W), REWORK_TIMELINES, backend)
+
+
+# --------------------------------------------------------------------------- self-loop
+
+
+SELF_LOOP = [
+    {"id": "a", "process": "1h", "buffer": 3,
+     "next": [{"to": "exit", "p": 0.5}, {"to": "a", "p": 0.5}]},
+]
+# Source every 1 h; one server (1 h), after which a job exits or goes round again, joining the
+# back of the queue (FIFO: behind the jobs already waiting); horizon 3 h. The buffer is finite
+# only because the run refuses an unlimited one at this offered load (2); it never fills.
+#
+#  1  job1 enters, served [1, 2]
+#  2  job2 ready and queued (the source first on the tie); a done with job1, first draw:
+#       E: job1 exits (cycle 1).  R: job1 queues behind job2.
+#     either way job2 is served [2, 3] (after no wait)
+#  3  job3 ready and queued; a done with job2, second draw:
+#       EE: job2 exits (cycle 1); job3 served.     ER: job2 queues behind job3; job3 served.
+#       RE: job2 exits (cycle 1); job1, waiting since 2, served.
+#       RR: job2 queues behind job1 and job3; job1 served.
+# A job going round again counts as a departure (and an arrival) of the station.
+W_SELF = 3.0
+SELF_LOOP_TIMELINES = complete({
+    "EE": {"exits": 2, "cycle_time_h": 1.0, "wip": 2 / W_SELF, "a.mean_queue": 0.0,
+           "a.mean_wait_h": 0.0, "jobs_entered": 3, "jobs_exited": 2, "jobs_inside": 1},
+    "ER": {"exits": 1, "cycle_time_h": 1.0, "wip": 2 / W_SELF, "a.mean_queue": 0.0,
+           "a.mean_wait_h": 0.0, "jobs_entered": 3, "jobs_exited": 1, "jobs_inside": 2},
+    # job1 waits [2, 3]: starts at 1, 2, 3 after 0, 0 and 1 h
+    "RE": {"exits": 1, "cycle_time_h": 1.0, "wip": 3 / W_SELF, "a.mean_queue": 1 / W_SELF,
+           "a.mean_wait_h": 1 / 3, "jobs_entered": 3, "jobs_exited": 1, "jobs_inside": 2},
+    "RR": {"exits": 0, "cycle_time_h": math.nan, "wip": 3 / W_SELF, "a.mean_queue": 1 / W_SELF,
+           "a.mean_wait_h": 1 / 3, "jobs_entered": 3, "jobs_exited": 0, "jobs_inside": 3},
+}, W_SELF, ("a",), shared={"a.busy": 2 / W_SELF, "a.throughput_per_h": 2 / W_SELF})
+
+
+def test_self_loop_rejoins_the_back_of_the_queue(backend):
+    plant = make_plant(SELF_LOOP, "1h", horizon=W_SELF)
+    assert_timelines(plant, SELF_LOOP_TIMELINES, backend)
 
 
 # --------------------------------------------------------------------------- blocking order
@@ -382,5 +422,7 @@ def test_backward_routing_line(backend):
         "c.busy": 6 / 13, "c.blocked": 5 / 13, "c.idle": 2 / 13, "c.throughput_per_h": 6 / 13,
         "b.busy": 10 / 13, "b.blocked": 0.0, "b.idle": 3 / 13, "b.throughput_per_h": 5 / 13,
         "a.mean_queue": 0.0, "b.mean_queue": 0.0, "c.mean_queue": 0.0,
+        "a.mean_wait_h": 0.0, "b.mean_wait_h": 0.0, "c.mean_wait_h": 0.0,
+        "a.down": 0.0, "b.down": 0.0, "c.down": 0.0,
     }, backend)
 

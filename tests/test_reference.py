@@ -1,0 +1,118 @@
+"""Agreement of the engine with the independent SimPy reference model (benchmarks/simpy_model.py)
+on a plant with no closed form: failures, blocking, a held source, a rework loop,
+multi-server stations, lognormal and triangular times.
+
+The two simulators share no code and no random numbers, so their estimates are independent:
+each figure passes a two-sample test, |m_engine - m_simpy| <= z * sqrt(se_engine^2 +
+se_simpy^2) + 1e-3, with standard errors from each side's 95% Student-t interval. ``z`` is at
+least 3 and large enough that all the comparisons together raise a false alarm less than once
+in a thousand runs (Bonferroni): a wrong rule in either model shifts some figure by far more.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import benchmarks.simpy_model as sm
+import twin
+from twin.metrics import mean_ci
+
+ENGINE_LANES = 256
+SIMPY_REPLICATIONS = 64  # about 6 s of SimPy
+FAMILY_FALSE_ALARM = 1e-3
+ABSOLUTE_SLACK = 1e-3
+
+PLANT = {
+    "name": "reference",
+    "horizon": "500h", "warmup": "100h",
+    "source": {"interarrival": {"dist": "exponential", "mean": "1h"}},
+    "stations": [
+        # one waiting place: kit blocks on assemble, and the source is held when kit is full
+        {"id": "kit", "servers": 1, "buffer": 1,
+         "process": {"dist": "lognormal", "mean": "45min", "cv": 0.5}},
+        {"id": "assemble", "servers": 2, "buffer": 0,
+         "process": {"dist": "triangular", "low": "1h", "mode": "1.25h", "high": "2.5h"},
+         "failures": {"mtbf": "15h", "mttr": "1h"}},
+        # test and rework form the loop: unlimited buffers, so it cannot deadlock
+        {"id": "test", "servers": 3,
+         "process": {"dist": "lognormal", "mean": "1.5h", "cv": 0.4},
+         "failures": {"mtbf": "25h", "mttr": "2h"},
+         "next": [{"to": "pack", "p": 0.8}, {"to": "rework", "p": 0.2}]},
+        {"id": "rework", "servers": 1,
+         "process": {"dist": "triangular", "low": "30min", "mode": "1h", "high": "2h"},
+         "next": "test"},
+        # no waiting place: test's three servers block on pack
+        {"id": "pack", "servers": 1, "buffer": 0,
+         "process": {"dist": "lognormal", "mean": "50min", "cv": 0.3}},
+    ],
+}
+STATION_FIGURES = ("busy", "blocked", "down", "idle", "mean_queue", "mean_wait_h",
+                   "throughput_per_h")
+
+
+def standard_error(figure: dict, n: int) -> float:
+    """Standard error behind a {"mean", "ci95"} figure of ``n`` replications."""
+    half = (figure["ci95"][1] - figure["ci95"][0]) / 2
+    return half / stats.t.ppf(0.975, n - 1)
+
+
+def as_figure(values) -> dict:
+    return mean_ci(np.asarray(values, dtype=np.float64))
+
+
+@pytest.fixture(scope="module")
+def simpy_results(stat_seed):
+    plant = twin.config.plant_from_dict(PLANT)
+    return sm.run(sm.from_plant(plant), SIMPY_REPLICATIONS, seed=stat_seed + 1)
+
+
+def test_engine_agrees_with_simpy(backend, stat_seed, simpy_results):
+    plant = twin.config.plant_from_dict(PLANT)
+    result = twin.simulate(plant, replications=ENGINE_LANES, seed=stat_seed, backend=backend)
+    engine = result.summary()
+    ref = sm.summarize(simpy_results)
+
+    # pairs (name, engine figure, simpy figure)
+    pairs = [(key, engine[key], ref[key]) for key in ("throughput_per_h", "cycle_time_h", "wip")]
+    for q in ("p50", "p95"):
+        pairs.append((f"cycle_time_{q}", as_figure(result.lanes[f"cycle_time_{q}"]),
+                      as_figure([r[f"cycle_time_{q}"] for r in simpy_results])))
+    exact_zero = []
+    for j, sid in enumerate(result.station_ids):
+        for f in STATION_FIGURES:
+            mine, theirs = engine["stations"][sid][f], ref["stations"][j][f]
+            if mine["ci95"][0] == mine["ci95"][1] == 0.0:
+                exact_zero.append((f"{sid}.{f}", theirs))
+            else:
+                pairs.append((f"{sid}.{f}", mine, theirs))
+
+    # figures that cannot occur (blocking with only unlimited successors, repairs without
+    # failures, queues without waiting places) are exactly zero on both sides
+    assert {name for name, _ in exact_zero} == {
+        "kit.down", "assemble.blocked", "assemble.mean_queue", "assemble.mean_wait_h",
+        "rework.blocked", "rework.down", "pack.blocked", "pack.down", "pack.mean_queue",
+        "pack.mean_wait_h",
+    }
+    for name, theirs in exact_zero:
+        assert theirs["mean"] == 0.0, f"{name}: the SimPy model says {theirs['mean']}"
+
+    z = max(3.0, stats.norm.isf(FAMILY_FALSE_ALARM / (2 * len(pairs))))
+    failures = []
+    for name, mine, theirs in pairs:
+        se = math.hypot(standard_error(mine, ENGINE_LANES),
+                        standard_error(theirs, SIMPY_REPLICATIONS))
+        gap = abs(mine["mean"] - theirs["mean"])
+        if not gap <= z * se + ABSOLUTE_SLACK:
+            failures.append(f"{name}: engine {mine['mean']:.5g}, SimPy {theirs['mean']:.5g}, "
+                            f"gap {gap:.3g} > {z:.2f} x {se:.3g} + {ABSOLUTE_SLACK}")
+    assert not failures, "\n".join(failures)
+    # the plant exercises what it is meant to
+    stations = engine["stations"]
+    assert stations["kit"]["blocked"]["mean"] > 0.05
+    assert stations["test"]["blocked"]["mean"] > 0.05
+    assert stations["assemble"]["down"]["mean"] > 0.02
+    assert stations["rework"]["throughput_per_h"]["mean"] > 0.1
