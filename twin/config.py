@@ -203,32 +203,30 @@ class Triangular(_ConfigModel):
         return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
 
 
-class Lognormal(_ConfigModel):
+class _MeanCv(_ConfigModel):
+    """Times given by their mean and coefficient of variation (lognormal, gamma)."""
+
+    dist: str  # narrowed to one name by each subclass; declared here to come first
+    mean: MeanDuration = Field(gt=0, description="Mean time; positive.")
+    cv: float = Field(
+        gt=0, description="Coefficient of variation (standard deviation / mean); positive."
+    )
+
+    def variance(self) -> float:
+        """Variance in hours squared: (mean * cv)^2."""
+        return (self.mean * self.cv) ** 2
+
+
+class Lognormal(_MeanCv):
     """Log-normally distributed times, given their mean and coefficient of variation."""
 
     dist: Literal["lognormal"] = Field(description="Selects this distribution.")
-    mean: MeanDuration = Field(gt=0, description="Mean time; positive.")
-    cv: float = Field(
-        gt=0, description="Coefficient of variation (standard deviation / mean); positive."
-    )
-
-    def variance(self) -> float:
-        """Variance in hours squared: (mean * cv)^2."""
-        return (self.mean * self.cv) ** 2
 
 
-class Gamma(_ConfigModel):
+class Gamma(_MeanCv):
     """Gamma-distributed times, given their mean and coefficient of variation."""
 
     dist: Literal["gamma"] = Field(description="Selects this distribution.")
-    mean: MeanDuration = Field(gt=0, description="Mean time; positive.")
-    cv: float = Field(
-        gt=0, description="Coefficient of variation (standard deviation / mean); positive."
-    )
-
-    def variance(self) -> float:
-        """Variance in hours squared: (mean * cv)^2."""
-        return (self.mean * self.cv) ** 2
 
 
 class Empirical(_ConfigModel):
