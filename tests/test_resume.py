@@ -29,9 +29,9 @@ class Stop(KeyboardInterrupt):
     pass
 
 
-def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backend):
     plant = twin.config.plant_from_dict(PLANT)
-    whole = twin.simulate(plant, replications=8, seed=3, backend="numpy")
+    whole = twin.simulate(plant, replications=8, seed=3, backend=backend)
 
     monkeypatch.setattr(simulate_module, "CHECKPOINT_EVERY_S", 0.0)  # save at every block
     calls = {"n": 0}
@@ -42,20 +42,20 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
             raise Stop
 
     with pytest.raises(Stop):
-        twin.simulate(plant, replications=8, seed=3, backend="numpy",
+        twin.simulate(plant, replications=8, seed=3, backend=backend,
                       checkpoint_dir=tmp_path, progress=interrupt)
     assert list(tmp_path.glob("*.state.npz")), "no state was saved before the interruption"
 
-    resumed = twin.simulate(plant, replications=8, seed=3, backend="numpy",
+    resumed = twin.simulate(plant, replications=8, seed=3, backend=backend,
                             checkpoint_dir=tmp_path)
     for key, values in whole.lanes.items():
         np.testing.assert_array_equal(resumed.lanes[key], values, err_msg=key)
 
 
-def test_checkpoints_of_another_run_are_ignored(tmp_path):
+def test_checkpoints_of_another_run_are_ignored(tmp_path, backend):
     plant = twin.config.plant_from_dict(PLANT)
-    twin.simulate(plant, replications=4, seed=1, backend="numpy", checkpoint_dir=tmp_path)
+    twin.simulate(plant, replications=4, seed=1, backend=backend, checkpoint_dir=tmp_path)
     assert list(tmp_path.glob("*.done.npz"))
-    other = twin.simulate(plant, replications=4, seed=2, backend="numpy", checkpoint_dir=tmp_path)
-    fresh = twin.simulate(plant, replications=4, seed=2, backend="numpy")
+    other = twin.simulate(plant, replications=4, seed=2, backend=backend, checkpoint_dir=tmp_path)
+    fresh = twin.simulate(plant, replications=4, seed=2, backend=backend)
     np.testing.assert_array_equal(other.lanes["throughput_per_h"], fresh.lanes["throughput_per_h"])
