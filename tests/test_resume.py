@@ -41,13 +41,14 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backe
         if calls["n"] == 3:
             raise Stop
 
-    with pytest.raises(Stop):
+    with pytest.raises(Stop):  # one process, so that the interruption falls mid-chunk
         twin.simulate(plant, replications=8, seed=3, backend=backend,
-                      checkpoint_dir=tmp_path, progress=interrupt)
+                      checkpoint_dir=tmp_path, progress=interrupt, workers=1)
     assert list(tmp_path.glob("*.state.npz")), "no state was saved before the interruption"
 
+    monkeypatch.setattr(simulate_module, "MIN_LANES_PER_WORKER", 2)
     resumed = twin.simulate(plant, replications=8, seed=3, backend=backend,
-                            checkpoint_dir=tmp_path)
+                            checkpoint_dir=tmp_path, workers=2)  # keeps the chunks it began with
     for key, values in whole.lanes.items():
         np.testing.assert_array_equal(resumed.lanes[key], values, err_msg=key)
 
@@ -59,3 +60,12 @@ def test_checkpoints_of_another_run_are_ignored(tmp_path, backend):
     other = twin.simulate(plant, replications=4, seed=2, backend=backend, checkpoint_dir=tmp_path)
     fresh = twin.simulate(plant, replications=4, seed=2, backend=backend)
     np.testing.assert_array_equal(other.lanes["throughput_per_h"], fresh.lanes["throughput_per_h"])
+
+
+def test_worker_processes_do_not_change_the_result(backend, monkeypatch):
+    monkeypatch.setattr(simulate_module, "MIN_LANES_PER_WORKER", 2)  # split even 6 lanes
+    plant = twin.config.plant_from_dict(PLANT)
+    alone = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=1)
+    shared = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=3)
+    for key, values in alone.lanes.items():
+        np.testing.assert_array_equal(shared.lanes[key], values, err_msg=key)

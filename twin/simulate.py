@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from twin.flow import (
 CPU_MAX_CHUNK = 2048  # lanes per chunk on NumPy: past it the state falls out of cache (measured)
 MEMORY_SHARE = 0.25  # share of free (device) memory one chunk may plan to use
 CHECKPOINT_EVERY_S = 60.0  # wall time between saved states of a chunk in progress
+MIN_LANES_PER_WORKER = 512  # below it a step costs the same whatever the lanes: no use splitting
 
 
 class SimulationError(TwinError):
@@ -90,13 +92,20 @@ def _bytes_per_lane(params: Params, queue_places: int, exits: int) -> int:
     return 8 * (24 * M + (J + 1) * (2 * queue_places + 40) + exits + 8 * (J + 1) ** 2)
 
 
-def chunk_size(backend: Backend, params: Params, exits: int) -> int:
-    """Lanes per chunk: what fits in a share of free memory (and, on NumPy, in cache)."""
+def chunk_size(backend: Backend, params: Params, exits: int, workers: int = 1) -> int:
+    """Lanes per chunk: what fits in a share of free memory (and, on NumPy, in cache), and
+    small enough that every worker gets a chunk."""
     per_lane = _bytes_per_lane(params, 256, exits)
-    fit = max(1, int(backend.free_bytes() * MEMORY_SHARE) // per_lane)
+    fit = max(1, int(backend.free_bytes() * MEMORY_SHARE / workers) // per_lane)
     if backend.name == "numpy":
         fit = min(fit, CPU_MAX_CHUNK)
-    return min(params.lanes, fit)
+    return max(1, min(params.lanes, fit, math.ceil(params.lanes / workers)))
+
+
+def useful_workers(lanes: int, workers: int) -> int:
+    """Worker processes worth starting: each step costs a fixed overhead plus work per lane,
+    so splitting only pays while every worker keeps hundreds of lanes."""
+    return max(1, min(workers, lanes // MIN_LANES_PER_WORKER))
 
 
 def _overload_message(plant: Plant, station: int, how: str) -> str:
@@ -142,14 +151,24 @@ class _Checkpoints:
     settings: a folder left by a different run is ignored and cleared.
     """
 
-    def __init__(self, folder: Path, key: str):
+    def __init__(self, folder: Path):
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = folder / "key.txt"
-        if not stamp.exists() or stamp.read_text() != key:
-            for old in folder.glob("*.npz"):
-                old.unlink()
-            stamp.write_text(key)
+
+    def claim(self, key: str, size: int) -> int:
+        """Make the folder this run's and return its lanes per chunk.
+
+        What another run left there is cleared; a resumed run keeps the chunk size it started
+        with (the saved states are per chunk), whatever the memory or worker count is now.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stamp, layout = self.folder / "key.txt", self.folder / "chunk_size.txt"
+        if stamp.exists() and stamp.read_text() == key and layout.exists():
+            return int(layout.read_text())
+        for old in self.folder.glob("*.npz"):
+            old.unlink()
+        layout.write_text(str(size))
+        stamp.write_text(key)
+        return size
 
     def _path(self, chunk: int, kind: str) -> Path:
         return self.folder / f"chunk{chunk:05d}.{kind}.npz"
@@ -186,10 +205,96 @@ def run_key(plant: Plant, params: Params, backend: str, method: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """One block of lanes to run, with all a worker process needs (it pickles)."""
+
+    index: int
+    start: int
+    params: Params
+    backend: str
+    method: str
+    expected_exits: int
+    memory_share: float
+    checkpoint_dir: Path | None
+
+
+_PROGRESS = None  # shared per-chunk progress fractions, set in worker processes
+
+
+def _init_worker(shared) -> None:
+    global _PROGRESS  # noqa: PLW0603 - the pool's way of handing each worker the shared array
+    _PROGRESS = shared
+
+
+def _run_chunk(job: _Chunk, progress: Callable[[float], None] | None = None) -> dict:
+    """Run (or resume) one chunk and return its per-replication figures (NumPy)."""
+    be = get_backend(job.backend)
+    saved = _Checkpoints(job.checkpoint_dir) if job.checkpoint_dir is not None else None
+    if progress is None and _PROGRESS is not None:
+        def progress(frac: float) -> None:
+            _PROGRESS[job.index] = frac
+    try:
+        raw = loop.run(
+            be.xp, job.params, queue_budget_bytes=int(be.free_bytes() * job.memory_share),
+            expected_exits=job.expected_exits, progress=progress, method=job.method,
+            resume=saved.state(job.index) if saved is not None else None,
+            checkpoint=(lambda st: saved.save_state(job.index, st)) if saved is not None else None,
+            checkpoint_every_s=CHECKPOINT_EVERY_S)
+    except loop.Deadlock as err:
+        raise loop.Deadlock(err.lane + job.start, err.time, err.full) from None
+    lanes = metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, job.params)
+    if saved is not None:
+        saved.save_done(job.index, lanes)
+    return lanes
+
+
+def default_workers(backend: str) -> int:
+    """Worker processes for a backend: every CPU core for NumPy, one process for a GPU."""
+    if backend != "numpy":
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_chunks(jobs: list[_Chunk], workers: int, n_chunks: int, done: list[int],
+                progress: Callable[[float], None] | None) -> dict[int, dict]:
+    """Run the chunks in order in this process, or side by side in worker processes."""
+    results: dict[int, dict] = {}
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            def report(frac: float, c: int = job.index) -> None:
+                if progress is not None:
+                    progress((len(done) + len(results) + frac) / n_chunks)
+            results[job.index] = _run_chunk(job, report)
+        return results
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    shared = context.Array("d", n_chunks, lock=False)
+    pool = context.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(shared,))
+    try:
+        pending = {job.index: pool.apply_async(_run_chunk, (job,)) for job in jobs}
+        while pending:
+            for c in [c for c, r in pending.items() if r.ready()]:
+                results[c] = pending.pop(c).get()  # re-raises a worker's exception here
+            if progress is not None:
+                running = sum(shared[c] for c in pending)
+                progress((len(done) + len(results) + running) / n_chunks)
+            if pending:
+                next(iter(pending.values())).wait(0.25)
+        pool.close()
+    finally:
+        pool.terminate()  # at once, also on an interruption: the checkpoints stay on disk
+        pool.join()
+    return results
+
+
 def simulate(plant: Plant, replications: int | None = None, seed: int | None = None,
              backend: str = "auto", horizon: float | None = None, warmup: float | None = None,
              progress: Callable[[float], None] | None = None, method: str = "auto",
-             checkpoint_dir: str | os.PathLike | None = None) -> Result:
+             checkpoint_dir: str | os.PathLike | None = None,
+             workers: int | None = None) -> Result:
     """Simulate ``replications`` independent replications of ``plant``.
 
     Parameters
@@ -209,6 +314,10 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     checkpoint_dir : path, optional
         Keep partial results there as the run goes; calling again with the same arguments
         after an interruption resumes where it stopped and gives the same result.
+    workers : int, optional
+        Most processes that run chunks of lanes side by side (default: every CPU core on
+        NumPy, one on a GPU); fewer are used when each would get under 512 lanes. The result
+        does not depend on it.
 
     Raises
     ------
@@ -228,40 +337,28 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     chosen = loop.choose_method(params, method)
     window = params.horizon - params.warmup
     exits = expected_exits(plant, window)
-    size = chunk_size(be, params, exits)
+    workers = default_workers(be.name) if workers is None else max(1, workers)
+    workers = useful_workers(params.lanes, workers)
+    size = chunk_size(be, params, exits, workers)
+    folder = None if checkpoint_dir is None else Path(checkpoint_dir)
+    saved = _Checkpoints(folder) if folder is not None else None
+    if saved is not None:
+        size = saved.claim(run_key(plant, params, be.name, chosen), size)
     n_chunks = math.ceil(params.lanes / size)
-    saved = None
-    if checkpoint_dir is not None:
-        saved = _Checkpoints(Path(checkpoint_dir), run_key(plant, params, be.name, chosen))
-    parts = []
-    for c in range(n_chunks):
-        lanes = slice(c * size, min(params.lanes, (c + 1) * size))
-        chunk = params.take(lanes)
-        finished = saved.done(c) if saved is not None else None
-        if finished is not None:
-            parts.append(finished)
-            continue
-
-        def report(frac: float, c: int = c) -> None:
-            if progress is not None:
-                progress((c + frac) / n_chunks)
-
-        try:
-            raw = loop.run(
-                be.xp, chunk, queue_budget_bytes=int(be.free_bytes() * MEMORY_SHARE),
-                expected_exits=exits, progress=report, method=chosen,
-                resume=saved.state(c) if saved is not None else None,
-                checkpoint=(lambda st, c=c: saved.save_state(c, st)) if saved is not None else None,
-                checkpoint_every_s=CHECKPOINT_EVERY_S)
-        except loop.Overload as err:
-            how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
-            raise SimulationError(_overload_message(plant, err.station, how)) from None
-        except loop.Deadlock as err:
-            err.lane += lanes.start
-            raise SimulationError(_deadlock_message(plant, err)) from None
-        parts.append(metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, chunk))
-        if saved is not None:
-            saved.save_done(c, parts[-1])
+    found = {c: saved.done(c) for c in range(n_chunks)} if saved is not None else {}
+    done = [c for c, lanes in found.items() if lanes is not None]
+    jobs = [_Chunk(c, c * size, params.take(slice(c * size, min(params.lanes, (c + 1) * size))),
+                   be.name, chosen, exits, MEMORY_SHARE / workers, folder)
+            for c in range(n_chunks) if c not in done]
+    try:
+        results = _run_chunks(jobs, workers, n_chunks, done, progress)
+    except loop.Overload as err:
+        how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
+        raise SimulationError(_overload_message(plant, err.station, how)) from None
+    except loop.Deadlock as err:
+        raise SimulationError(_deadlock_message(plant, err)) from None
+    results.update({c: found[c] for c in done})
+    parts = [results[c] for c in range(n_chunks)]
     lanes_all = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     _check_observed_load(plant, lanes_all)
     be.synchronize()

@@ -26,6 +26,9 @@ class Overload(Exception):
         self.station, self.queue, self.time = station, queue, time
         super().__init__(f"station {station} queue reached {queue} at t={time:.1f}h")
 
+    def __reduce__(self):  # rebuilt from its fields when it crosses a process boundary
+        return (Overload, (self.station, self.queue, self.time))
+
 
 class Deadlock(Exception):
     """Some lane can never move again: full stations block each other around a loop."""
@@ -33,6 +36,9 @@ class Deadlock(Exception):
     def __init__(self, lane: int, time: float, full: list[int]):
         self.lane, self.time, self.full = lane, time, full
         super().__init__(f"lane {lane} deadlocked at t={time:.1f}h; full stations {full}")
+
+    def __reduce__(self):
+        return (Deadlock, (self.lane, self.time, self.full))
 
 
 def device_params(xp, params) -> core.DeviceParams:
