@@ -223,7 +223,7 @@ _PROGRESS = None  # shared per-chunk progress fractions, set in worker processes
 
 
 def _init_worker(shared) -> None:
-    global _PROGRESS  # noqa: PLW0603 - the pool's way of handing each worker the shared array
+    global _PROGRESS
     _PROGRESS = shared
 
 
