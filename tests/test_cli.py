@@ -92,6 +92,7 @@ def test_schema_is_json(capsys):
     (["run", EXAMPLE, "--warmup", "3000h"], ["warm-up", "horizon"]),
     (["run", EXAMPLE, "--replications", "0"], ["--replications"]),
     (["run", EXAMPLE, "--seed", "-1"], ["--seed"]),
+    (["run", EXAMPLE, "--workers", "0"], ["--workers"]),
     (["run", EXAMPLE, "--backend", "tpu"], ["backend"]),
     (["run"], ["config"]),
     (["frobnicate"], ["frobnicate"]),

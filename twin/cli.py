@@ -67,6 +67,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     plant = config.load_plant(args.config)
     if args.replications is not None and args.replications < 1:
         raise TwinError(f"--replications {args.replications}: must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise TwinError(f"--workers {args.workers}: must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise TwinError(f"--seed {args.seed}: must be 0 or more")
     horizon = _duration("--horizon", args.horizon)
@@ -87,7 +89,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = simulate(plant, replications=args.replications, seed=args.seed,
                           backend=args.backend, horizon=horizon, warmup=warmup, progress=bar,
-                          checkpoint_dir=partial)
+                          checkpoint_dir=partial, workers=args.workers)
     except KeyboardInterrupt:
         bar.close()
         hint = (f"; partial results are in {partial}: run the same command again to resume"
@@ -136,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 3d")
     run.add_argument("--backend", choices=BACKENDS, default="auto",
                      help="array backend (auto: CuPy when a GPU is usable, else NumPy)")
+    run.add_argument("--workers", type=int,
+                     help="most CPU processes to run lanes in (default: every core; a process "
+                          "is only started for 512 lanes or more)")
     run.add_argument("--json", action="store_true", help="print the JSON summary only")
     run.add_argument("--out", metavar="DIR",
                      help="write summary.json and replications.csv; an interrupted run keeps "

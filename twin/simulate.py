@@ -7,6 +7,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
