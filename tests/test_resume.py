@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
 import twin
-import twin.simulate
-
-simulate_module = sys.modules["twin.simulate"]
+from twin import chunks as chunks_module
 
 PLANT = {
     "name": "resumable", "horizon": "400h", "warmup": "40h",
@@ -33,7 +29,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backe
     plant = twin.config.plant_from_dict(PLANT)
     whole = twin.simulate(plant, replications=8, seed=3, backend=backend)
 
-    monkeypatch.setattr(simulate_module, "CHECKPOINT_EVERY_S", 0.0)  # save at every block
+    monkeypatch.setattr(chunks_module, "CHECKPOINT_EVERY_S", 0.0)  # save at every block
     calls = {"n": 0}
 
     def interrupt(frac: float) -> None:
@@ -46,7 +42,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backe
                       checkpoint_dir=tmp_path, progress=interrupt, workers=1)
     assert list(tmp_path.glob("*.state.npz")), "no state was saved before the interruption"
 
-    monkeypatch.setattr(simulate_module, "MIN_LANES_PER_WORKER", 2)
+    monkeypatch.setattr(chunks_module, "MIN_LANES_PER_WORKER", 2)
     resumed = twin.simulate(plant, replications=8, seed=3, backend=backend,
                             checkpoint_dir=tmp_path, workers=2)  # keeps the chunks it began with
     for key, values in whole.lanes.items():
@@ -63,7 +59,7 @@ def test_checkpoints_of_another_run_are_ignored(tmp_path, backend):
 
 
 def test_worker_processes_do_not_change_the_result(backend, monkeypatch):
-    monkeypatch.setattr(simulate_module, "MIN_LANES_PER_WORKER", 2)  # split even 6 lanes
+    monkeypatch.setattr(chunks_module, "MIN_LANES_PER_WORKER", 2)  # split even 6 lanes
     plant = twin.config.plant_from_dict(PLANT)
     alone = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=1)
     shared = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=3)
