@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import sys
 import time
@@ -58,8 +59,10 @@ def run_simpy(plant, replications: int, seed: int) -> dict:
             "sd": float(np.std(values, ddof=1))}
 
 
-def run_engine(plant, lanes: int, backend: str, method: str, seed: int) -> dict:
-    result = twin.simulate(plant, replications=lanes, seed=seed, backend=backend, method=method)
+def run_engine(plant, lanes: int, backend: str, method: str, seed: int,
+               workers: int | None) -> dict:
+    result = twin.simulate(plant, replications=lanes, seed=seed, backend=backend, method=method,
+                           workers=workers)
     mean, half = _ci(result.lanes["throughput_per_h"])
     return {"wall": result.wall_s, "rate": lanes * plant.horizon / result.wall_s, "thr": mean,
             "half": half, "method": result.method, "backend": result.backend}
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--simpy-replications", type=int, default=16)
     parser.add_argument("--horizon", default=None, help="override the 2000h horizon")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="most engine processes (default: every core, as twin run)")
     args = parser.parse_args(argv)
 
     data = dict(LINE)
@@ -85,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ref = run_simpy(plant, args.simpy_replications, args.seed)
     print(f"# {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-          f"NumPy {np.__version__}, backend {args.backend}")
+          f"NumPy {np.__version__}, backend {args.backend}, "
+          f"workers {args.workers or 'every core'} of {os.cpu_count()} cores")
     print(f"# SimPy reference: {args.simpy_replications} replications of {plant.horizon:g} h in "
           f"{ref['wall']:.2f} s = {ref['rate']:,.0f} replication-h/s; throughput "
           f"{ref['thr']:.4f} ±{ref['half']:.4f} /h")
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---|---|")
     for method in args.methods:
         for lanes in args.lanes:
-            r = run_engine(plant, lanes, args.backend, method, args.seed)
+            r = run_engine(plant, lanes, args.backend, method, args.seed, args.workers)
             gap = abs(r["thr"] - ref["thr"])
             if lanes > 1:  # two confidence intervals: their half-widths, combined, with margin
                 agrees = gap <= math.hypot(r["half"], ref["half"]) * 1.5
