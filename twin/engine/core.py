@@ -2,7 +2,7 @@
 
 Contract
 --------
-``init(xp, p) -> State`` builds the state of every lane at time 0 (empty plant, source timer
+``init(xp, p, queue_places, stored_exits) -> State`` builds the state of every lane at time 0 (empty plant, source timer
 running); ``step(xp, p, s) -> State`` advances every lane by its own next event. ``p`` is a
 :class:`DeviceParams` (the compiled parameters moved to ``xp``). For speed, ``step`` updates the
 arrays of ``s`` in place and returns it (the state is donated to the step, as in JAX).
@@ -42,7 +42,7 @@ from twin.engine import rng
 Array = Any
 
 IDLE, BUSY, BLOCKED, DOWN, OFF = 0, 1, 2, 3, 4
-# Per-station state counts integrated over time, last axis of State.level/area.
+# Per-station state counts integrated over time: the last axis of State.area.
 C_BUSY, C_BLOCKED, C_DOWN, C_QUEUE = 0, 1, 2, 3
 S_SERVICE, S_ROUTE, S_TTF, S_REPAIR = 0, 1, 2, 3
 # Movable slots sort before every timed event by key = sequence - MOVE_OFFSET < 0 <= any time.
