@@ -93,6 +93,7 @@ def test_schema_is_json(capsys):
     (["run", EXAMPLE, "--replications", "0"], ["--replications"]),
     (["run", EXAMPLE, "--seed", "-1"], ["--seed"]),
     (["run", EXAMPLE, "--workers", "0"], ["--workers"]),
+    (["run", EXAMPLE, "--method", "serial"], ["--method serial", "single servers"]),
     (["run", EXAMPLE, "--backend", "tpu"], ["backend"]),
     (["run"], ["config"]),
     (["frobnicate"], ["frobnicate"]),

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from twin import config, report
 from twin._backend import BACKENDS
+from twin.engine.loop import METHODS
 from twin.errors import TwinError
 from twin.simulate import simulate
 from twin.units import parse_duration
@@ -89,7 +90,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = simulate(plant, replications=args.replications, seed=args.seed,
                           backend=args.backend, horizon=horizon, warmup=warmup, progress=bar,
-                          checkpoint_dir=partial, workers=args.workers)
+                          checkpoint_dir=partial, workers=args.workers, method=args.method)
     except KeyboardInterrupt:
         bar.close()
         hint = (f"; partial results are in {partial}: run the same command again to resume"
@@ -138,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 3d")
     run.add_argument("--backend", choices=BACKENDS, default="auto",
                      help="array backend (auto: CuPy when a GPU is usable, else NumPy)")
+    run.add_argument("--method", choices=METHODS, default="auto",
+                     help="event-stepped engine, or the exact max-plus fast path for lines of "
+                          "single servers (auto: the fast path wherever it applies)")
     run.add_argument("--workers", type=int,
                      help="most CPU processes to run lanes in (default: every core; a process "
                           "is only started for 512 lanes or more)")

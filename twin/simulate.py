@@ -165,7 +165,10 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     if overload is not None:
         how = "every station feeding it has an unlimited buffer, so its queue grows without bound"
         raise SimulationError(_overload_message(plant, overload[0], how))
-    chosen = loop.choose_method(params, method)
+    try:
+        chosen = loop.choose_method(params, method)
+    except ValueError as err:
+        raise TwinError(f"--method {method}: {err}") from None
     window = params.horizon - params.warmup
     exits = expected_exits(plant, window)
     workers = default_workers(be.name) if workers is None else max(1, workers)
