@@ -62,3 +62,17 @@ def test_auto_takes_the_fast_path_only_where_it_applies():
     del line["stations"][0]["failures"]
     line["stations"][1]["next"] = [{"to": "exit", "p": 0.9}, {"to": "a", "p": 0.1}]
     assert loop.choose_method(compile_plant(twin.config.plant_from_dict(line), 2, 0)) == "event"
+
+
+def test_ring_buffers_grow_only_as_far_as_queues_do(backend):
+    """A huge finite buffer does not allocate its size up front for every lane."""
+    data = {"name": "big", "horizon": "300h", "source": {"interarrival": "1h"},
+            "stations": [{"id": "a", "servers": 2,
+                          "process": {"dist": "exponential", "mean": "1.5h"}, "buffer": 100_000},
+                         {"id": "b", "servers": 1, "process": {"dist": "exponential", "mean": "0.5h"}}]}
+    params = compile_plant(twin.config.plant_from_dict(data), 64, 0)
+    xp = twin._backend.get_backend(backend).xp
+    raw = loop.run(xp, params, queue_budget_bytes=1 << 26, method="event")
+    places = raw["q_job"].shape[2]
+    assert places < 1024, places
+    assert int(raw["q_len"].max()) < places

@@ -76,6 +76,25 @@ def _grow_queues(xp, s: core.State, places: int) -> core.State:
     return dataclasses.replace(s, q_head=xp.zeros_like(s.q_head), **grown)
 
 
+def _fit_queues(xp, s: core.State, limit: int, unbounded: Any, now: float) -> core.State:
+    """Grow the ring buffers so that the next block of steps cannot overflow them.
+
+    ``unbounded`` (J,) marks the stations with unlimited buffers; when one of their queues would
+    need more than ``limit`` places the station is overloaded.
+    """
+    J = unbounded.shape[0]
+    longest_per_station = s.q_len[:, :J].max(axis=0)
+    longest = int(longest_per_station.max())
+    if longest + BLOCK + 1 <= s.q_job.shape[2]:
+        return s
+    growing = xp.where(unbounded, longest_per_station, 0)
+    if int(growing.max()) + BLOCK + 1 > limit:
+        station = int(xp.argmax(growing))
+        raise Overload(station, int(growing[station]), now)
+    want = 1 << (longest + 2 * BLOCK).bit_length()
+    return _grow_queues(xp, s, min(want, limit))
+
+
 def _grow_exits(xp, s: core.State, size: int) -> core.State:
     new = xp.zeros((s.ct.shape[0], size), dtype=xp.float64)
     new[:, : s.ct.shape[1]] = s.ct
@@ -135,12 +154,16 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
     if choose_method(params, method) == "serial":
         return serial.run(xp, params, p, progress)
     L, J = params.lanes, params.stations
-    finite = params.capacity[:, :J] - params.servers
-    unlimited = ~(finite < float("inf"))
-    largest_buffer = int(finite[~unlimited].max()) if (~unlimited).any() else 0
-    # one spare place: the step writes the place after the last job unconditionally
-    places = max(largest_buffer, 2 * BLOCK if unlimited.any() else 0) + 1
-    max_places = max(places, queue_budget_bytes // max(1, 16 * L * (J + 1)))
+    buffers = params.capacity[:, :J] - params.servers
+    unlimited = bool((buffers == float("inf")).any())
+    # Ring buffers start small and grow by doubling; one spare place, because the step writes
+    # the place after the last job unconditionally. Finite buffers never need more than their
+    # size; unlimited ones may grow until the memory budget says the station is overloaded.
+    needed = int(buffers[buffers < float("inf")].max(initial=0)) + 1
+    memory_places = queue_budget_bytes // max(1, 16 * L * (J + 1))
+    limit = max(needed, memory_places) if unlimited else needed
+    places = min(limit, 2 * BLOCK + 1)
+    unbounded_rows = xp.asarray((buffers == float("inf")).any(axis=0))  # (J,) stations
     if resume is None:
         s = core.init(xp, p, places, max(expected_exits, 2 * BLOCK))
     else:
@@ -156,13 +179,8 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
         if checkpoint is not None and time.monotonic() - saved_at >= checkpoint_every_s:
             checkpoint({name: getattr(s, name) for name in _state_fields()})
             saved_at = time.monotonic()
-        longest = int(s.q_len[:, :J].max()) if unlimited.any() else 0
-        if longest + BLOCK + 1 > s.q_job.shape[2]:
-            want = 1 << (longest + 2 * BLOCK - 1).bit_length()
-            if want > max_places:
-                station = int(xp.argmax(s.q_len[:, :J].max(axis=0)))
-                raise Overload(station, longest, float(s.t.max()))
-            s = _grow_queues(xp, s, want)
+        if unlimited or s.q_job.shape[2] < limit:
+            s = _fit_queues(xp, s, limit, unbounded_rows, float(s.t.max()))
         most = int(s.n_exit.max())
         if most + BLOCK > s.ct.shape[1]:
             s = _grow_exits(xp, s, 2 * (most + BLOCK))
