@@ -76,3 +76,37 @@ def test_ring_buffers_grow_only_as_far_as_queues_do(backend):
     places = raw["q_job"].shape[2]
     assert places < 1024, places
     assert int(raw["q_len"].max()) < places
+
+
+def test_scenarios_in_one_batch_equal_their_runs_alone(backend):
+    """Lanes of different scenarios (server counts, buffers, times) share one batch, padded to
+    the largest server counts, with common random numbers: each scenario's lanes equal its own
+    run alone, number for number."""
+    from twin import metrics
+    from twin._backend import get_backend, to_numpy
+    from twin.compile import compile_plants
+
+    def plant(servers: int, buffer: int, mean: str):
+        return twin.config.plant_from_dict({
+            "name": "scenario", "horizon": "200h", "warmup": "20h",
+            "source": {"interarrival": {"dist": "exponential", "mean": "1h"}},
+            "stations": [
+                {"id": "a", "servers": servers, "process": {"dist": "lognormal", "mean": mean,
+                                                            "cv": 0.5},
+                 "buffer": buffer, "failures": {"mtbf": "40h", "mttr": "2h"}},
+                {"id": "b", "servers": 2, "process": {"dist": "exponential", "mean": "1.5h"},
+                 "next": [{"to": "exit", "p": 0.9}, {"to": "a", "p": 0.1}]},
+            ]})
+
+    xp = get_backend(backend).xp
+    scenarios = [plant(1, 3, "0.8h"), plant(3, 0, "2h")]
+
+    def run(params):
+        raw = loop.run(xp, params, queue_budget_bytes=1 << 26, method="event")
+        return metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, params)
+
+    batch = run(compile_plants(scenarios, 6, seed=4))
+    for i, scenario in enumerate(scenarios):
+        alone = run(compile_plants([scenario], 6, seed=4))
+        for key, values in alone.items():
+            np.testing.assert_array_equal(batch[key][6 * i: 6 * (i + 1)], values, err_msg=key)
