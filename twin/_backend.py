@@ -41,11 +41,6 @@ class Backend:
             return int(free + pool.free_bytes())
         return _available_host_bytes()
 
-    def synchronize(self) -> None:
-        """Wait for queued device work (a no-op on NumPy)."""
-        if self.name == "cupy":
-            self.xp.cuda.Device().synchronize()
-
 
 def _available_host_bytes() -> int:
     """Available physical memory of this machine, from /proc/meminfo or sysconf."""

@@ -112,10 +112,11 @@ def run_chunks(jobs: list[Chunk], workers: int, n_chunks: int, done: list[int],
     """Run the chunks in order in this process, or side by side in worker processes."""
     results: dict[int, dict] = {}
     if workers <= 1 or len(jobs) <= 1:
+        def report(frac: float) -> None:
+            if progress is not None:
+                progress((len(done) + len(results) + frac) / n_chunks)
+
         for job in jobs:
-            def report(frac: float, c: int = job.index) -> None:
-                if progress is not None:
-                    progress((len(done) + len(results) + frac) / n_chunks)
             results[job.index] = _run_chunk(job, report)
         return results
     context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")

@@ -43,8 +43,6 @@ class Params:
     seed : int
     replication : (L,) int64
         Replication index of each lane (the key of its random streams).
-    scenario : (L,) int64
-        Scenario index of each lane.
     slot_station : (M,) int64
         Station of each slot (J for the source and the trash slot).
     slot_on : (L, M) bool
@@ -77,7 +75,6 @@ class Params:
     seed: int
     station_ids: tuple[str, ...]
     replication: np.ndarray
-    scenario: np.ndarray
     slot_station: np.ndarray
     slot_on: np.ndarray
     servers: np.ndarray
@@ -111,7 +108,7 @@ class Params:
 
     def take(self, lanes: slice) -> Params:
         """The parameters of a contiguous block of lanes (for running in chunks)."""
-        per_lane = ("replication", "scenario", "slot_on", "servers", "capacity", "dist_kind",
+        per_lane = ("replication", "slot_on", "servers", "capacity", "dist_kind",
                     "dist_par", "dist_row", "route_cum", "mtbf", "mttr")
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         fields.update({name: fields[name][lanes] for name in per_lane})
@@ -219,7 +216,7 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     has_draws = bool(((route > 0) & (route < 1)).any())
     return Params(
         horizon=float(horizon), warmup=float(warmup), seed=int(seed), station_ids=ids,
-        replication=np.tile(np.arange(R), S), scenario=lane_scenario,
+        replication=np.tile(np.arange(R), S),
         slot_station=slot_station.astype(np.int64), slot_on=slot_on[lane_scenario],
         servers=servers[lane_scenario], capacity=capacity[lane_scenario],
         dist_kind=kind[lane_scenario], dist_par=par[lane_scenario], dist_row=row[lane_scenario],

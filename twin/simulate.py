@@ -195,7 +195,6 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     parts = [results[c] for c in range(n_chunks)]
     lanes_all = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     _check_observed_load(plant, lanes_all)
-    be.synchronize()
     return Result(
         name=plant.name, station_ids=params.station_ids, backend=be.name,
         replications=params.lanes, seed=params.seed, horizon_h=params.horizon,

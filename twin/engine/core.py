@@ -141,8 +141,8 @@ def _service(xp, p: DeviceParams, row: Array, u: Array) -> Array:
     kind = _flat(p.dist_kind)[row] if len(kinds) > 1 else None
     par = _flat(p.dist_par)
     base = row * rng.N_DIST_PARAMS
-    pars = [par[base + c] if c < rng.params_needed(kinds) else None
-            for c in range(rng.N_DIST_PARAMS)]
+    needed = rng.params_needed(kinds)
+    pars = [par[base + c] if c < needed else None for c in range(rng.N_DIST_PARAMS)]
     tab = _flat(p.dist_row)[row] if rng.uses_tables(kinds) else None
     return rng.sample(xp, p.ndtri, kinds, kind, pars, tab, p.tables, u)
 
