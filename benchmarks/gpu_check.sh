@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
-# The GPU checks in one script, for a machine with an NVIDIA GPU and CuPy installed:
-# the test suite on both backends (the CuPy cases skip elsewhere), then the engine benchmark
-# with --backend cupy up to a million lanes. Prints everything; writes nothing.
+# The GPU checks in one script, for a machine with an NVIDIA GPU and CuPy installed: the CuPy
+# cases of the test suite (they skip elsewhere), Houston on CuPy, then the engine benchmark with
+# --backend cupy up to a million lanes. Logs go to $OUT (or ./gpu-check) as well as stdout.
 #   bash benchmarks/gpu_check.sh            # from the repository root
-set -euo pipefail
+# Where pip cannot reach an index, put wheels of the missing packages in .whl/ first.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+LOG=${OUT:-gpu-check}
+mkdir -p "$LOG"
+export PYTHONUNBUFFERED=1
+if [ -d .whl ]; then
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
+else
+    export PYTHONPATH=$PWD
+fi
 $PY -c "import cupy; print('CuPy', cupy.__version__, 'device', cupy.cuda.runtime.getDeviceProperties(0)['name'].decode())"
-$PY -m pip install --quiet -e '.[dev]'
-$PY -m pytest -q -x -k "cupy" tests
-$PY benchmarks/bench_engine.py --backend cupy --lanes 1024 16384 131072 1048576 \
-    --simpy-replications 8
+timeout "${TEST_S:-200}" $PY -m pytest -q --maxfail=10 -p no:cacheprovider -k "cupy" tests 2>&1 \
+    | tee "$LOG/tests.log"
+timeout "${HOUSTON_S:-90}" $PY -m twin.cli run configs/houston.yaml --backend cupy \
+    --replications 1024 --json 2>&1 | tee "$LOG/houston.json" | head -c 3000
+timeout "${BENCH_S:-150}" $PY benchmarks/bench_engine.py --backend cupy \
+    --lanes 1024 16384 131072 1048576 --simpy-replications 8 2>&1 | tee "$LOG/bench.log"

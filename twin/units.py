@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from twin.errors import quote_value
 
-__all__ = ["DURATION_PATTERN", "parse_duration", "parse_power"]
+__all__ = ["DURATION_PATTERN", "POWER_PATTERN", "parse_duration", "parse_power"]
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _QUANTITY = re.compile(rf"(?P<number>[+-]?{_NUMBER})\s*(?P<unit>[A-Za-z]*)")
@@ -42,6 +42,9 @@ _UNIT_ALIASES = {
 
 DURATION_PATTERN = rf"^{_NUMBER}\s*(?:{'|'.join(_HOURS_PER_UNIT)})$"
 """Regular expression (ECMAScript-compatible) that a duration string matches; used in the schema."""
+
+POWER_PATTERN = rf"^{_NUMBER}\s*(?:{'|'.join(_KW_PER_UNIT)})$"
+"""Regular expression that a power string matches; used in the schema."""
 
 
 def parse_duration(text: object) -> float:

@@ -14,7 +14,7 @@ from pydantic import (
     ValidationError,
 )
 
-from twin.config.models import DIST_NAMES, MODEL_AT_LOC_NAME, UNION_TAGS, Loc, Plant
+from twin.config.models import DIST_NAMES, UNION_TAGS, Loc, Plant, model_at
 from twin.errors import ConfigError, quote_value
 
 # --------------------------------------------------------------------------------------------
@@ -234,10 +234,7 @@ def _line_of(path: tuple[Any, ...], lines: Lines) -> int | None:
 
 def _model_at(loc: Loc) -> type[BaseModel]:
     """The model whose fields an error location points into."""
-    for item in reversed(loc):
-        if isinstance(item, str):
-            return MODEL_AT_LOC_NAME.get(item, Plant)
-    return Plant
+    return model_at(loc)
 
 
 def _field_list(model: type[BaseModel]) -> str:
@@ -266,23 +263,29 @@ def _explain_mapping(error: dict[str, Any], raw: Any) -> str:
     )
 
 
+def _key(error: dict[str, Any]) -> Any:
+    """The key the user wrote for the value an error is about (union tags skipped)."""
+    keys = [item for item in error["loc"] if item not in UNION_TAGS]
+    return keys[-1] if keys else ""
+
+
 def _explain_whole_number(error: dict[str, Any], raw: Any) -> str:
     return (
         f"{quote_value(raw)} is not a whole number; write a plain integer without quotes, "
-        f"such as `{error['loc'][-1]}: 2`"
+        f"such as `{_key(error)}: 2`"
     )
 
 
 def _explain_number(error: dict[str, Any], raw: Any) -> str:
     return (
         f"{quote_value(raw)} is not a number; write a plain number without quotes or units, "
-        f"such as `{error['loc'][-1]}: 0.5`"
+        f"such as `{_key(error)}: 0.5`"
     )
 
 
 def _explain_text(error: dict[str, Any], raw: Any) -> str:
     return (
-        f"{quote_value(raw)} is not text; put it in quotes, such as `{error['loc'][-1]}: '{raw}'`"
+        f"{quote_value(raw)} is not text; put it in quotes, such as `{_key(error)}: '{raw}'`"
     )
 
 

@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from twin.units import DURATION_PATTERN, parse_duration
+from twin.units import DURATION_PATTERN, POWER_PATTERN, parse_duration, parse_power
 
 EXIT = "exit"
 """Routing target meaning "leave the plant"; reserved, so no station may use it as its id."""
@@ -70,6 +70,30 @@ class MeanHours(float):
 
 
 MeanDuration = Annotated[Duration, AfterValidator(MeanHours)]
+
+_POWER_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": POWER_PATTERN},
+        {"const": 0},
+    ],
+    "description": "A number and a unit: W, kW or MW, such as '500W' or '1.2MW'; or 0.",
+}
+
+
+def _power_or_zero(value: Any) -> float:
+    """A power string in kW; a bare 0 needs no unit."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    return parse_power(value)
+
+
+Power = Annotated[
+    float,
+    BeforeValidator(_power_or_zero),
+    PlainSerializer(lambda kw: f"{kw!r}kW", return_type=str),
+    WithJsonSchema(_POWER_SCHEMA),
+]
+"""A power read from a string with a unit and stored in kilowatts."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,7 +300,203 @@ Next = Annotated[
     ),
 ]
 
-UNION_TAGS = frozenset(DIST_NAMES) | {"target", "branches"}
+UNION_TAGS = frozenset(DIST_NAMES) | {"target", "branches", "constant", "profile", "flat",
+                                          "bands"}
+
+
+POWER_STATES = ("idle", "busy", "blocked", "down", "waiting")
+"""The states a server draws power in (see docs/power.md)."""
+
+HOURS_PER_DAY = 24.0
+
+
+class ProfileStep(_ConfigModel):
+    """One step of a busy-power profile: a share of the processing time at one draw."""
+
+    share: float = Field(gt=0, le=1, description="Share of the job's processing time; the "
+                         "shares of a profile sum to 1.")
+    power: Power = Field(description="Draw per server during this step.")
+
+
+def _busy_kind(value: Any) -> str | None:
+    return "profile" if isinstance(value, list) else "constant"
+
+
+BusyPower = Annotated[
+    Annotated[Power, Tag("constant")]
+    | Annotated[list[ProfileStep], Tag("profile"), Field(min_length=1)],
+    Discriminator(_busy_kind),
+]
+
+
+class StationPower(_ConfigModel):
+    """Draw of each server of a station by state, per server; a state not given draws 0."""
+
+    idle: Power = Field(0.0, description="Draw of a server with no job.")
+    busy: BusyPower = Field(
+        0.0,
+        description=(
+            "Draw while processing: a power, or a profile `[{share, power}, ...]` over the "
+            "processing time (shares sum to 1)."
+        ),
+    )
+    blocked: Power = Field(0.0, description="Draw of a server holding a finished job.")
+    down: Power = Field(0.0, description="Draw of a server under repair.")
+    waiting: Power = Field(
+        0.0, description="Draw of a server holding a job that waits for power under the cap."
+    )
+
+    @model_validator(mode="after")
+    def _check_shares(self) -> "StationPower":
+        if isinstance(self.busy, list):
+            total = sum(step.share for step in self.busy)
+            if abs(total - 1) > PROBABILITY_TOLERANCE:
+                raise ValueError(f"busy profile shares sum to {total:g}, not 1; adjust them to "
+                                 "add up to 1")
+        return self
+
+    def steps(self) -> list[tuple[float, float]]:
+        """The busy draw as (share, kW) steps; one step of share 1 when it is constant."""
+        if isinstance(self.busy, list):
+            return [(step.share, step.power) for step in self.busy]
+        return [(1.0, self.busy)]
+
+    def mean_busy(self) -> float:
+        """Time-average busy draw over a whole job (kW)."""
+        return sum(share * kw for share, kw in self.steps())
+
+    def standby(self) -> float:
+        """The most a server draws while not processing (kW): what the cap check keeps for it."""
+        return max(self.idle, self.blocked, self.down, self.waiting)
+
+    def most(self) -> float:
+        """The most a server can be counted at under the cap (kW)."""
+        return max([self.standby()] + [kw for _, kw in self.steps()])
+
+
+class PriceBand(_ConfigModel):
+    """An energy price over a band of hours of the day."""
+
+    hours: list[float] = Field(
+        min_length=2, max_length=2,
+        description="[start, end] hours of the day, 0 <= start < end <= 24.",
+    )
+    price: float = Field(ge=0, description="Energy price in $/kWh.")
+
+    @field_validator("hours")
+    @classmethod
+    def _check_hours(cls, value: list[float]) -> list[float]:
+        start, end = value
+        if not 0 <= start < end <= HOURS_PER_DAY:
+            raise ValueError(f"[{start:g}, {end:g}] is not a band of the day; write [start, end] "
+                             "with 0 <= start < end <= 24")
+        return value
+
+
+def _check_day(bands: list[PriceBand]) -> list[PriceBand]:
+    """The bands of a day must cover 0 to 24 h once, without gaps or overlaps."""
+    at = 0.0
+    for band in sorted(bands, key=lambda b: b.hours[0]):
+        if band.hours[0] != at:
+            what = "a gap" if band.hours[0] > at else "an overlap"
+            raise ValueError(f"the bands leave {what} at hour {min(at, band.hours[0]):g}; make "
+                             "them cover 0 to 24 once")
+        at = band.hours[1]
+    if at != HOURS_PER_DAY:
+        raise ValueError(f"the bands stop at hour {at:g}; make them cover 0 to 24 once")
+    return bands
+
+
+DayBands = Annotated[list[PriceBand], Field(min_length=1), AfterValidator(_check_day)]
+
+
+class EnergyPrices(_ConfigModel):
+    """Time-of-day energy prices, weekdays (Monday to Friday) and weekends."""
+
+    weekday: DayBands = Field(description="Price bands of Monday to Friday, covering 0-24 h.")
+    weekend: DayBands | None = Field(
+        None, description="Price bands of Saturday and Sunday; absent: as weekdays."
+    )
+
+    def price(self, weekend: bool, hour: float) -> float:
+        """$/kWh at ``hour`` (0 <= hour < 24) of a weekday or weekend day."""
+        bands = self.weekend if weekend and self.weekend is not None else self.weekday
+        return next(b.price for b in bands if b.hours[0] <= hour < b.hours[1])
+
+    def edges(self) -> list[float]:
+        """Every hour of the day where a price may change."""
+        days = [self.weekday] + ([self.weekend] if self.weekend else [])
+        return sorted({h for bands in days for b in bands for h in b.hours})
+
+
+def _energy_kind(value: Any) -> str | None:
+    return "bands" if isinstance(value, dict) else "flat"
+
+
+class Tariff(_ConfigModel):
+    """What electricity costs: energy by time of day and a demand charge on the monthly peak."""
+
+    energy: Annotated[
+        Annotated[float, Tag("flat")] | Annotated[EnergyPrices, Tag("bands")],
+        Discriminator(_energy_kind),
+    ] = Field(
+        description="$/kWh: one price, or `{weekday, weekend}` lists of `{hours, price}` bands."
+    )
+    demand_charge: float = Field(
+        0.0, ge=0, description="$/kW per month on the peak demand-interval average."
+    )
+
+    @field_validator("energy")
+    @classmethod
+    def _check_flat(cls, value: float | EnergyPrices) -> float | EnergyPrices:
+        if isinstance(value, float) and value < 0:
+            raise ValueError(f"{value:g} is negative; a price must be zero or more")
+        return value
+
+    def price_at(self, hour: float) -> float:
+        """$/kWh at ``hour`` hours after Monday 00:00 (the simulation's time 0)."""
+        if not isinstance(self.energy, EnergyPrices):
+            return self.energy
+        day = int(hour // HOURS_PER_DAY) % 7
+        return self.energy.price(day >= 5, hour % HOURS_PER_DAY)
+
+
+class Cooling(_ConfigModel):
+    """Cooling plant that removes the stations' heat."""
+
+    cop: float = Field(
+        gt=0, description="Coefficient of performance: kW of heat removed per kW it draws."
+    )
+
+
+class PlantPower(_ConfigModel):
+    """Plant-level power: base load, cooling, the facility cap, tariff and emissions."""
+
+    base_load: Power = Field(
+        0.0, description="Constant draw of lighting, offices and utilities (cooling included)."
+    )
+    cooling: Cooling | None = Field(
+        None, description="Cooling of the stations' heat; absent: no cooling draw."
+    )
+    cap: Power | None = Field(
+        None,
+        description=(
+            "Facility power cap, cooling included; a job (or profile step) starts only if the "
+            "draw stays within it. Absent: no cap."
+        ),
+    )
+    demand_interval: Duration = Field(
+        "15min",
+        validate_default=True,
+        gt=0,
+        description="Averaging interval of peak demand and of the power time series.",
+    )
+    tariff: Tariff | None = Field(None, description="Energy prices and demand charge.")
+    co2_per_kwh: float = Field(0.0, ge=0, description="Emissions in kg CO2 per kWh drawn.")
+
+    def cooling_factor(self) -> float:
+        """Plant draw per kW of station heat: 1 + 1/COP (1 without cooling)."""
+        return 1.0 if self.cooling is None else 1.0 + 1.0 / self.cooling.cop
 
 
 class Station(_ConfigModel):
@@ -296,6 +516,9 @@ class Station(_ConfigModel):
         description="Waiting places in front of the servers; `null` or absent means unlimited.",
     )
     failures: Failures | None = Field(None, description="Server breakdowns; absent means none.")
+    power: StationPower | None = Field(
+        None, description="Draw per server by state; absent: the station draws nothing."
+    )
     next: Next | None = Field(
         None,
         description=(
@@ -330,12 +553,15 @@ class Plant(_ConfigModel):
     stations: list[Station] = Field(
         min_length=1, description="The stations; the source feeds the first one."
     )
+    power: PlantPower | None = Field(
+        None, description="Base load, cooling, power cap, tariff; absent: stations' draw only."
+    )
 
     @model_validator(mode="after")
     def _check_plant(self) -> "Plant":
         structure = _station_id_problems(self) + _routing_problems(self)
         flow = [] if structure else _flow_problems(self)  # flow needs every target resolved
-        problems = _warmup_problems(self) + structure + flow
+        problems = _warmup_problems(self) + structure + flow + _power_problems(self)
         if problems:
             raise ValidationError.from_exception_data(
                 "Plant",
@@ -363,6 +589,12 @@ class Plant(_ConfigModel):
 
 MODEL_AT_LOC_NAME: dict[str, type[BaseModel]] = {
     "source": Source,
+    "profile": ProfileStep,
+    "cooling": Cooling,
+    "tariff": Tariff,
+    "energy": EnergyPrices,
+    "weekday": PriceBand,
+    "weekend": PriceBand,
     "stations": Station,
     "failures": Failures,
     "branches": Route,
@@ -489,3 +721,58 @@ def _reachable(start: int, edges: list[list[int]]) -> set[int]:
                 seen.add(neighbour)
                 stack.append(neighbour)
     return seen
+
+
+def model_at(loc: Loc) -> type[BaseModel]:
+    """The model whose fields an error location points into (``power`` means a station's draw
+    inside ``stations``, the plant's power block at the top)."""
+    for item in reversed(loc):
+        if item == "power":
+            return StationPower if "stations" in loc else PlantPower
+        if isinstance(item, str):
+            return MODEL_AT_LOC_NAME.get(item, Plant)
+    return Plant
+
+
+def _power_problems(plant: Plant) -> list[Problem]:
+    """Demand intervals that do not fit the day or the tariff, and a cap too small to start."""
+    power = plant.power
+    if power is None:
+        return []
+    problems = []
+    step = power.demand_interval
+    per_day = HOURS_PER_DAY / step
+    if abs(per_day - round(per_day)) > 1e-9:
+        problems.append((("power", "demand_interval"),
+                         f"{step * 60:g}min does not divide a day; use an interval such as "
+                         "15min, 30min or 1h"))
+    elif power.tariff is not None and isinstance(power.tariff.energy, EnergyPrices):
+        for hour in power.tariff.energy.edges():
+            if abs(hour / step - round(hour / step)) > 1e-9:
+                problems.append((("power", "tariff", "energy"),
+                                 f"a price band starts or ends at hour {hour:g}, inside a "
+                                 f"{step * 60:g}min demand interval; move it to a multiple of "
+                                 "the interval or shorten the interval"))
+                break
+    if power.cap is not None:
+        problems += _cap_problems(plant)
+    return problems
+
+
+def _cap_problems(plant: Plant) -> list[Problem]:
+    """A cap that cannot let some station start a job even when the rest of the plant is idle."""
+    power = plant.power
+    factor = power.cooling_factor()
+    draws = [(s, s.power) for s in plant.stations if s.power is not None]
+    standby = power.base_load + factor * sum(s.servers * p.standby() for s, p in draws)
+    if not draws:
+        return []
+    station, p = max(draws, key=lambda sp: sp[1].most() - sp[1].standby())
+    need = standby + factor * (p.most() - p.standby())
+    if need <= power.cap * (1 + 1e-12):
+        return []
+    return [(("power", "cap"),
+             f"{power.cap:g}kW cannot start a job at station '{station.id}': the plant on "
+             f"standby (base load, every server's standby draw, cooling) already needs "
+             f"{standby:g}kW and one job there adds {need - standby:g}kW; raise the cap to at "
+             f"least {need:g}kW")]

@@ -5,13 +5,20 @@ from typing import Any
 from twin.config.models import (
     DIST_NAMES,
     DISTRIBUTIONS,
+    Cooling,
+    EnergyPrices,
     Failures,
     Plant,
+    PlantPower,
+    PriceBand,
+    ProfileStep,
     Route,
     Source,
     Station,
+    StationPower,
+    Tariff,
 )
-from twin.units import DURATION_PATTERN
+from twin.units import DURATION_PATTERN, POWER_PATTERN
 
 # --------------------------------------------------------------------------------------------
 # Schema and reference documentation
@@ -30,7 +37,8 @@ def config_reference_markdown() -> str:
     parts = [_reference_section(schema, "### Plant (top level)")]
     parts += [
         _reference_section(definitions[model.__name__], f"### {model.__name__}")
-        for model in (Source, Station, Failures, Route)
+        for model in (Source, Station, Failures, Route, StationPower, ProfileStep, PlantPower,
+                      Cooling, Tariff, EnergyPrices, PriceBand)
     ]
     parts.append(
         "### Distributions\n\n"
@@ -70,11 +78,15 @@ def _type_text(prop: dict[str, Any]) -> str:
         return f"[{name}](#{name.lower()})"
     if "discriminator" in prop:
         return "[distribution](#distributions)"
+    if prop.get("anyOf") and any(v.get("pattern") == POWER_PATTERN for v in prop["anyOf"]):
+        return "power"
     variants = prop.get("anyOf") or prop.get("oneOf")
     if variants:
         return " or ".join(_type_text(variant) for variant in variants)
     if prop.get("pattern") == DURATION_PATTERN:
         return "duration"
+    if prop.get("pattern") == POWER_PATTERN:
+        return "power"
     if "const" in prop:
         return f"`{prop['const']}`"
     if prop["type"] == "array":
