@@ -40,7 +40,7 @@ def test_run_json_is_exactly_the_summary(capsys):
     assert {"p50", "p95"} <= set(summary["cycle_time_h"])
     assert set(summary["stations"]) == {"assemble", "test", "rework"}
     for st in summary["stations"].values():
-        assert set(st) == {"busy", "blocked", "down", "idle", "mean_queue", "mean_wait_h",
+        assert set(st) == {"busy", "blocked", "down", "waiting", "idle", "mean_queue", "mean_wait_h",
                            "throughput_per_h"}
         fractions = sum(st[f]["mean"] for f in ("busy", "blocked", "down", "idle"))
         assert fractions == pytest.approx(1.0, abs=1e-9)

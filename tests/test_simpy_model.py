@@ -236,6 +236,293 @@ def test_same_seed_same_result_and_seeds_differ():
     assert a["events"] > a["jobs"] > a["exits"] > 0
 
 
+# --------------------------------------------------------------------------- power
+
+
+def capped_pair(horizon=12.0, warmup=0.0, interval=1.0):
+    """Two servers; every job takes 4 h in two steps of 2 h, drawing 8 then 10 kW. Idle draws
+    1 kW, waiting 2 kW, so standby is 2 kW and the steps reserve 6 and 8 kW above it. Base load
+    5 kW, cooling factor 1.25, cap 22 kW: the plant may reserve (22 - 5) / 1.25 - 2 x 2 = 9.6 kW
+    above standby, room for one busy server and never two. Jobs A and B arrive at 1 and 2, the
+    next at 102."""
+    return sm.RefPlant(
+        interarrival=cycling(1.0, 1.0, 100.0),
+        stations=[
+            sm.RefStation(
+                servers=2,
+                buffer=None,
+                process=sm.deterministic(4.0),
+                power_idle=1.0,
+                power_waiting=2.0,
+                busy_steps=[(0.5, 8.0), (0.5, 10.0)],
+            )
+        ],
+        horizon=horizon,
+        warmup=warmup,
+        base_load=5.0,
+        cooling_factor=1.25,
+        cap=22.0,
+        demand_interval=interval,
+    )
+
+
+def test_power_cap_trace():
+    # 1: A takes server 1 and starts step 0 (reserves 6). 2: B takes server 2, 6 + 6 > 9.6:
+    # B waits. 3: A asks for step 1 (+2, it would fit) but the queue holds B, so A waits at
+    # standby and that frees 6: B starts step 0. 5: B asks for step 1 and queues behind A;
+    # freeing B's 6 lets A (8) in. 7: A exits, B (8) starts step 1. 9: B exits.
+    # Server 1: idle 1 kW [0,1], 8 [1,3], waiting 2 [3,5], 10 [5,7], idle 1 [7,12]: 46 kWh.
+    # Server 2: idle [0,2], waiting [2,3], 8 [3,5], waiting [5,7], 10 [7,9], idle [9,12]: 47.
+    r = sm.run_replication(capped_pair(), seed=0)
+    st = r["stations"][0]
+    assert st["energy_kwh"] == pytest.approx(93.0)
+    assert st["power_wait"] == pytest.approx(5 / 24)  # 2 h + 3 h of 24 server-hours
+    assert (st["busy"], st["idle"], st["blocked"]) == pytest.approx((8 / 24, 11 / 24, 0.0))
+    assert st["mean_wait_h"] == 0.0  # both took a server at once; the wait was for power
+    assert (r["exits"], r["cycle_time_h"]) == (2, pytest.approx(6.5))  # A 1 -> 7, B 2 -> 9
+    # Heat by hour 2, 9, 10, 10, 10, 12, 12, 11, 11, 2, 2, 2; plant draw 5 + 1.25 x heat.
+    power = r["power"]
+    bins = [7.5, 16.25, 17.5, 17.5, 17.5, 20.0, 20.0, 18.75, 18.75, 7.5, 7.5, 7.5]
+    assert power["bins_kw"] == pytest.approx(bins)
+    assert power["energy_kwh"] == pytest.approx(5 * 12 + 1.25 * 93)
+    assert power["mean_kw"] == pytest.approx(176.25 / 12)
+    assert power["max_kw"] == power["peak_kw"] == pytest.approx(20.0)
+    # Completion times, window closed at the horizon: A at 7, B at 9.
+    for horizon, exits in [(6.99, 0), (7.0, 1), (8.99, 1), (9.0, 2)]:
+        assert sm.run_replication(capped_pair(horizon), seed=0)["exits"] == exits
+
+
+class ScriptedRng:
+    """Stands in for the generator: ``exponential`` returns ``values`` in turn, then 100."""
+
+    def __init__(self, *values):
+        self.values = list(values)
+
+    def exponential(self, mean):
+        return self.values.pop(0) if self.values else 100.0
+
+
+def test_power_cap_trace_with_a_failure():
+    # The trace above, but A fails 0.5 h into step 0 (times to failure and repairs come from
+    # the script: 0.5, then a 1 h repair, then 100 each). Down [1.5, 2.5], A draws 0.5 kW yet
+    # keeps its step's reservation, so B still waits at 2; A resumes at 2.5 without asking and
+    # ends step 0 at 4. Then as before, 1 h later: B step 0 [4, 6], A step 1 [6, 8], B step 1
+    # [8, 10]. Server 1: 1 + 4 + 0.5 + 12 + 4 + 20 + 4 = 45.5 kWh; server 2: 2 + 4 + 16 + 4 +
+    # 20 + 2 = 48.
+    plant = capped_pair()
+    st = plant.stations[0]
+    st.mtbf = st.mttr = 1.0  # means unused: the script gives the times
+    st.power_down = 0.5
+    sm._checked(plant)
+    r = sm._Replication(plant, ScriptedRng(0.5, 1.0)).run()
+    s0 = r["stations"][0]
+    assert s0["energy_kwh"] == pytest.approx(93.5)
+    assert s0["power_wait"] == pytest.approx(6 / 24)  # A [4, 6]; B [2, 4] and [6, 8]
+    assert (s0["busy"], s0["down"]) == pytest.approx((8 / 24, 1 / 24))
+    assert (r["exits"], r["cycle_time_h"]) == (2, pytest.approx(7.5))  # A 1 -> 8, B 2 -> 10
+    # Heat by hour: [1, 2] A 8 then down 0.5 from 1.5, B idle 1; [2, 3] A down then 8 from
+    # 2.5, B waiting 2; then 10, 10, 10, 12, 12, 11, 11, 2, 2.
+    heat = [2, 0.5 * 9 + 0.5 * 1.5, 0.5 * 2.5 + 0.5 * 10, 10, 10, 10, 12, 12, 11, 11, 2, 2]
+    assert r["power"]["bins_kw"] == pytest.approx([5 + 1.25 * h for h in heat])
+
+
+def test_power_window_and_partial_demand_intervals():
+    # The trace above seen over [0.5, 12] in 2.5 h intervals: [0.5, 2.5] and [10, 12] are
+    # partial, averaged over the part they cover.
+    r = sm.run_replication(capped_pair(warmup=0.5, interval=2.5), seed=0)
+    assert r["stations"][0]["energy_kwh"] == pytest.approx(92.0)
+    assert r["stations"][0]["power_wait"] == pytest.approx(5 / 23)
+    power = r["power"]
+    assert power["bins_kw"] == pytest.approx([28.75 / 2, 17.5, 49.375 / 2.5, 35.625 / 2.5, 7.5])
+    assert power["energy_kwh"] == pytest.approx(176.25 - 0.5 * 7.5)
+    assert power["mean_kw"] == pytest.approx(15.0)
+    assert power["peak_kw"] == pytest.approx(19.75)
+    assert power["max_kw"] == pytest.approx(20.0)
+
+
+def test_mmc_mean_power_with_cooling():
+    # M/M/2, rho = 0.75; busy profile 12 kW for a quarter of each job then 8 kW (9 kW on
+    # average), idle 2 kW, base 10 kW, COP 3.
+    lam, mu, c = 1.5, 1.0, 2
+    idle, busy, base, factor = 2.0, 0.25 * 12.0 + 0.75 * 8.0, 10.0, 1 + 1 / 3
+    plant = sm.RefPlant(
+        interarrival=sm.exponential(1 / lam),
+        stations=[
+            sm.RefStation(
+                servers=c,
+                buffer=None,
+                process=sm.exponential(1 / mu),
+                power_idle=idle,
+                busy_steps=[(0.25, 12.0), (0.75, 8.0)],
+            )
+        ],
+        horizon=2300.0,
+        warmup=300.0,
+        base_load=base,
+        cooling_factor=factor,
+    )
+    results = sm.run(plant, replications=10, seed=6)
+    rho = lam / (c * mu)
+    assert_agrees(
+        [r["power"]["mean_kw"] for r in results],
+        base + factor * c * (rho * busy + (1 - rho) * idle),
+    )
+    for r in results:
+        assert r["stations"][0]["power_wait"] == 0.0  # no cap, no waiting
+        assert r["power"]["max_kw"] == pytest.approx(base + factor * c * 12.0)
+
+
+def mmk_distribution(lam, mu, k, n_max=400):
+    """Stationary distribution of the number in an M/M/k system, truncated at ``n_max``."""
+    a, rho = lam / mu, lam / (k * mu)
+    weights = [
+        a**n / math.factorial(n) if n <= k else a**k / math.factorial(k) * rho ** (n - k)
+        for n in range(n_max)
+    ]
+    total = sum(weights)
+    return np.array(weights) / total
+
+
+def test_cap_makes_mmc_an_mmk():
+    # Four servers, but a cap of 25 kW with 10 kW per busy server: two process at a time, the
+    # others hold jobs waiting for power. Jobs are taken FIFO by servers and then by the power
+    # queue, so the number in the system is that of M/M/2 (Erlang C), with N - 2 waiting for
+    # power (at most 2 of them) and N - 4 in the buffer.
+    lam, mu, k = 1.2, 1.0, 2
+    plant = sm.RefPlant(
+        interarrival=sm.exponential(1 / lam),
+        stations=[
+            sm.RefStation(
+                servers=4, buffer=None, process=sm.exponential(1 / mu), busy_steps=[(1.0, 10.0)]
+            )
+        ],
+        horizon=2300.0,
+        warmup=300.0,
+        cap=25.0,
+    )
+    results = sm.run(plant, replications=16, seed=7)
+    p = mmk_distribution(lam, mu, k)
+    n = np.arange(p.size)
+    # Erlang C: P(wait) = p_k / (1 - rho), L = Lq + a.
+    rho, a = lam / (k * mu), lam / mu
+    erlang_c = p[k] / (1 - rho)
+    assert (p * n).sum() == pytest.approx(erlang_c * rho / (1 - rho) + a)
+    assert_agrees(column(results, "wip"), (p * n).sum())
+    assert_agrees(column(results, "busy", 0), lam / mu / 4)
+    assert_agrees(
+        [4 * w for w in column(results, "power_wait", 0)], (p * np.clip(n - 2, 0, 2)).sum()
+    )
+    assert_agrees(column(results, "mean_queue", 0), (p * np.clip(n - 4, 0, None)).sum())
+    for r in results:
+        assert r["power"]["max_kw"] <= 25.0 * (1 + 1e-9)
+        assert r["power"]["max_kw"] == pytest.approx(20.0)
+
+
+def metered_line(**plant_power):
+    """Two stations with failures and blocking: ``a`` (2 servers, constant busy draw) and ``b``
+    (1 server, two-step profile). Standby is 2 kW per server at ``a`` and 0.5 at ``b``; busy,
+    ``a`` reserves 4 kW above it and ``b`` 8.5 then 3.5. The default cap lets the plant reserve
+    (20.4 - 3) / 1.2 - 4.5 = 10 kW above standby: both ``a`` servers, ``b``'s first step alone,
+    or its second with one ``a``; so both stations wait for power at times."""
+    a = sm.RefStation(
+        servers=2,
+        buffer=1,
+        process=sm.exponential(2.0),
+        mtbf=20.0,
+        mttr=1.0,
+        power_idle=1.0,
+        busy_steps=[(1.0, 6.0)],
+        power_blocked=2.0,
+        power_down=0.5,
+        power_waiting=1.5,
+    )
+    b = sm.RefStation(
+        servers=1,
+        buffer=0,
+        process=sm.lognormal(1.0, 0.5),
+        mtbf=30.0,
+        mttr=0.5,
+        power_idle=0.5,
+        busy_steps=[(0.3, 9.0), (0.7, 4.0)],
+    )
+    power = {"base_load": 3.0, "cooling_factor": 1.2, "cap": 20.4, "demand_interval": 0.75}
+    return sm.RefPlant(
+        interarrival=sm.exponential(1.6),
+        stations=[a, b],
+        horizon=400.7,
+        warmup=10.3,
+        **{**power, **plant_power},
+    )
+
+
+@pytest.fixture(scope="module")
+def metered_results():
+    return sm.run(metered_line(), replications=4, seed=8)
+
+
+def test_energy_is_the_integral_of_demand_intervals(metered_results):
+    plant = metered_line()
+    warmup, horizon, d = plant.warmup, plant.horizon, plant.demand_interval
+    inner = [i * d for i in range(math.floor(warmup / d) + 1, math.ceil(horizon / d))]
+    lengths = np.diff([warmup, *inner, horizon])
+    for r in metered_results:
+        power = r["power"]
+        assert len(power["bins_kw"]) == lengths.size
+        assert np.dot(power["bins_kw"], lengths) == pytest.approx(power["energy_kwh"], rel=1e-10)
+        assert power["mean_kw"] <= power["peak_kw"] == max(power["bins_kw"]) <= power["max_kw"]
+        assert power["max_kw"] <= plant.cap * (1 + 1e-9)
+        assert all(st["power_wait"] > 0 for st in r["stations"])  # the cap binds at both
+
+
+def test_station_energy_is_state_time_times_draw(metered_results):
+    # Station a draws a constant 6 kW when busy, so its energy is its state fractions times
+    # their draws, exactly; and the fractions, waiting for power included, sum to 1.
+    plant = metered_line()
+    span, a = plant.horizon - plant.warmup, plant.stations[0]
+    for r in metered_results:
+        st = r["stations"][0]
+        assert st["down"] > 0 and st["blocked"] > 0
+        states = ["idle", "busy", "blocked", "down", "power_wait"]
+        assert sum(st[s] for s in states) == pytest.approx(1.0, abs=1e-12)
+        draws = [a.power_idle, 6.0, a.power_blocked, a.power_down, a.power_waiting]
+        expected = span * a.servers * sum(st[s] * kw for s, kw in zip(states, draws))
+        assert st["energy_kwh"] == pytest.approx(expected, rel=1e-9)
+
+
+def flow_figures(result):
+    """A replication's figures without the power ones."""
+    drop = {"power_wait", "energy_kwh"}
+    stations = [{k: v for k, v in st.items() if k not in drop} for st in result["stations"]]
+    return {**{k: v for k, v in result.items() if k != "power"}, "stations": stations}
+
+
+def without_station_power(plant):
+    for st in plant.stations:
+        st.power_idle = st.power_blocked = st.power_down = st.power_waiting = 0.0
+        st.busy_steps = None
+    return plant
+
+
+@pytest.mark.parametrize("case", ["no cap", "loose cap", "plant block only"])
+def test_power_without_a_binding_cap_leaves_the_flow_alone(case):
+    # With one constant busy step the powered model draws the same random numbers in the same
+    # order as the plain one, so where the cap never binds every flow figure is identical.
+    plant = metered_line(cap=None)  # draws, cooling and base load
+    for st in plant.stations:
+        st.busy_steps = [(1.0, max(kw for _, kw in st.busy_steps))]
+    if case == "loose cap":  # every server busy reserves 6 + 6 + 9 kW: the gate grants all
+        plant.cap = 3.0 + 1.2 * (6.0 + 6.0 + 9.0)
+    elif case == "plant block only":
+        without_station_power(plant)
+    plain = without_station_power(metered_line(base_load=None, cooling_factor=1.0, cap=None))
+    assert plant.metered() and not plain.metered()
+    a, b = sm.run_replication(plain, seed=9), sm.run_replication(plant, seed=9)
+    assert "power" not in a and "energy_kwh" not in a["stations"][0]
+    assert flow_figures(b) == a
+    assert all(st["power_wait"] == 0.0 for st in b["stations"])
+    assert b["power"]["mean_kw"] > 0
+
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -293,6 +580,62 @@ def test_from_plant_duck_typed():
     assert ref.stations[1].routes == [(2, 0.95), (0, 0.05)]
     r = sm.run_replication(ref, seed=0)
     assert r["exits"] > 0 and len(r["stations"]) == 2
+
+
+def test_from_plant_reads_power():
+    station_power = SimpleNamespace(
+        idle=0.5, blocked=1.0, down=0.2, waiting=0.8, steps=lambda: [(0.4, 5.0), (0.6, 3.0)]
+    )
+    plant_power = SimpleNamespace(
+        base_load=2.0, cap=40.0, demand_interval=0.5, cooling_factor=lambda: 1.25
+    )
+    stations = [
+        SimpleNamespace(servers=2, buffer=None, process=1.0, failures=None, power=station_power),
+        SimpleNamespace(servers=1, buffer=None, process=0.5, failures=None, power=None),
+    ]
+    plant = SimpleNamespace(
+        horizon=100.0,
+        warmup=10.0,
+        source=SimpleNamespace(interarrival=SimpleNamespace(dist="exponential", mean=1.5)),
+        stations=stations,
+        routes=lambda j: [(j + 1, 1.0)],
+        power=plant_power,
+    )
+    ref = sm.from_plant(plant)
+    a, b = ref.stations
+    assert (a.power_idle, a.power_blocked, a.power_down, a.power_waiting) == (0.5, 1.0, 0.2, 0.8)
+    assert a.busy_steps == [(0.4, 5.0), (0.6, 3.0)] and a.standby() == 1.0
+    assert not b.metered() and b.busy_steps is None
+    assert (ref.base_load, ref.cooling_factor, ref.cap, ref.demand_interval) == (
+        2.0,
+        1.25,
+        40.0,
+        0.5,
+    )
+    r = sm.run_replication(ref, seed=0)
+    assert len(r["power"]["bins_kw"]) == 180
+    assert r["stations"][1]["energy_kwh"] == 0.0
+    # No power anywhere: the plain model, without power figures.
+    plant.power, stations[0].power = None, None
+    ref = sm.from_plant(plant)
+    assert not ref.metered() and "power" not in sm.run_replication(ref, seed=0)
+
+
+@pytest.mark.parametrize(
+    "station, plant, message",
+    [
+        ({"busy_steps": [(0.5, 4.0), (0.4, 2.0)]}, {}, "shares sum"),
+        ({"busy_steps": [(1.0, 4.0)], "power_idle": -1.0}, {}, ">= 0"),
+        # base 1 kW, standby 2 x 1 kW, a busy server 3 kW more: 6 kW, over a cap of 5.5 kW
+        ({"busy_steps": [(1.0, 4.0)], "power_idle": 1.0}, {"base_load": 1.0, "cap": 5.5}, "below"),
+        ({}, {"cooling_factor": 0.5}, "cooling_factor"),
+    ],
+)
+def test_invalid_power_is_rejected(station, plant, message):
+    spec = sm.RefStation(servers=2, buffer=None, process=sm.exponential(1.0), **station)
+    ref = sm.RefPlant(sm.exponential(1.0), [spec], horizon=10.0, **plant)
+    with pytest.raises(ValueError, match=message):
+        sm.run_replication(ref, seed=0)
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,46 @@ from twin.engine import rng
 
 STREAMS_PER_STATION = 4  # service, routing, time-to-failure, repair (see twin.engine.core)
 
+# Columns of the per-station power tables, indexed by slot status (twin.engine.core: IDLE 0,
+# BUSY 1, BLOCKED 2, DOWN 3, OFF 4, WAITING 5), then one column per busy-profile step.
+POWER_STEP0 = 6
+
+
+@dataclass(frozen=True)
+class PowerPlan:
+    """What turns the engine's station heat into plant power, energy and money, per scenario.
+
+    Attributes
+    ----------
+    base_kw, factor, cap_kw, demand_charge, co2_per_kwh : (S,) float64
+        Base load; plant kW per kW of station heat (1 + 1/COP); the cap (inf: none);
+        $/kW-month; kg CO2 per kWh.
+    price : (S, B) float64
+        $/kWh in each demand-interval bin of the window.
+    bin_start, bin_end : (B,) float64
+        Hours: the bins are the demand intervals from time 0 (Monday 00:00), cut to
+        [warmup, horizon].
+    """
+
+    base_kw: np.ndarray
+    factor: np.ndarray
+    cap_kw: np.ndarray
+    demand_charge: np.ndarray
+    co2_per_kwh: np.ndarray
+    price: np.ndarray
+    bin_start: np.ndarray
+    bin_end: np.ndarray
+    interval: float
+
+    @property
+    def bins(self) -> int:
+        return int(self.bin_start.shape[0])
+
+    @property
+    def first_bin(self) -> int:
+        """Index, counted from time 0, of the bin holding the warm-up's end."""
+        return round(self.bin_start[0] // self.interval) if self.bins else 0
+
 
 @dataclass(frozen=True)
 class Params:
@@ -89,6 +129,16 @@ class Params:
     kinds_present: tuple[int, ...]
     has_failures: bool
     has_routing_draws: bool
+    scenario: np.ndarray
+    draw: np.ndarray
+    reserve: np.ndarray
+    share: np.ndarray
+    last_step: np.ndarray
+    cap_heat: np.ndarray
+    has_power: bool
+    has_cap: bool
+    has_profiles: bool
+    power: PowerPlan | None
 
     @property
     def lanes(self) -> int:
@@ -109,7 +159,8 @@ class Params:
     def take(self, lanes: slice) -> Params:
         """The parameters of a contiguous block of lanes (for running in chunks)."""
         per_lane = ("replication", "slot_on", "servers", "capacity", "dist_kind",
-                    "dist_par", "dist_row", "route_cum", "mtbf", "mttr")
+                    "dist_par", "dist_row", "route_cum", "mtbf", "mttr", "scenario", "draw",
+                    "reserve", "share", "last_step", "cap_heat")
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         fields.update({name: fields[name][lanes] for name in per_lane})
         return Params(**fields)
@@ -157,6 +208,61 @@ def gamma_log_quantiles(mean: float, cv: float) -> np.ndarray:
     upper = special.gammainccinv(shape, special.ndtr(-np.maximum(z, 0.0)))
     q = np.where(z <= 0.0, lower, upper)
     return np.log(np.maximum(q, 1e-300) * scale)
+
+
+def _power_tables(plants: list[Plant]) -> tuple[np.ndarray, ...]:
+    """Per-scenario draw and reservation tables, step shares and last steps (see Params)."""
+    S, J = len(plants), len(plants[0].stations)
+    K = max(len(st.power.steps()) if st.power else 1 for p in plants for st in p.stations)
+    draw = np.zeros((S, J + 1, POWER_STEP0 + K))
+    reserve = np.zeros((S, J + 1, POWER_STEP0 + K))
+    share = np.zeros((S, J + 1, K))
+    share[:, :, 0] = 1.0
+    last = np.zeros((S, J + 1), dtype=np.int64)
+    for s, p in enumerate(plants):
+        for j, st in enumerate(p.stations):
+            if st.power is None:
+                continue
+            pw, steps = st.power, st.power.steps()
+            standby = pw.standby()
+            draw[s, j, :POWER_STEP0] = [pw.idle, 0.0, pw.blocked, pw.down, 0.0, pw.waiting]
+            reserve[s, j, :POWER_STEP0] = [standby, 0.0, standby, 0.0, 0.0, standby]
+            for k, (frac, kw) in enumerate(steps):
+                draw[s, j, POWER_STEP0 + k] = kw
+                reserve[s, j, POWER_STEP0 + k] = max(standby, kw)
+                share[s, j, k] = frac
+            last[s, j] = len(steps) - 1
+    return draw, reserve, share, last
+
+
+def _power_plan(plants: list[Plant], horizon: float, warmup: float) -> PowerPlan:
+    """Bins of the window at the demand interval, and each scenario's plant-level figures."""
+    intervals = {p.power.demand_interval if p.power else 0.25 for p in plants}
+    if len(intervals) > 1:
+        raise ValueError("all scenarios of a batch must have the same demand interval")
+    step = intervals.pop()
+    first, last = math.floor(warmup / step), math.ceil(horizon / step)
+    edges = np.arange(first, max(last, first + 1) + 1) * step
+    bin_start = np.maximum(edges[:-1], warmup)
+    bin_end = np.minimum(edges[1:], horizon)
+    keep = bin_end > bin_start
+    bin_start, bin_end = bin_start[keep], bin_end[keep]
+    S = len(plants)
+    base, factor, cap = np.zeros(S), np.ones(S), np.full(S, np.inf)
+    charge, co2, price = np.zeros(S), np.zeros(S), np.zeros((S, bin_start.shape[0]))
+    for s, p in enumerate(plants):
+        pw = p.power
+        if pw is None:
+            continue
+        base[s], factor[s], co2[s] = pw.base_load, pw.cooling_factor(), pw.co2_per_kwh
+        cap[s] = np.inf if pw.cap is None else pw.cap
+        if pw.tariff is not None:
+            charge[s] = pw.tariff.demand_charge
+            # one price per bin: validation puts every price change on a bin edge
+            price[s] = [pw.tariff.price_at(t) for t in edges[:-1][keep]]
+    return PowerPlan(base_kw=base, factor=factor, cap_kw=cap, demand_charge=charge,
+                     co2_per_kwh=co2, price=price, bin_start=bin_start, bin_end=bin_end,
+                     interval=step)
 
 
 def compile_plants(plants: list[Plant], replications: int, seed: int,
@@ -210,6 +316,13 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
         table_arr[i, : len(t)] = t
 
     lane_scenario = np.repeat(np.arange(S), R)
+    draw, reserve, share, last_step = _power_tables(plants)
+    has_power = any(p.power is not None or any(st.power is not None for st in p.stations)
+                    for p in plants)
+    plan = _power_plan(plants, horizon, warmup) if has_power else None
+    cap_heat = np.full(S, np.inf)
+    if plan is not None:
+        cap_heat = (plan.cap_kw - plan.base_kw) / plan.factor
     slot_on = slot_rank[None, :] < np.concatenate(
         [np.ones((S, 1)), servers[:, slot_station[1:-1]], np.zeros((S, 1))], axis=1)
     slot_on[:, -1] = False
@@ -223,6 +336,11 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
         tables=table_arr, route_cum=route_cum[lane_scenario], mtbf=mtbf[lane_scenario],
         mttr=mttr[lane_scenario], kinds_present=tuple(sorted(set(kind.ravel().tolist()))),
         has_failures=bool(np.isfinite(mtbf).any()), has_routing_draws=has_draws,
+        scenario=lane_scenario, draw=draw[lane_scenario], reserve=reserve[lane_scenario],
+        share=share[lane_scenario], last_step=last_step[lane_scenario],
+        cap_heat=cap_heat[lane_scenario], has_power=has_power,
+        has_cap=bool(np.isfinite(cap_heat).any()), has_profiles=bool((last_step > 0).any()),
+        power=plan,
     )
 
 

@@ -11,10 +11,14 @@ import math
 import numpy as np
 from scipy import stats
 
-from twin.engine.core import C_BLOCKED, C_BUSY, C_DOWN, C_QUEUE
+from twin.engine.core import C_BLOCKED, C_BUSY, C_DOWN, C_ENERGY, C_QUEUE, C_WAIT
 
-STATION_FIELDS = ("busy", "blocked", "down", "idle", "mean_queue", "mean_wait_h",
+STATION_FIELDS = ("busy", "blocked", "down", "waiting", "idle", "mean_queue", "mean_wait_h",
                   "throughput_per_h")
+POWER_FIELDS = ("mean_kw", "max_kw", "peak_kw", "energy_mwh", "cost_usd", "energy_cost_usd",
+                "demand_cost_usd", "co2_t", "kwh_per_job", "cooling_mwh", "base_mwh")
+POWER_STATION_FIELDS = ("energy_mwh", "power_wait", "power_wait_h")
+HOURS_PER_MONTH = 365.25 * 24 / 12  # the demand charge is per month; runs pay it pro rata
 
 
 def _sorted_quantile(values: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
@@ -60,12 +64,13 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
         busy = area[..., C_BUSY] / server_time
         blocked = area[..., C_BLOCKED] / server_time
         down = area[..., C_DOWN] / server_time
+        waiting = area[..., C_WAIT] / server_time
         out = {
             "throughput_per_h": exits / window,
             "cycle_time_h": np.where(exits > 0, raw["ct_sum"] / np.maximum(exits, 1), np.nan),
             "cycle_time_p50": _sorted_quantile(raw["ct"], exits, 0.5),
             "cycle_time_p95": _sorted_quantile(raw["ct"], exits, 0.95),
-            "wip": area.sum(axis=(1, 2)) / window,
+            "wip": area[..., :C_ENERGY].sum(axis=(1, 2)) / window,
             "exits": exits,
             "events": raw["events"].astype(np.int64),
             "jobs_entered": raw["entered"].astype(np.int64),
@@ -74,14 +79,68 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
             "station.busy": busy,
             "station.blocked": blocked,
             "station.down": down,
-            "station.idle": 1.0 - busy - blocked - down,
+            "station.waiting": waiting,
+            "station.idle": 1.0 - busy - blocked - down - waiting,
             "station.mean_queue": area[..., C_QUEUE] / window,
             "station.mean_wait_h": np.where(raw["starts"][:, :J] > 0,
                                             raw["wait_sum"][:, :J] / raw["starts"][:, :J], np.nan),
             "station.throughput_per_h": raw["departs"][:, :J] / window,
             "station.arrivals_per_h": raw["arrivals"][:, :J] / window,
         }
+    if params.power is not None:
+        out.update(power_per_lane(raw, params, exits))
     return out
+
+
+def power_series(raw: dict[str, np.ndarray], params) -> np.ndarray:
+    """Plant power (kW) averaged over each demand interval of the window, per lane: (L, B).
+
+    Exact: the engine keeps each bin's integral of the stations' heat; the plant adds the base
+    load and the cooling of that heat.
+    """
+    plan = params.power
+    lengths = plan.bin_end - plan.bin_start
+    levels = np.cumsum(raw["bin_jump"], axis=1)[:, : plan.bins]
+    heat_kwh = raw["bin_part"] + levels * lengths
+    sc = params.scenario
+    return plan.base_kw[sc, None] + plan.factor[sc, None] * heat_kwh / lengths
+
+
+def power_per_lane(raw: dict[str, np.ndarray], params, exits: np.ndarray) -> dict[str, np.ndarray]:
+    """Power figures of each lane: plant ``power.<field>`` (L,) and ``power.station.<field>``
+    (L, J). See docs/power.md for what each counts."""
+    plan, J = params.power, params.stations
+    sc = params.scenario
+    window = params.horizon - params.warmup
+    base, factor = plan.base_kw[sc], plan.factor[sc]
+    heat_kwh = raw["area"][:, :J, C_ENERGY]
+    heat_total = heat_kwh.sum(axis=1)
+    energy = base * window + factor * heat_total
+    series = power_series(raw, params)
+    lengths = plan.bin_end - plan.bin_start
+    peak = series.max(axis=1)
+    energy_cost = (series * lengths * plan.price[sc]).sum(axis=1)
+    demand_cost = plan.demand_charge[sc] * peak * window / HOURS_PER_MONTH
+    server_time = params.servers * window
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "power.mean_kw": energy / window,
+            "power.max_kw": base + factor * raw["heat_max"],
+            "power.peak_kw": peak,
+            "power.energy_mwh": energy / 1000.0,
+            "power.cost_usd": energy_cost + demand_cost,
+            "power.energy_cost_usd": energy_cost,
+            "power.demand_cost_usd": demand_cost,
+            "power.co2_t": energy * plan.co2_per_kwh[sc] / 1000.0,
+            "power.kwh_per_job": np.where(exits > 0, energy / np.maximum(exits, 1), np.nan),
+            "power.cooling_mwh": (factor - 1.0) * heat_total / 1000.0,
+            "power.base_mwh": base * window / 1000.0,
+            "power.series_kw": series,
+            "power.station.energy_mwh": heat_kwh / 1000.0,
+            "power.station.power_wait": raw["area"][:, :J, C_WAIT] / server_time,
+            "power.station.power_wait_h": np.where(
+                raw["grants"][:, :J] > 0, raw["pw_sum"][:, :J] / raw["grants"][:, :J], np.nan),
+        }
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> dict[str, object]:
@@ -107,11 +166,23 @@ def bottleneck(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...]) -> st
     return station_ids[int(np.argmax(active))]
 
 
+def summarize_power(lanes: dict[str, np.ndarray],
+                    station_ids: tuple[str, ...]) -> dict[str, object]:
+    """The summary's ``power`` block: plant figures and, per station, energy and power wait."""
+    out: dict[str, object] = {f: mean_ci(lanes[f"power.{f}"]) for f in POWER_FIELDS}
+    out["stations"] = {
+        sid: {f: mean_ci(lanes[f"power.station.{f}"][:, j]) for f in POWER_STATION_FIELDS}
+        for j, sid in enumerate(station_ids)
+    }
+    return out
+
+
 def summarize(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...]) -> dict[str, object]:
     """Plant and station figures as ``{"mean", "ci95"}`` across the given lanes."""
     cycle = mean_ci(lanes["cycle_time_h"])
     cycle["p50"] = mean_ci(lanes["cycle_time_p50"])["mean"]
     cycle["p95"] = mean_ci(lanes["cycle_time_p95"])["mean"]
+    power = {"power": summarize_power(lanes, station_ids)} if "power.mean_kw" in lanes else {}
     return {
         "throughput_per_h": mean_ci(lanes["throughput_per_h"]),
         "cycle_time_h": cycle,
@@ -121,4 +192,5 @@ def summarize(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...]) -> dic
             for j, sid in enumerate(station_ids)
         },
         "bottleneck": bottleneck(lanes, station_ids),
+        **power,
     }

@@ -744,15 +744,15 @@ def _power_problems(plant: Plant) -> list[Problem]:
     per_day = HOURS_PER_DAY / step
     if abs(per_day - round(per_day)) > 1e-9:
         problems.append((("power", "demand_interval"),
-                         f"{step * 60:g}min does not divide a day; use an interval such as "
-                         "15min, 30min or 1h"))
+                         (f"{step * 60:g}min does not divide a day; use an interval such as "
+                         "15min, 30min or 1h")))
     elif power.tariff is not None and isinstance(power.tariff.energy, EnergyPrices):
         for hour in power.tariff.energy.edges():
             if abs(hour / step - round(hour / step)) > 1e-9:
                 problems.append((("power", "tariff", "energy"),
-                                 f"a price band starts or ends at hour {hour:g}, inside a "
+                                 (f"a price band starts or ends at hour {hour:g}, inside a "
                                  f"{step * 60:g}min demand interval; move it to a multiple of "
-                                 "the interval or shorten the interval"))
+                                 "the interval or shorten the interval")))
                 break
     if power.cap is not None:
         problems += _cap_problems(plant)
@@ -772,7 +772,7 @@ def _cap_problems(plant: Plant) -> list[Problem]:
     if need <= power.cap * (1 + 1e-12):
         return []
     return [(("power", "cap"),
-             f"{power.cap:g}kW cannot start a job at station '{station.id}': the plant on "
+             (f"{power.cap:g}kW cannot start a job at station '{station.id}': the plant on "
              f"standby (base load, every server's standby draw, cooling) already needs "
              f"{standby:g}kW and one job there adds {need - standby:g}kW; raise the cap to at "
-             f"least {need:g}kW")]
+             f"least {need:g}kW"))]

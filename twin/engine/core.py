@@ -30,6 +30,21 @@ buffer; then the freed server takes the head of its own buffer. The source resta
 Random streams per station (row J: the source): service (4j), routing (4j + 1),
 time-to-failure (4j + 2), repair (4j + 3). Times to failure are drawn afresh at each start and
 resume of processing, which is exact for exponential lifetimes that run only while processing.
+
+Power (docs/power.md)
+---------------------
+Each slot draws the kW of its station for its status, and while BUSY that of its busy-profile
+step; step k of a job lasts ``share_k`` times the job's processing time, and the end of a step
+that is not the last is a timed event of its own. Under a power cap each slot is also counted
+at a *reservation* (its standby draw, or its step's draw if higher, also while DOWN in that
+step). A job start or a new step that raises the lane's reservation may go ahead only if no
+earlier request waits and the sum stays within the cap; otherwise the slot becomes WAITING
+and joins the lane's first-come-first-served queue of requests. The head of that queue is
+*granted* as soon as it fits: a grant comes before every move and timed event.
+
+The plant's station heat changes only in steps, so its integral over each demand interval is
+kept exactly: a change ``d`` at time ``t`` adds ``d * (end of t's bin - t)`` to that bin and
+``d`` to the level of every later bin.
 """
 
 from __future__ import annotations
@@ -41,12 +56,18 @@ from twin.engine import rng
 
 Array = Any
 
-IDLE, BUSY, BLOCKED, DOWN, OFF = 0, 1, 2, 3, 4
-# Per-station state counts integrated over time: the last axis of State.area.
-C_BUSY, C_BLOCKED, C_DOWN, C_QUEUE = 0, 1, 2, 3
+IDLE, BUSY, BLOCKED, DOWN, OFF, WAITING = 0, 1, 2, 3, 4, 5
+# Per-station counts integrated over time: the last axis of State.area. C_ENERGY integrates the
+# station's draw (kWh); the others count servers (or jobs, for the queue).
+C_BUSY, C_BLOCKED, C_DOWN, C_QUEUE, C_WAIT, C_ENERGY = 0, 1, 2, 3, 4, 5
+N_AREA = 6
 S_SERVICE, S_ROUTE, S_TTF, S_REPAIR = 0, 1, 2, 3
-# Movable slots sort before every timed event by key = sequence - MOVE_OFFSET < 0 <= any time.
+# Movable slots sort before every timed event by key = sequence - MOVE_OFFSET < 0 <= any time,
+# and a grantable power request before them all.
 MOVE_OFFSET = 2.0**52
+GRANT_KEY = -(2.0**53)
+STEP0 = 6  # first busy-step column of the power tables (twin.compile.POWER_STEP0)
+CAP_TOLERANCE = 1e-9  # relative slack of the cap check, for the rounding of running sums
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,18 @@ class DeviceParams:
     has_failures: bool
     has_routing_draws: bool
     ndtri: Any  # standard normal quantile for xp arrays (from the backend's special functions)
+    draw: Array  # (L, W, NC) kW per server by status, then by profile step
+    reserve: Array  # (L, W, NC) what the cap counts a server at, same columns
+    share: Array  # (L, W, K) share of the processing time of each profile step
+    last_step: Array  # (L, W)
+    cap_heat: Array  # (L,) the cap in kW of station heat (inf: none)
+    lane_b: Array  # (L,) lane * B (power bins)
+    n_bins: int
+    first_bin: int  # bin of the warm-up's end, counted from time 0
+    interval: float  # demand interval, hours
+    has_power: bool
+    has_cap: bool
+    has_profiles: bool
 
 
 @dataclass(frozen=True)
@@ -108,7 +141,7 @@ class State:
     q_head: Array  # (L, W) int64
     q_len: Array  # (L, W) int64
     ctr: Array  # (L, NS) uint64 draws used per stream
-    area: Array  # (L, W, 4) integrals of the busy / blocked / down / queue counts
+    area: Array  # (L, W, N_AREA) integrals of the counts (busy ... waiting) and of the draw
     starts: Array  # (L, W) service starts in the window
     wait_sum: Array  # (L, W) buffer waits of those starts
     departs: Array  # (L, W) jobs leaving each station in the window
@@ -120,6 +153,20 @@ class State:
     entered: Array  # (L,) int64 jobs that entered the first station since time 0
     exited: Array  # (L,) int64 jobs that left the plant since time 0
     live: Array  # (L,) bool: the lane's last step applied an event
+    step_k: Array  # (L, M) int64 profile step of a BUSY / DOWN / WAITING slot's job
+    length: Array  # (L, M) processing time of the slot's job (profiles and cap only)
+    draw: Array  # (L, M) kW the slot draws now (power only)
+    res: Array  # (L, M) kW the cap counts the slot at (cap only)
+    t_req: Array  # (L, M) when a WAITING slot asked for power
+    heat: Array  # (L,) kW drawn by all stations now
+    reserved: Array  # (L,) sum of res
+    heat_max: Array  # (L,) largest heat held for a positive time in the window
+    n_waiting: Array  # (L,) int64 WAITING slots
+    next_wseq: Array  # (L,) order of power requests
+    bin_part: Array  # (L, B) heat integral of each bin from changes inside it
+    bin_jump: Array  # (L, B + 1) heat changes, by the bin after the one they happen in
+    pw_sum: Array  # (L, W) power waits ended in the window
+    grants: Array  # (L, W) their number
 
 
 def _flat(a: Array) -> Array:
@@ -152,8 +199,9 @@ def _start_pair(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: 
 
     ``row``, ``stream`` (first stream of each station) and ``used`` have shape (L, 2): start A
     then start B. When both draw from one station, B takes the counters after A's. Returns
-    ``(first, left, breaks)`` of shape (L, 2): the time to the slot's next event, the processing
-    left after it when it is a failure (None without failures), and whether it is one.
+    ``(length, first, left, breaks)`` of shape (L, 2): the job's processing time, the time to
+    the slot's next event (the end of the first profile step, or a failure before it), the
+    step's work left after a failure (None without failures), and whether it fails first.
     """
     purposes = (S_SERVICE, S_TTF) if p.has_failures else (S_SERVICE,)
     idx = xp.concatenate([stream + k for k in purposes], axis=1)  # (L, 2 * len(purposes))
@@ -166,11 +214,27 @@ def _start_pair(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: 
     ctr_all[idx[:, 1::2]] = ctr[:, 1::2] + used_u[:, 1:]
     u = rng.uniforms(xp, _flat(p.keys)[idx], ctr)
     length = _service(xp, p, row, u[:, :2])
+    seg = length * _flat(p.share)[row * p.share.shape[2]] if p.has_profiles else length
     if not p.has_failures:
-        return length, None, None
+        return length, seg, None, None
     ttf = -_flat(p.mtbf)[row] * xp.log1p(-u[:, 2:])
-    breaks = ttf < length
-    return xp.where(breaks, ttf, length), xp.where(breaks, length - ttf, 0.0), breaks
+    breaks = ttf < seg
+    return length, xp.where(breaks, ttf, seg), xp.where(breaks, seg - ttf, 0.0), breaks
+
+
+def _power_change(xp, p: DeviceParams, s: State, t: Array, d: Array) -> None:
+    """Record a change ``d`` (L,) of the station heat at times ``t`` in the demand bins."""
+    B, dt = p.n_bins, p.interval
+    tc = xp.maximum(t, p.warmup)
+    i = xp.clip(xp.floor(tc / dt).astype(xp.int64) - p.first_bin, 0, B - 1)
+    end = xp.minimum((i + p.first_bin + 1) * dt, p.horizon)
+    _flat(s.bin_part)[p.lane_b + i] += d * xp.maximum(end - tc, 0.0)
+    _flat(s.bin_jump)[p.lane_b + p.lane + i + 1] += d
+
+
+def _table(p: DeviceParams, table: Array, row: Array, col: Array) -> Array:
+    """``table[lane, station, col]`` at flat station rows ``row`` (into (L, W))."""
+    return _flat(table)[row * table.shape[2] + col]
 
 
 def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
@@ -180,18 +244,33 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
     status[:, 0] = BUSY
     f = lambda shape, v=0.0: xp.full(shape, v, dtype=xp.float64)
     i = lambda shape: xp.zeros(shape, dtype=xp.int64)
+    per_slot = (L, M) if (p.has_power or p.has_profiles) else (L, 1)
+    B = p.n_bins if p.has_power else 0
     s = State(
         t=f(L), status=status, t_next=f((L, M), xp.inf), fails=xp.zeros((L, M), dtype=bool),
         work=f((L, M)), job_in=f((L, M)), target=i((L, M)), seq=f((L, M)), next_seq=f(L),
         count=i((L, W)), q_job=f((L, W, queue_places)), q_buf=f((L, W, queue_places)),
         q_head=i((L, W)), q_len=i((L, W)), ctr=xp.zeros((L, 4 * W), dtype=xp.uint64),
-        area=f((L, W, 4)), starts=f((L, W)), wait_sum=f((L, W)), departs=f((L, W)), arrivals=f((L, W)),
-        n_exit=i(L), ct_sum=f(L), ct=f((L, stored_exits)), events=i(L),
+        area=f((L, W, N_AREA)), starts=f((L, W)), wait_sum=f((L, W)), departs=f((L, W)),
+        arrivals=f((L, W)), n_exit=i(L), ct_sum=f(L), ct=f((L, stored_exits)), events=i(L),
         entered=i(L), exited=i(L), live=xp.ones(L, dtype=bool),
+        step_k=i(per_slot), length=f(per_slot), draw=f(per_slot), res=f(per_slot),
+        t_req=f(per_slot), heat=f(L), reserved=f(L), heat_max=f(L), n_waiting=i(L),
+        next_wseq=f(L), bin_part=f((L, B)), bin_jump=f((L, B + 1)), pw_sum=f((L, W)),
+        grants=f((L, W)),
     )
     source = p.lane_w + p.J
     u = _draw(xp, p, s, p.lane_s + 4 * p.J + S_SERVICE, xp.ones(L, dtype=bool))
     s.t_next[:, 0] = _service(xp, p, source, u)
+    if p.has_power:
+        rows = p.lane_w[:, None] + p.slot_station[None, :]
+        s.draw[...] = xp.where(p.slot_on, _table(p, p.draw, rows, IDLE), 0.0)
+        s.res[...] = xp.where(p.slot_on, _table(p, p.reserve, rows, IDLE), 0.0)
+        s.heat[...] = s.draw.sum(axis=1)
+        s.reserved[...] = s.res.sum(axis=1)
+        _power_change(xp, p, s, s.t, s.heat)
+        of_station = (p.slot_station[:, None] == xp.arange(W)[None, :]).astype(xp.float64)
+        s.area[:, :, C_ENERGY] = (s.draw @ of_station) * (p.horizon - p.warmup)
     return s
 
 
@@ -199,21 +278,36 @@ def step(xp, p: DeviceParams, s: State) -> State:
     """Apply each lane's next event (see the module docstring for the order)."""
     J, W, Q = p.J, p.J + 1, s.q_job.shape[2]
     F = _flat
+    f64 = xp.float64
     status, t_next = F(s.status), F(s.t_next)
     count, q_len, q_head, area = F(s.count), F(s.q_len), F(s.q_head), F(s.area)
+    cap, profiles, power = p.has_cap, p.has_profiles, p.has_power
 
-    # --- choose: a movable blocked slot (oldest blocking first), else the earliest timed event
+    # --- choose: a grantable power request, a movable blocked slot (oldest blocking first),
+    # else the earliest timed event
     room = s.count < p.capacity
     movable = (s.status == BLOCKED) & F(room)[p.lane_w[:, None] + s.target]
     key = xp.where(movable, s.seq - MOVE_OFFSET, s.t_next)
+    if cap:
+        waits = s.status == WAITING
+        head = xp.argmin(xp.where(waits, s.seq, xp.inf), axis=1)
+        hf = p.lane_m + head
+        want = _table(p, p.reserve, p.lane_w + p.slot_station[head], STEP0 + F(s.step_k)[hf])
+        fits = s.reserved + want - F(s.res)[hf] <= p.cap_heat * (1 + CAP_TOLERANCE)
+        F(key)[hf] = xp.where(F(waits)[hf] & fits, GRANT_KEY, F(key)[hf])
     e = xp.argmin(key, axis=1)
     ef = p.lane_m + e
     kmin = F(key)[ef]
-    is_move = kmin < 0.0
-    t_ev = xp.where(is_move, s.t, kmin)
+    immediate = kmin < 0.0
+    t_ev = xp.where(immediate, s.t, kmin)
     live = t_ev <= p.horizon
+    is_grant = live & (kmin == GRANT_KEY) if cap else None
+    is_move = immediate & ~is_grant if cap else immediate
     # a lane with no event left at all is deadlocked: its clock stops, for the loop to report
     t = xp.where(t_ev < xp.inf, xp.minimum(t_ev, p.horizon), s.t)
+    if power:  # the heat held since the last event counts towards the window's largest
+        held = (t > s.t) & (t > p.warmup)
+        s.heat_max[...] = xp.where(held, xp.maximum(s.heat_max, s.heat), s.heat_max)
     s.t[...] = t
     rest_of_window = p.horizon - xp.maximum(t, p.warmup)
     in_window = t >= p.warmup
@@ -224,14 +318,33 @@ def step(xp, p: DeviceParams, s: State) -> State:
     jf = p.lane_w + j_e
     fails_e = F(s.fails)[ef]
     work_e = F(s.work)[ef]
-    timed = live & ~is_move
+    timed = live & ~immediate
     busy_e = timed & (st_e == BUSY)
-    compl = busy_e & ~fails_e
+    done = busy_e & ~fails_e  # the end of a profile step
+    if profiles or cap:
+        step_e = F(s.step_k)[ef]
+        length_e = F(s.length)[ef]
+    step_end = done & (step_e < F(p.last_step)[jf]) if profiles else None
+    compl = done & ~step_end if profiles else done
     fail = busy_e & fails_e
     rep = timed & (st_e == DOWN)
+    resume = rep  # events after which slot e processes on
+    if cap:
+        res_e = F(s.res)[ef]
+        free_e = s.n_waiting == 0  # no earlier power request waits
+        limit = p.cap_heat * (1 + CAP_TOLERANCE)
+        resume = resume | is_grant
+    if profiles:  # the next step goes ahead unless the cap holds it back
+        step_go = step_end
+        if cap:
+            gain_s = _table(p, p.reserve, jf, STEP0 + step_e + 1) - res_e
+            step_go = step_end & ((gain_s <= 0.0) | (free_e & (s.reserved + gain_s <= limit)))
+        step_wait = step_end & ~step_go
+        resume = resume | step_go
+    new_step = step_e + step_go if profiles else (step_e if cap else None)
     if p.has_routing_draws or p.has_failures:
         purpose = xp.where(compl, S_ROUTE, xp.where(fail, S_REPAIR, S_TTF))
-        used = (compl & p.has_routing_draws) | ((fail | rep) & p.has_failures)
+        used = (compl & p.has_routing_draws) | ((fail | resume) & p.has_failures)
         u0 = _draw(xp, p, s, p.lane_s + 4 * j_e + purpose, used)
     if p.has_routing_draws:
         cum = F(p.route_cum)[jf[:, None] * W + xp.arange(W)]
@@ -239,11 +352,15 @@ def step(xp, p: DeviceParams, s: State) -> State:
     else:
         routed = F(p.route_next)[jf]
     k = xp.where(compl, routed, F(s.target)[ef])
+    # a resumed slot works on: what a repair left of its step, or a whole new step
+    seg = work_e
+    if profiles or cap:
+        seg = xp.where(rep, work_e, _table(p, p.share, jf, new_step) * length_e)
     if p.has_failures:
         log_u0 = -xp.log1p(-u0)
-        life = F(p.mtbf)[jf] * log_u0  # time to failure after a repair
+        life = F(p.mtbf)[jf] * log_u0  # time to failure of the resumed work
         repair = F(p.mttr)[jf] * log_u0
-        rep_breaks = life < work_e
+        res_breaks = life < seg
 
     # --- the move: the chosen blocked slot, or the slot that just completed if its target has room
     kf = p.lane_w + k
@@ -274,15 +391,28 @@ def step(xp, p: DeviceParams, s: State) -> State:
     has_next = len_o > 0
     start_a = move & (is_src | has_next)
     take = from_station & has_next
-    head = q_head[of]
-    hq = of * Q + head
+    head_o = q_head[of]
+    hq = of * Q + head_o
     next_job = F(s.q_job)[hq]
     waited = t - F(s.q_buf)[hq]
-    q_head[of] = xp.where(take, (head + 1) % Q, head)
+    q_head[of] = xp.where(take, (head_o + 1) % Q, head_o)
     q_len[of] = len_o - take
 
+    # --- power for the two starts: A (slot e's next job) asks first, then B (idle server at k)
+    go_a, go_b = start_a, start_b
+    if cap:
+        sb_a = _table(p, p.reserve, of, IDLE)
+        gain_a = _table(p, p.reserve, of, STEP0) - sb_a
+        after_release = s.reserved - res_e + sb_a  # slot e's job has left: it is on standby
+        go_a = start_a & ((gain_a <= 0.0) | (free_e & (after_release + gain_a <= limit)))
+        wait_a = start_a & ~go_a
+        gain_b = _table(p, p.reserve, kf, STEP0) - _table(p, p.reserve, kf, IDLE)
+        before_b = after_release + xp.where(go_a, gain_a, 0.0)
+        go_b = start_b & ((gain_b <= 0.0) | (free_e & ~wait_a & (before_b + gain_b <= limit)))
+        wait_b = start_b & ~go_b
+
     # --- service starts: A = slot e restarting (source or next job), B = idle server at k
-    first, left, breaks = _start_pair(
+    length, first, left, breaks = _start_pair(
         xp, p, s, xp.stack([of, kf], axis=1),
         xp.stack([p.lane_s + 4 * j_e, p.lane_s + 4 * k], axis=1),
         xp.stack([start_a, start_b], axis=1))
@@ -293,40 +423,94 @@ def step(xp, p: DeviceParams, s: State) -> State:
     # --- write slot e
     new_status = xp.where(compl, BLOCKED, st_e)
     new_next = xp.where(compl, xp.inf, kmin)
+    seg_first = seg
     if p.has_failures:
-        new_status = xp.where(fail, DOWN, xp.where(rep, BUSY, new_status))
-        new_next = xp.where(fail, t + repair,
-                            xp.where(rep, t + xp.where(rep_breaks, life, work_e), new_next))
-        F(s.fails)[ef] = xp.where(start_a, breaks_a, xp.where(rep, rep_breaks, fails_e))
-        F(s.work)[ef] = xp.where(start_a, left_a,
-                                 xp.where(rep & rep_breaks, work_e - life, work_e))
-    status[ef] = xp.where(move, xp.where(start_a, BUSY, IDLE), new_status).astype(xp.int8)
-    t_next[ef] = xp.where(move, xp.where(start_a, t + first_a, xp.inf), new_next)
+        seg_first = xp.where(res_breaks, life, seg)
+        new_status = xp.where(fail, DOWN, new_status)
+        new_next = xp.where(fail, t + repair, new_next)
+        F(s.fails)[ef] = xp.where(go_a, breaks_a, xp.where(resume, res_breaks, fails_e))
+        F(s.work)[ef] = xp.where(go_a, left_a,
+                                 xp.where(resume & res_breaks, seg - life, work_e))
+    new_status = xp.where(resume, BUSY, new_status)
+    new_next = xp.where(resume, t + seg_first, new_next)
+    if profiles:
+        new_status = xp.where(step_wait, WAITING, new_status)
+        new_next = xp.where(step_wait, xp.inf, new_next)
+    moved_to = xp.where(go_a, BUSY, IDLE)
+    if cap:
+        moved_to = xp.where(wait_a, WAITING, moved_to)
+    final_e = xp.where(move, moved_to, new_status).astype(xp.int8)
+    status[ef] = final_e
+    t_next[ef] = xp.where(move, xp.where(go_a, t + first_a, xp.inf), new_next)
     F(s.job_in)[ef] = xp.where(take, next_job, job)
     F(s.target)[ef] = k  # read only while the slot is BLOCKED, i.e. after a completion
     blocks = compl & ~move
-    F(s.seq)[ef] = s.next_seq
+    asks_e = (move & wait_a) | (step_wait if profiles else False) if cap else None
+    F(s.seq)[ef] = xp.where(asks_e, s.next_wseq, s.next_seq) if cap else s.next_seq
     s.next_seq[...] += blocks
+    if profiles or cap:
+        step_final = xp.where(move, 0, new_step)
+        F(s.step_k)[ef] = step_final
+        F(s.length)[ef] = xp.where(start_a, length[:, 0], length_e)
 
     # --- write slot b (the trash slot when nothing starts there)
     bf = p.lane_m + xp.where(start_b, b, p.M - 1)
-    status[bf] = BUSY
-    t_next[bf] = xp.where(start_b, t + first_b, xp.inf)
+    status[bf] = xp.where(wait_b, WAITING, BUSY).astype(xp.int8) if cap else BUSY
+    t_next[bf] = xp.where(go_b, t + first_b, xp.inf)
     F(s.job_in)[bf] = job
     if p.has_failures:
         F(s.fails)[bf] = breaks_b
         F(s.work)[bf] = left_b
+    if profiles or cap:
+        F(s.step_k)[bf] = 0
+        F(s.length)[bf] = length[:, 1]
 
     # --- areas: each change of a count weighs the rest of the window
     w = rest_of_window
-    cell = of * 4
-    area[cell + C_BUSY] += (rep.astype(xp.float64) - compl - fail + take) * w
-    area[cell + C_BLOCKED] += ((compl & ~move).astype(xp.float64) - (move & ~compl)) * w
-    area[cell + C_QUEUE] -= take * w
+    cell = of * N_AREA
+    columns = [(C_BUSY, BUSY), (C_BLOCKED, BLOCKED)]
     if p.has_failures:
-        area[cell + C_DOWN] += (fail.astype(xp.float64) - rep) * w
-    area[kf * 4 + C_BUSY] += start_b * w
-    area[kf * 4 + C_QUEUE] += enqueue * w
+        columns.append((C_DOWN, DOWN))
+    if cap:
+        columns.append((C_WAIT, WAITING))
+    for c, code in columns:
+        area[cell + c] += ((final_e == code).astype(f64) - (st_e == code)) * w
+    area[cell + C_QUEUE] -= take * w
+    area[kf * N_AREA + C_BUSY] += go_b * w
+    area[kf * N_AREA + C_QUEUE] += enqueue * w
+    if cap:
+        area[kf * N_AREA + C_WAIT] += wait_b * w
+
+    # --- power: the draws of slots e and b, the heat and its bins, the cap's requests
+    if power:
+        col_e = xp.where(final_e == BUSY, STEP0 + step_final, final_e) if (profiles or cap) \
+            else xp.where(final_e == BUSY, STEP0, final_e)
+        draw_e = _table(p, p.draw, of, col_e)
+        d_e = draw_e - F(s.draw)[ef]
+        F(s.draw)[ef] = draw_e
+        draw_b = _table(p, p.draw, kf, xp.where(go_b, STEP0, WAITING))
+        d_b = xp.where(start_b, draw_b - _table(p, p.draw, kf, IDLE), 0.0)
+        F(s.draw)[bf] = xp.where(start_b, draw_b, 0.0)  # the trash slot stays at 0
+        area[cell + C_ENERGY] += d_e * w
+        area[kf * N_AREA + C_ENERGY] += d_b * w
+        s.heat[...] += d_e + d_b
+        _power_change(xp, p, s, t, d_e + d_b)
+    if cap:
+        holds = (final_e == BUSY) | (final_e == DOWN)
+        res_new = _table(p, p.reserve, of, xp.where(holds, STEP0 + step_final, final_e))
+        F(s.res)[ef] = res_new
+        res_b = _table(p, p.reserve, kf, xp.where(go_b, STEP0, WAITING))
+        F(s.res)[bf] = xp.where(start_b, res_b, 0.0)
+        s.reserved[...] += res_new - res_e + xp.where(
+            start_b, res_b - _table(p, p.reserve, kf, IDLE), 0.0)
+        F(s.seq)[bf] = s.next_wseq + asks_e
+        F(s.t_req)[bf] = t
+        granted = is_grant & in_window
+        F(s.pw_sum)[of] += xp.where(granted, t - F(s.t_req)[ef], 0.0)
+        F(s.grants)[of] += granted
+        F(s.t_req)[ef] = xp.where(asks_e, t, F(s.t_req)[ef])
+        s.next_wseq[...] += asks_e.astype(f64) + wait_b
+        s.n_waiting[...] += asks_e.astype(xp.int64) + wait_b - is_grant
 
     # --- counts of the window
     F(s.starts)[of] += take & in_window
@@ -340,7 +524,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
     F(s.ct)[p.lane * E + s.n_exit] = cycle  # kept only when it is an exit (n_exit advances)
     s.n_exit[...] += exits
     s.ct_sum[...] += xp.where(exits, cycle, 0.0)
-    s.events[...] += timed.astype(xp.int64) + move
+    s.events[...] += timed.astype(xp.int64) + move + (is_grant if cap else 0)
     s.entered[...] += move & is_src
     s.exited[...] += move & (k == J)
     s.live[...] = live

@@ -46,6 +46,7 @@ def device_params(xp, params) -> core.DeviceParams:
     a = xp.asarray
     L, M, W = params.lanes, params.slots, params.stations + 1
     lane = xp.arange(L, dtype=xp.int64)
+    plan = params.power
     return core.DeviceParams(
         horizon=params.horizon, warmup=params.warmup, J=params.stations, M=params.slots,
         slot_station=a(params.slot_station), slot_on=a(params.slot_on),
@@ -57,6 +58,11 @@ def device_params(xp, params) -> core.DeviceParams:
         lane=lane, lane_m=lane * M, lane_w=lane * W, lane_s=lane * params.n_streams,
         kinds_present=params.kinds_present, has_failures=params.has_failures,
         has_routing_draws=params.has_routing_draws, ndtri=special_functions(xp).ndtri,
+        draw=a(params.draw), reserve=a(params.reserve), share=a(params.share),
+        last_step=a(params.last_step), cap_heat=a(params.cap_heat),
+        lane_b=lane * (plan.bins if plan else 0), n_bins=plan.bins if plan else 0,
+        first_bin=plan.first_bin if plan else 0, interval=plan.interval if plan else 1.0,
+        has_power=params.has_power, has_cap=params.has_cap, has_profiles=params.has_profiles,
     )
 
 
@@ -176,6 +182,9 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
             s = core.step(xp, p, s)
         if not bool(s.live.any()):
             break
+        if params.has_power:  # running sums drift by rounding: restart them from the slots
+            s.heat[...] = s.draw.sum(axis=1)
+            s.reserved[...] = s.res.sum(axis=1)
         if checkpoint is not None and time.monotonic() - saved_at >= checkpoint_every_s:
             checkpoint({name: getattr(s, name) for name in _state_fields()})
             saved_at = time.monotonic()

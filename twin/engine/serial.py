@@ -29,9 +29,9 @@ CHECK_EVERY = 64  # jobs between host-side checks for the end of the run
 
 
 def applies(params) -> bool:
-    """Whether the batch is a serial line of single servers without failures."""
+    """Whether the batch is a serial line of single servers without failures or power."""
     J = params.stations
-    if params.has_failures or (params.servers != 1).any():
+    if params.has_failures or params.has_power or (params.servers != 1).any():
         return False
     cum = params.route_cum
     # all of station j's probability on target j + 1 (the last station's j + 1 is exit)
@@ -60,7 +60,7 @@ def run(xp, params, p: core.DeviceParams,
     lane = p.lane
     ring = zeros(J, K, L)  # departures of the last K jobs from each station
     last_dep = zeros(J, L)
-    area = zeros(L, W, 4)
+    area = zeros(L, W, core.N_AREA)
     starts, wait_sum, departs, arrivals = (zeros(L, W) for _ in range(4))
     n_exit = xp.zeros(L, dtype=xp.int64)
     entered = xp.zeros(L, dtype=xp.int64)

@@ -1,0 +1,128 @@
+"""Power charts: the load duration curve by hand, and the PNG files on small synthetic runs."""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+# Read before twin.plots is imported, so that the pyplot check below sees what twin.plots does.
+PYPLOT_PRELOADED = "matplotlib.pyplot" in sys.modules
+
+from twin.errors import TwinError
+from twin.plots import load_duration, power_plots
+
+pytestmark = pytest.mark.filterwarnings("error")  # edge cases must not warn either
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+NAMES = ["power.png", "load_duration.png", "energy_by_station.png"]
+
+
+def _bins(n: int, first_h: float = 0.5, last_h: float = 0.25):
+    """Back-to-back 1 h bins, the first and last shorter, as a clipped window has."""
+    lengths = np.ones(n)
+    lengths[0], lengths[-1] = (first_h, last_h) if n > 1 else (first_h, first_h)
+    end = 10.0 + np.cumsum(lengths)
+    return end - lengths, end
+
+
+def _write(out: Path, reps: int = 4, bins: int = 12, stations=("kit", "test", "pack"),
+           scale_kw: float = 400.0, cap_kw: float | None = 700.0, zero_energy: bool = False):
+    """power_plots on random data; ``zero_energy`` zeroes every station but the second."""
+    rng = np.random.default_rng(7)
+    start, end = _bins(bins)
+    series = scale_kw * (1.0 + rng.random((reps, bins)))
+    energy = rng.random((reps, len(stations))) * 3.0
+    if zero_energy:
+        energy[:, ::2] = 0.0
+    return power_plots(out, start, end, series, cap_kw, list(stations), energy, "Plant A")
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """(width, height) in pixels from the PNG header, after checking the signature."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC, f"{path.name} is not a PNG"
+    assert len(data) > 5000, f"{path.name} is only {len(data)} bytes: an empty image?"
+    return struct.unpack(">II", data[16:24])
+
+
+def _assert_written(out: Path, files: list[Path]) -> None:
+    """The returned paths are exactly the files in ``out``: no temporary file left behind."""
+    assert [p.name for p in files] == NAMES
+    assert all(p.parent == out for p in files)
+    assert sorted(os.listdir(out)) == sorted(NAMES)
+    for p in files:
+        _png_size(p)
+
+
+def test_load_duration_by_hand():
+    # Rep 0: 1 kW for 1 h, 3 kW for 2 h, 2 kW for 1 h -> 3 (0-50%), 2 (50-75%), 1 (75-100%).
+    # Rep 1: a tie keeps time order, so the 2 h bin comes first among the two 5 kW bins.
+    series = np.array([[1.0, 3.0, 2.0], [0.0, 5.0, 5.0]])
+    share, kw = load_duration(series, np.array([1.0, 2.0, 1.0]))
+    np.testing.assert_array_equal(kw, [[3.0, 2.0, 1.0], [5.0, 5.0, 0.0]])
+    np.testing.assert_allclose(share, [[0.0, 0.5, 0.75, 1.0], [0.0, 0.5, 0.75, 1.0]])
+
+
+def test_load_duration_keeps_the_time_weighted_mean():
+    rng = np.random.default_rng(1)
+    series, lengths = rng.random((5, 30)) * 100.0, rng.random(30) + 0.1
+    share, kw = load_duration(series, lengths)
+    assert share.shape == (5, 31) and kw.shape == (5, 30)
+    assert np.all(share[:, 0] == 0.0) and np.all(share[:, -1] == 1.0)
+    assert np.all(np.diff(kw, axis=1) <= 0.0)
+    np.testing.assert_allclose((kw * np.diff(share, axis=1)).sum(axis=1),
+                               series @ lengths / lengths.sum())
+
+
+def test_writes_three_pngs_without_pyplot(tmp_path):
+    files = _write(tmp_path)
+    _assert_written(tmp_path, files)
+    assert _png_size(files[0]) == (9 * 120, int(4.5 * 120))  # 120 dpi
+    # pyplot is what picks and switches the global backend (reading rcParams["backend"] would
+    # itself import it); the check means something only when nothing imported pyplot before.
+    if not PYPLOT_PRELOADED:
+        assert "matplotlib.pyplot" not in sys.modules, "twin.plots must not go through pyplot"
+
+
+@pytest.mark.parametrize("case", [
+    {"reps": 1, "stations": ("only",)},
+    {"bins": 1},
+    {"scale_kw": 0.0, "cap_kw": None, "zero_energy": True},
+    {"scale_kw": 2000.0, "cap_kw": 3500.0, "bins": 100},  # MW axis; a 4-day window, in days
+], ids=["R=1", "B=1", "zero power and energy", "MW and days"])
+def test_edge_cases_write_clean_pngs(tmp_path, case):
+    out = tmp_path / "new" / "folder"
+    _assert_written(out, _write(out, **case))
+
+
+def test_failed_render_leaves_no_temp_file(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(Figure, "savefig", broken)
+    with pytest.raises(RuntimeError, match="render failed"):
+        _write(tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_unwritable_folder_is_a_user_error(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(TwinError, match="cannot write the power charts"):
+        _write(tmp_path / "file")
+
+
+@pytest.mark.parametrize("start, end, series, why", [
+    ([0.0, 1.0], [1.0, 2.0], np.ones((2, 3)), "series_kw"),
+    ([0.0, 2.0], [1.0, 3.0], np.ones((2, 2)), "without gaps"),
+    ([0.0, 1.0], [1.0, 1.0], np.ones((2, 2)), "positive length"),
+], ids=["shape", "gap", "empty bin"])
+def test_bad_bins_raise(tmp_path, start, end, series, why):
+    with pytest.raises(ValueError, match=why):
+        power_plots(tmp_path, np.array(start), np.array(end), series, None, ["a"],
+                    np.ones((2, 1)), "Plant C")
