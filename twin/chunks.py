@@ -31,7 +31,8 @@ MIN_LANES_PER_WORKER = 512  # below it a step costs the same whatever the lanes:
 def _bytes_per_lane(params: Params, queue_places: int, exits: int) -> int:
     """Rough memory of one lane's state and step temporaries, in bytes."""
     M, J = params.slots, params.stations
-    return 8 * (24 * M + (J + 1) * (2 * queue_places + 40) + exits + 8 * (J + 1) ** 2)
+    power = 0 if params.power is None else 2 * params.power.bins + 8 * M
+    return 8 * (24 * M + (J + 1) * (2 * queue_places + 40) + exits + 8 * (J + 1) ** 2 + power)
 
 
 def chunk_size(backend: Backend, params: Params, exits: int, workers: int = 1) -> int:

@@ -100,16 +100,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     summary = result.summary()
+    written = []
     if args.out:
-        columns, rows = result.replication_rows()
-        report.write_results(args.out, summary, columns, rows)
+        written = report.write_results(args.out, result)
         shutil.rmtree(partial, ignore_errors=True)
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
         report.print_summary(summary, report.console())
-        if args.out:
-            report.console().print(f"results written to {args.out}/summary.json and replications.csv")
+        if written:
+            names = ", ".join(path.name for path in written)
+            report.console().print(f"results written to {args.out}: {names}")
     return 0
 
 
@@ -147,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "is only started for 512 lanes or more)")
     run.add_argument("--json", action="store_true", help="print the JSON summary only")
     run.add_argument("--out", metavar="DIR",
-                     help="write summary.json and replications.csv; an interrupted run keeps "
-                          "its partial results there and the same command resumes it")
+                     help="write summary.json and replications.csv (with power also "
+                          "power_kw.csv and PNG charts); an interrupted run keeps its partial "
+                          "results there and the same command resumes it")
     run.set_defaults(func=_cmd_run)
 
     val = sub.add_parser("validate", help="check a plant file and print a one-line summary")

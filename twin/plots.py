@@ -8,8 +8,7 @@ no backend, opens no window and leaves matplotlib's global state alone.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from matplotlib.figure import Figure
 
 from twin.errors import TwinError
 from twin.metrics import mean_ci
+from twin.report import write_atomic
 
 DPI = 120
 BAND = (5.0, 95.0)  # percentiles of the shaded band across replications
@@ -211,13 +211,7 @@ def _finish(ax) -> None:
 
 
 def _save_atomic(fig: Figure, path: Path) -> None:
-    """PNG counterpart of :func:`twin.report.write_atomic`: render into a temporary file in the
-    same folder, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Render ``fig`` as PNG and write it with :func:`twin.report.write_atomic`."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    write_atomic(path, buf.getvalue())

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -68,36 +69,83 @@ def print_summary(summary: dict, console: Console) -> None:
         table.add_row(label, *(_pm(st[f], percent=True) for f in ("busy", "blocked", "down", "idle")),
                       _pm(st["mean_queue"]), _pm(st["mean_wait_h"]), _pm(st["throughput_per_h"]))
     console.print(table)
+    if "power" in summary:
+        print_power(summary["power"], console)
     console.print(f"{summary['events']:,} events in {summary['wall_s']:.2f} s  "
                   f"(* bottleneck: the station most often busy or down)")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
-    that a reader never sees a half-written file and an interrupted run leaves the old one."""
+def print_power(power: dict, console: Console) -> None:
+    """Print the power block: plant figures, then energy and power wait per station."""
+    head = Table(title="power (window; cost and CO2 pro rata)")
+    head.add_column("figure", no_wrap=True)
+    head.add_column("mean [95% CI]", justify="right", no_wrap=True)
+    rows = [("mean power (MW)", "mean_kw", 1e-3), ("largest draw (MW)", "max_kw", 1e-3),
+            ("peak demand (MW)", "peak_kw", 1e-3), ("energy (MWh)", "energy_mwh", 1.0),
+            ("  of which cooling (MWh)", "cooling_mwh", 1.0), ("cost ($)", "cost_usd", 1.0),
+            ("  demand charge ($)", "demand_cost_usd", 1.0), ("CO2 (t)", "co2_t", 1.0),
+            ("energy per job (kWh)", "kwh_per_job", 1.0)]
+    for label, key, scale in rows:
+        head.add_row(label, _fmt(power[key], scale))
+    console.print(head)
+    table = Table(caption="energy of the station's own draw (no cooling); power wait: % of "
+                          "server-time, and hours per job that waited")
+    for name in ("station", "energy MWh", "power wait %", "wait h/job"):
+        table.add_column(name, justify="left" if name == "station" else "right", no_wrap=True)
+    for sid, st in power["stations"].items():
+        table.add_row(sid, _pm(st["energy_mwh"]), _pm(st["power_wait"], percent=True),
+                      _pm(st["power_wait_h"]))
+    console.print(table)
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename,
+    so that a reader never sees a half-written file and an interrupted run leaves the old one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"newline": ""})) as fh:
+            fh.write(content)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as a plain open() would have made it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_results(out_dir: str | os.PathLike, summary: dict, columns: list[str],
-                  rows: list[list[float]]) -> list[Path]:
-    """Write ``summary.json`` and ``replications.csv`` into ``out_dir`` (created if needed)."""
+def _csv_text(columns: list[str], rows: list[list[float]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_results(out_dir: str | os.PathLike, result) -> list[Path]:
+    """Write what a run measured into ``out_dir`` (created if needed): ``summary.json`` and
+    ``replications.csv``; with power, also ``power_kw.csv`` (the demand-interval series) and
+    the charts ``power.png``, ``load_duration.png`` and ``energy_by_station.png``."""
+    from twin import plots  # matplotlib loads only when charts are written
+
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(columns)
-        writer.writerows(rows)
         files = [out / "summary.json", out / "replications.csv"]
-        write_atomic(files[0], json.dumps(summary, indent=2) + "\n")
-        write_atomic(files[1], buf.getvalue())
+        write_atomic(files[0], json.dumps(result.summary(), indent=2) + "\n")
+        write_atomic(files[1], _csv_text(*result.replication_rows()))
+        plan = result.power_plan
+        if plan is not None:
+            files.append(out / "power_kw.csv")
+            write_atomic(files[-1], _csv_text(*result.power_rows()))
+            caps = plan.cap_kw[np.isfinite(plan.cap_kw)]
+            files += plots.power_plots(
+                out, plan.bin_start, plan.bin_end, result.lanes["power.series_kw"],
+                float(caps.min()) if caps.size else None, result.station_ids,
+                result.lanes["power.station.energy_mwh"], result.name)
     except OSError as err:
         raise TwinError(f"--out {out_dir}: cannot write results there ({err.strerror}); "
                         f"choose a writable folder") from None

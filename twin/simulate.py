@@ -22,7 +22,7 @@ from twin.chunks import (
     run_chunks,
     useful_workers,
 )
-from twin.compile import compile_plant
+from twin.compile import PowerPlan, compile_plant
 from twin.config import Plant
 from twin.engine import loop
 from twin.errors import TwinError
@@ -46,7 +46,10 @@ class Result:
     Attributes
     ----------
     lanes : dict of NumPy arrays
-        Per-replication figures (see :func:`twin.metrics.per_lane`), lane axis first.
+        Per-replication figures (see :func:`twin.metrics.per_lane`), lane axis first; with
+        power, ``power.series_kw`` (R, B) is the plant power of each demand interval.
+    power_plan : twin.compile.PowerPlan or None
+        The demand-interval bins, tariff and cap behind the power figures (None: no power).
     """
 
     name: str
@@ -59,6 +62,7 @@ class Result:
     lanes: dict[str, np.ndarray]
     wall_s: float
     method: str = "event"
+    power_plan: PowerPlan | None = None
 
     def summary(self) -> dict:
         """The JSON summary of DESIGN.md (the object ``twin run --json`` prints)."""
@@ -82,8 +86,30 @@ class Result:
             for f in metrics.STATION_FIELDS:
                 cols.append(f"{sid}.{f}")
                 data.append(self.lanes[f"station.{f}"][:, j])
+        if self.power_plan is not None:
+            for f in metrics.POWER_FIELDS:
+                cols.append(f"power.{f}")
+                data.append(self.lanes[f"power.{f}"])
+            for j, sid in enumerate(self.station_ids):
+                for f in metrics.POWER_STATION_FIELDS:
+                    cols.append(f"{sid}.{f}")
+                    data.append(self.lanes[f"power.station.{f}"][:, j])
         rows = np.column_stack([np.asarray(d, dtype=np.float64) for d in data])
         return cols, rows.tolist()
+
+    def power_rows(self) -> tuple[list[str], list[list[float]]]:
+        """Plant power by demand interval: bin start and end (h), $/kWh of the first scenario,
+        the 5th, 50th and 95th percentiles and mean across replications, then each
+        replication's kW."""
+        if self.power_plan is None:
+            raise ValueError("this plant has no power model")
+        plan, series = self.power_plan, self.lanes["power.series_kw"]
+        cols = ["bin_start_h", "bin_end_h", "price_usd_per_kwh", "p05_kw", "p50_kw", "p95_kw",
+                "mean_kw"] + [f"rep{r}_kw" for r in range(series.shape[0])]
+        p05, p50, p95 = np.percentile(series, [5, 50, 95], axis=0)
+        data = [plan.bin_start, plan.bin_end, plan.price[0], p05, p50, p95,
+                series.mean(axis=0), *series]
+        return cols, np.column_stack(data).tolist()
 
 
 def _overload_message(plant: Plant, station: int, how: str) -> str:
@@ -199,5 +225,5 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
         name=plant.name, station_ids=params.station_ids, backend=be.name,
         replications=params.lanes, seed=params.seed, horizon_h=params.horizon,
         warmup_h=params.warmup, lanes=lanes_all, wall_s=time.perf_counter() - started,
-        method=chosen,
+        method=chosen, power_plan=params.power,
     )

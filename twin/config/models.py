@@ -430,7 +430,7 @@ class EnergyPrices(_ConfigModel):
 
 
 def _energy_kind(value: Any) -> str | None:
-    return "bands" if isinstance(value, dict) else "flat"
+    return "bands" if isinstance(value, (dict, EnergyPrices)) else "flat"
 
 
 class Tariff(_ConfigModel):
