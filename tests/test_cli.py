@@ -161,3 +161,61 @@ def test_deadlocked_loop_is_exit_2_naming_the_full_stations(capsys, tmp_path):
     code, _, err = run_cli(capsys, "run", str(cfg), "--replications", "8", "--backend", "numpy")
     assert code == 2
     assert "deadlock" in err and "test, rework" in err
+
+
+POWERED = """\
+name: powered
+horizon: 60h
+warmup: 6h
+source: {interarrival: {dist: exponential, mean: 1h}}
+stations:
+  - id: build
+    servers: 2
+    process: {dist: exponential, mean: 1.2h}
+    power: {idle: 1kW, busy: 4kW}
+  - id: burn
+    servers: 4
+    process: {dist: lognormal, mean: 3h, cv: 0.1}
+    buffer: 2
+    power: {idle: 2kW, waiting: 2kW, busy: [{share: 0.2, power: 40kW}, {share: 0.8, power: 125kW}]}
+power:
+  base_load: 50kW
+  cooling: {cop: 4}
+  cap: 500kW
+  tariff: {energy: 0.08, demand_charge: 12}
+"""
+
+
+def test_power_run_prints_the_power_block_and_writes_series_and_charts(capsys, tmp_path):
+    config = tmp_path / "powered.yaml"
+    config.write_text(POWERED)
+    out_dir = tmp_path / "results"
+    code, out, _ = run_cli(capsys, "run", str(config), "--out", str(out_dir), "--replications",
+                           "3", "--backend", "numpy")
+    assert code == 0
+    assert "peak demand (MW)" in out and "power wait %" in out
+    summary = json.loads((out_dir / "summary.json").read_text())
+    power = summary["power"]
+    for key in ("mean_kw", "max_kw", "peak_kw", "energy_mwh", "cost_usd", "co2_t",
+                "kwh_per_job"):
+        assert set(power[key]) == STAT_KEYS
+    assert set(power["stations"]) == {"build", "burn"}
+    assert set(power["stations"]["burn"]) == {"energy_mwh", "power_wait", "power_wait_h"}
+    assert power["max_kw"]["ci95"][1] <= 500.0
+    lines = (out_dir / "power_kw.csv").read_text().splitlines()
+    assert lines[0].split(",")[:3] == ["bin_start_h", "bin_end_h", "price_usd_per_kwh"]
+    assert len(lines) == 1 + (60 - 6) * 4  # 15-minute intervals
+    assert len(lines[1].split(",")) == 7 + 3
+    for name in ("power.png", "load_duration.png", "energy_by_station.png"):
+        assert (out_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    header = (out_dir / "replications.csv").read_text().splitlines()[0].split(",")
+    assert "power.energy_mwh" in header and "burn.power_wait" in header
+
+
+def test_a_cap_too_small_to_start_a_job_is_exit_2(capsys, tmp_path):
+    config = tmp_path / "capped.yaml"
+    config.write_text(POWERED.replace("cap: 500kW", "cap: 150kW"))
+    code, _, err = run_cli(capsys, "run", str(config))
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "capped.yaml:18: power.cap:" in err and "burn" in err and "raise the cap" in err

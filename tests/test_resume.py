@@ -21,12 +21,22 @@ PLANT = {
 }
 
 
+# the same plant drawing power under a cap that binds, with a busy profile
+POWERED = {**PLANT, "stations": [
+    {**PLANT["stations"][0], "power": {"idle": "1kW", "waiting": "1kW", "busy": [
+        {"share": 0.4, "power": "20kW"}, {"share": 0.6, "power": "30kW"}]}},
+    {**PLANT["stations"][1], "power": {"idle": "2kW", "busy": "15kW", "blocked": "4kW"}},
+    PLANT["stations"][2],
+], "power": {"base_load": "10kW", "cooling": {"cop": 4}, "cap": "70kW"}}
+
+
 class Stop(KeyboardInterrupt):
     pass
 
 
-def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backend):
-    plant = twin.config.plant_from_dict(PLANT)
+@pytest.mark.parametrize("data", [PLANT, POWERED], ids=["flow", "power"])
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backend, data):
+    plant = twin.config.plant_from_dict(data)
     whole = twin.simulate(plant, replications=8, seed=3, backend=backend)
 
     monkeypatch.setattr(chunks_module, "CHECKPOINT_EVERY_S", 0.0)  # save at every block

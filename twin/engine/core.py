@@ -341,7 +341,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
             step_go = step_end & ((gain_s <= 0.0) | (free_e & (s.reserved + gain_s <= limit)))
         step_wait = step_end & ~step_go
         resume = resume | step_go
-    new_step = step_e + step_go if profiles else (step_e if cap else None)
+    new_step = step_e + step_end if profiles else (step_e if cap else None)
     if p.has_routing_draws or p.has_failures:
         purpose = xp.where(compl, S_ROUTE, xp.where(fail, S_REPAIR, S_TTF))
         used = (compl & p.has_routing_draws) | ((fail | resume) & p.has_failures)
