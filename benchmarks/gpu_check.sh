@@ -17,9 +17,14 @@ else
     export PYTHONPATH=$PWD
 fi
 $PY -c "import cupy; print('CuPy', cupy.__version__, 'device', cupy.cuda.runtime.getDeviceProperties(0)['name'].decode())"
-timeout "${TEST_S:-200}" $PY -m pytest -q --maxfail=10 -p no:cacheprovider -k "cupy" tests 2>&1 \
-    | tee "$LOG/tests.log"
+# TESTS narrows the CuPy cases (a pytest -k expression); CuPy runs of few lanes and long
+# horizons are slow (a step costs milliseconds of kernel launches whatever the lane count).
+timeout "${TEST_S:-200}" $PY -m pytest -q --maxfail=10 -p no:cacheprovider \
+    -k "cupy and (${TESTS:-cupy})" ${TEST_FILES:-tests} 2>&1 | tee "$LOG/tests.log"
 timeout "${HOUSTON_S:-90}" $PY -m twin.cli run configs/houston.yaml --backend cupy \
-    --replications 1024 --json 2>&1 | tee "$LOG/houston.json" | head -c 3000
+    --replications "${HOUSTON_REPS:-1024}" ${HOUSTON_ARGS:-} --json 2>&1 \
+    | tee "$LOG/houston.json" | head -c 1500
+echo
 timeout "${BENCH_S:-150}" $PY benchmarks/bench_engine.py --backend cupy \
-    --lanes 1024 16384 131072 1048576 --simpy-replications 8 2>&1 | tee "$LOG/bench.log"
+    --lanes ${LANES:-1024 16384 131072 1048576} --simpy-replications 8 ${BENCH_ARGS:-} 2>&1 \
+    | tee "$LOG/bench.log"

@@ -23,6 +23,8 @@ def _fmt(stat: dict, scale: float = 1.0) -> str:
     if m is None:
         return "-"
     lo, hi = stat["ci95"]
+    if abs(m * scale) >= 1e4:  # money, energy: whole numbers read better than exponents
+        return f"{m * scale:,.0f} [{lo * scale:,.0f}, {hi * scale:,.0f}]"
     return f"{m * scale:.4g} [{lo * scale:.4g}, {hi * scale:.4g}]"
 
 
@@ -34,6 +36,8 @@ def _pm(stat: dict, percent: bool = False) -> str:
     lo, hi = stat["ci95"]
     if percent:
         return f"{100 * m:.1f}±{50 * (hi - lo):.1f}"
+    if abs(m) >= 1e3:
+        return f"{m:,.0f}±{(hi - lo) / 2:,.0f}"
     return f"{m:.3g}±{(hi - lo) / 2:.1g}"
 
 
