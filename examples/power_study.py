@@ -62,9 +62,10 @@ def main() -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[1000.0, 2000.0])
     parser.add_argument("--bays", type=int, nargs="+", default=None,
                         help="burn-in bays to try (default: around 1.0x the Little's-law load)")
-    parser.add_argument("--caps", type=float, nargs="*", default=[40.0, 45.0, 50.0],
-                        help="MW: caps to try at the largest rate with its largest bay count "
-                             "(the bay sweep runs without a cap)")
+    parser.add_argument("--caps", type=float, nargs="*", default=[30.0, 32.0, 40.0, 45.0, 50.0],
+                        help="MW: caps to try at each rate with its largest bay count, those "
+                             "below that rate's uncapped largest draw (the bay sweep runs "
+                             "without a cap)")
     parser.add_argument("--replications", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -75,16 +76,22 @@ def main() -> int:
         load = rate / 168 * 24 * 1.04  # racks in burn-in, 4% coming back as tray-swap retests
         bays = args.bays or sorted({round(load * f) for f in (1.04, 1.08, 1.13, 1.2)})
         runs = [(n, None) for n in bays]
-        if rate == max(args.rates):
-            runs += [(max(bays), cap) for cap in args.caps]
+        largest = 0.0
         print("| burn-in bays | cap MW | racks/week | cycle time h | burn-in busy % | burn-in "
               "power wait % | mean MW | peak MW | largest MW | MWh/week | $/week | kWh/rack |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for n, cap in runs:
+        while runs:
+            n, cap = runs.pop(0)
+            if cap is not None and cap * 1000 >= largest:
+                continue  # a cap above every draw of the uncapped runs changes nothing
             result = twin.simulate(scaled(base, rate, n, cap), replications=args.replications,
                                    seed=args.seed)
             s = result.summary()
             pw = s["power"]
+            if cap is None:
+                largest = max(largest, pw["max_kw"]["ci95"][1])
+                if n == max(bays):
+                    runs += [(n, c) for c in args.caps]
             burn = s["stations"]["burn_in"]
             window_weeks = (s["horizon_h"] - s["warmup_h"]) / 168
             print(f"| {n} | {'none' if cap is None else f'{cap:g}'} | "

@@ -431,8 +431,9 @@ def step(xp, p: DeviceParams, s: State) -> State:
         F(s.fails)[ef] = xp.where(go_a, breaks_a, xp.where(resume, res_breaks, fails_e))
         F(s.work)[ef] = xp.where(go_a, left_a,
                                  xp.where(resume & res_breaks, seg - life, work_e))
-    new_status = xp.where(resume, BUSY, new_status)
-    new_next = xp.where(resume, t + seg_first, new_next)
+    if p.has_failures or profiles or cap:  # otherwise nothing resumes
+        new_status = xp.where(resume, BUSY, new_status)
+        new_next = xp.where(resume, t + seg_first, new_next)
     if profiles:
         new_status = xp.where(step_wait, WAITING, new_status)
         new_next = xp.where(step_wait, xp.inf, new_next)
