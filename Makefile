@@ -27,7 +27,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_engine.py
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check twin tests benchmarks
+	$(BIN)/ruff check twin tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) build *.egg-info
