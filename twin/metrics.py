@@ -100,7 +100,8 @@ def power_series(raw: dict[str, np.ndarray], params) -> np.ndarray:
     """
     plan = params.power
     lengths = plan.bin_end - plan.bin_start
-    levels = np.cumsum(raw["bin_jump"], axis=1)[:, : plan.bins]
+    jump = raw["bin_jump"]
+    levels = np.cumsum(jump, axis=1) - jump  # a change counts from the bin after its own
     heat_kwh = raw["bin_part"] + levels * lengths
     sc = params.scenario
     return plan.base_kw[sc, None] + plan.factor[sc, None] * heat_kwh / lengths

@@ -108,7 +108,13 @@ class DeviceParams:
     share: Array  # (L, W, K) share of the processing time of each profile step
     last_step: Array  # (L, W)
     cap_heat: Array  # (L,) the cap in kW of station heat (inf: none)
+    standby: Array  # (L, W) what the cap counts a server at when it is not processing
+    gain0: Array  # (L, W) what a job start asks of the cap above standby
+    draw_idle: Array  # (L, W) kW of an idle server
+    draw0: Array  # (L, W) kW of the first busy step
+    draw_wait: Array  # (L, W) kW of a server waiting for power
     lane_b: Array  # (L,) lane * B (power bins)
+    bin_end: Array  # (B,) end of each demand-interval bin of the window, hours
     n_bins: int
     first_bin: int  # bin of the warm-up's end, counted from time 0
     interval: float  # demand interval, hours
@@ -162,9 +168,10 @@ class State:
     reserved: Array  # (L,) sum of res
     heat_max: Array  # (L,) largest heat held for a positive time in the window
     n_waiting: Array  # (L,) int64 WAITING slots
-    next_wseq: Array  # (L,) order of power requests
+    pq: Array  # (L, M) int64 ring of the slots waiting for power, first come first
+    pq_head: Array  # (L,) int64 its head
     bin_part: Array  # (L, B) heat integral of each bin from changes inside it
-    bin_jump: Array  # (L, B + 1) heat changes, by the bin after the one they happen in
+    bin_jump: Array  # (L, B) heat changes in each bin (the level of every later bin)
     pw_sum: Array  # (L, W) power waits ended in the window
     grants: Array  # (L, W) their number
 
@@ -222,14 +229,15 @@ def _start_pair(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: 
     return length, xp.where(breaks, ttf, seg), xp.where(breaks, seg - ttf, 0.0), breaks
 
 
-def _power_change(xp, p: DeviceParams, s: State, t: Array, d: Array) -> None:
-    """Record a change ``d`` (L,) of the station heat at times ``t`` in the demand bins."""
-    B, dt = p.n_bins, p.interval
-    tc = xp.maximum(t, p.warmup)
-    i = xp.clip(xp.floor(tc / dt).astype(xp.int64) - p.first_bin, 0, B - 1)
-    end = xp.minimum((i + p.first_bin + 1) * dt, p.horizon)
-    _flat(s.bin_part)[p.lane_b + i] += d * xp.maximum(end - tc, 0.0)
-    _flat(s.bin_jump)[p.lane_b + p.lane + i + 1] += d
+def _power_change(xp, p: DeviceParams, s: State, tc: Array, d: Array) -> None:
+    """Record a change ``d`` (L,) of the station heat at times ``tc`` (in the window) in the
+    demand bins. A change that rounding puts in the bin before an edge adds 0 there and
+    counts from the next bin on, so edges need no exact arithmetic."""
+    i = (tc * (1.0 / p.interval)).astype(xp.int64) - p.first_bin
+    i = xp.minimum(xp.maximum(i, 0), p.n_bins - 1)  # (faster than clip on NumPy)
+    at = p.lane_b + i
+    _flat(s.bin_part)[at] += d * xp.maximum(p.bin_end[i] - tc, 0.0)
+    _flat(s.bin_jump)[at] += d
 
 
 def _table(p: DeviceParams, table: Array, row: Array, col: Array) -> Array:
@@ -256,7 +264,8 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
         entered=i(L), exited=i(L), live=xp.ones(L, dtype=bool),
         step_k=i(per_slot), length=f(per_slot), draw=f(per_slot), res=f(per_slot),
         t_req=f(per_slot), heat=f(L), reserved=f(L), heat_max=f(L), n_waiting=i(L),
-        next_wseq=f(L), bin_part=f((L, B)), bin_jump=f((L, B + 1)), pw_sum=f((L, W)),
+        pq=i((L, M) if p.has_cap else (L, 1)), pq_head=i(L), bin_part=f((L, B)),
+        bin_jump=f((L, B)), pw_sum=f((L, W)),
         grants=f((L, W)),
     )
     source = p.lane_w + p.J
@@ -268,7 +277,7 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
         s.res[...] = xp.where(p.slot_on, _table(p, p.reserve, rows, IDLE), 0.0)
         s.heat[...] = s.draw.sum(axis=1)
         s.reserved[...] = s.res.sum(axis=1)
-        _power_change(xp, p, s, s.t, s.heat)
+        _power_change(xp, p, s, xp.maximum(s.t, p.warmup), s.heat)
         of_station = (p.slot_station[:, None] == xp.arange(W)[None, :]).astype(xp.float64)
         s.area[:, :, C_ENERGY] = (s.draw @ of_station) * (p.horizon - p.warmup)
     return s
@@ -289,12 +298,15 @@ def step(xp, p: DeviceParams, s: State) -> State:
     movable = (s.status == BLOCKED) & F(room)[p.lane_w[:, None] + s.target]
     key = xp.where(movable, s.seq - MOVE_OFFSET, s.t_next)
     if cap:
-        waits = s.status == WAITING
-        head = xp.argmin(xp.where(waits, s.seq, xp.inf), axis=1)
+        head = F(s.pq)[p.lane_m + s.pq_head]
         hf = p.lane_m + head
-        want = _table(p, p.reserve, p.lane_w + p.slot_station[head], STEP0 + F(s.step_k)[hf])
-        fits = s.reserved + want - F(s.res)[hf] <= p.cap_heat * (1 + CAP_TOLERANCE)
-        F(key)[hf] = xp.where(F(waits)[hf] & fits, GRANT_KEY, F(key)[hf])
+        h_row = p.lane_w + p.slot_station[head]
+        if profiles:  # a waiting slot is at standby; it asks for its pending step
+            ask = _table(p, p.reserve, h_row, STEP0 + F(s.step_k)[hf]) - F(p.standby)[h_row]
+        else:
+            ask = F(p.gain0)[h_row]
+        fits = s.reserved + ask <= p.cap_heat * (1 + CAP_TOLERANCE)
+        F(key)[hf] = xp.where((s.n_waiting > 0) & fits, GRANT_KEY, F(key)[hf])
     e = xp.argmin(key, axis=1)
     ef = p.lane_m + e
     kmin = F(key)[ef]
@@ -306,10 +318,11 @@ def step(xp, p: DeviceParams, s: State) -> State:
     # a lane with no event left at all is deadlocked: its clock stops, for the loop to report
     t = xp.where(t_ev < xp.inf, xp.minimum(t_ev, p.horizon), s.t)
     if power:  # the heat held since the last event counts towards the window's largest
-        held = (t > s.t) & (t > p.warmup)
-        s.heat_max[...] = xp.where(held, xp.maximum(s.heat_max, s.heat), s.heat_max)
+        held = t > xp.maximum(s.t, p.warmup)
+        s.heat_max[...] = xp.maximum(s.heat_max, xp.where(held, s.heat, 0.0))
     s.t[...] = t
-    rest_of_window = p.horizon - xp.maximum(t, p.warmup)
+    t_window = xp.maximum(t, p.warmup)
+    rest_of_window = p.horizon - t_window
     in_window = t >= p.warmup
 
     # --- decode the timed event of slot e at station j_e
@@ -401,12 +414,11 @@ def step(xp, p: DeviceParams, s: State) -> State:
     # --- power for the two starts: A (slot e's next job) asks first, then B (idle server at k)
     go_a, go_b = start_a, start_b
     if cap:
-        sb_a = _table(p, p.reserve, of, IDLE)
-        gain_a = _table(p, p.reserve, of, STEP0) - sb_a
-        after_release = s.reserved - res_e + sb_a  # slot e's job has left: it is on standby
+        gain_a = F(p.gain0)[of]
+        after_release = s.reserved - res_e + F(p.standby)[of]  # slot e's job has left
         go_a = start_a & ((gain_a <= 0.0) | (free_e & (after_release + gain_a <= limit)))
         wait_a = start_a & ~go_a
-        gain_b = _table(p, p.reserve, kf, STEP0) - _table(p, p.reserve, kf, IDLE)
+        gain_b = F(p.gain0)[kf]
         before_b = after_release + xp.where(go_a, gain_a, 0.0)
         go_b = start_b & ((gain_b <= 0.0) | (free_e & ~wait_a & (before_b + gain_b <= limit)))
         wait_b = start_b & ~go_b
@@ -447,7 +459,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
     F(s.target)[ef] = k  # read only while the slot is BLOCKED, i.e. after a completion
     blocks = compl & ~move
     asks_e = (move & wait_a) | (step_wait if profiles else False) if cap else None
-    F(s.seq)[ef] = xp.where(asks_e, s.next_wseq, s.next_seq) if cap else s.next_seq
+    F(s.seq)[ef] = s.next_seq
     s.next_seq[...] += blocks
     if profiles or cap:
         step_final = xp.where(move, 0, new_step)
@@ -484,33 +496,35 @@ def step(xp, p: DeviceParams, s: State) -> State:
 
     # --- power: the draws of slots e and b, the heat and its bins, the cap's requests
     if power:
-        col_e = xp.where(final_e == BUSY, STEP0 + step_final, final_e) if (profiles or cap) \
-            else xp.where(final_e == BUSY, STEP0, final_e)
-        draw_e = _table(p, p.draw, of, col_e)
+        step_col = STEP0 + step_final if (profiles or cap) else STEP0
+        draw_e = _table(p, p.draw, of, xp.where(final_e == BUSY, step_col, final_e))
         d_e = draw_e - F(s.draw)[ef]
         F(s.draw)[ef] = draw_e
-        draw_b = _table(p, p.draw, kf, xp.where(go_b, STEP0, WAITING))
-        d_b = xp.where(start_b, draw_b - _table(p, p.draw, kf, IDLE), 0.0)
+        draw_b = xp.where(go_b, F(p.draw0)[kf], F(p.draw_wait)[kf]) if cap else F(p.draw0)[kf]
+        d_b = xp.where(start_b, draw_b - F(p.draw_idle)[kf], 0.0)
         F(s.draw)[bf] = xp.where(start_b, draw_b, 0.0)  # the trash slot stays at 0
         area[cell + C_ENERGY] += d_e * w
         area[kf * N_AREA + C_ENERGY] += d_b * w
-        s.heat[...] += d_e + d_b
-        _power_change(xp, p, s, t, d_e + d_b)
+        d = d_e + d_b
+        s.heat[...] += d
+        _power_change(xp, p, s, t_window, d)
     if cap:
         holds = (final_e == BUSY) | (final_e == DOWN)
-        res_new = _table(p, p.reserve, of, xp.where(holds, STEP0 + step_final, final_e))
+        res_new = _table(p, p.reserve, of, xp.where(holds, step_col, final_e))
         F(s.res)[ef] = res_new
-        res_b = _table(p, p.reserve, kf, xp.where(go_b, STEP0, WAITING))
-        F(s.res)[bf] = xp.where(start_b, res_b, 0.0)
-        s.reserved[...] += res_new - res_e + xp.where(
-            start_b, res_b - _table(p, p.reserve, kf, IDLE), 0.0)
-        F(s.seq)[bf] = s.next_wseq + asks_e
+        ask_b = xp.where(go_b, gain_b, 0.0)  # from standby; a waiting server stays at it
+        F(s.res)[bf] = xp.where(start_b, F(p.standby)[kf] + ask_b, 0.0)
+        s.reserved[...] += res_new - res_e + ask_b
+        # the ring of requests: A then B join at the back; a grant leaves from the front
+        tail = (s.pq_head + s.n_waiting) % p.M
+        F(s.pq)[p.lane_m + tail] = e  # written always: past the last request it is free
+        F(s.pq)[p.lane_m + (tail + asks_e) % p.M] = b
+        s.pq_head[...] = (s.pq_head + is_grant) % p.M
         F(s.t_req)[bf] = t
         granted = is_grant & in_window
         F(s.pw_sum)[of] += xp.where(granted, t - F(s.t_req)[ef], 0.0)
         F(s.grants)[of] += granted
         F(s.t_req)[ef] = xp.where(asks_e, t, F(s.t_req)[ef])
-        s.next_wseq[...] += asks_e.astype(f64) + wait_b
         s.n_waiting[...] += asks_e.astype(xp.int64) + wait_b - is_grant
 
     # --- counts of the window
