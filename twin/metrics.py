@@ -100,9 +100,9 @@ def power_series(raw: dict[str, np.ndarray], params) -> np.ndarray:
     """
     plan = params.power
     lengths = plan.bin_end - plan.bin_start
-    jump = raw["bin_jump"]
+    part, jump = raw["bins"][..., 0], raw["bins"][..., 1]
     levels = np.cumsum(jump, axis=1) - jump  # a change counts from the bin after its own
-    heat_kwh = raw["bin_part"] + levels * lengths
+    heat_kwh = part + levels * lengths
     sc = params.scenario
     return plan.base_kw[sc, None] + plan.factor[sc, None] * heat_kwh / lengths
 

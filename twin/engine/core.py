@@ -44,7 +44,7 @@ and joins the lane's first-come-first-served queue of requests. The head of that
 
 The plant's station heat changes only in steps, so its integral over each demand interval is
 kept exactly: a change ``d`` at time ``t`` adds ``d * (end of t's bin - t)`` to that bin and
-``d`` to the level of every later bin.
+``d`` to the level of every later bin (State.bins).
 """
 
 from __future__ import annotations
@@ -170,8 +170,9 @@ class State:
     n_waiting: Array  # (L,) int64 WAITING slots
     pq: Array  # (L, M) int64 ring of the slots waiting for power, first come first
     pq_head: Array  # (L,) int64 its head
-    bin_part: Array  # (L, B) heat integral of each bin from changes inside it
-    bin_jump: Array  # (L, B) heat changes in each bin (the level of every later bin)
+    bins: Array  # (L, B, 2) per demand-interval bin: the heat integral from changes inside
+    # it, and the sum of those changes (the level of every later bin); side by side, so that
+    # one step's two updates of a bin touch one cache line
     pw_sum: Array  # (L, W) power waits ended in the window
     grants: Array  # (L, W) their number
 
@@ -235,9 +236,10 @@ def _power_change(xp, p: DeviceParams, s: State, tc: Array, d: Array) -> None:
     counts from the next bin on, so edges need no exact arithmetic."""
     i = (tc * (1.0 / p.interval)).astype(xp.int64) - p.first_bin
     i = xp.minimum(xp.maximum(i, 0), p.n_bins - 1)  # (faster than clip on NumPy)
-    at = p.lane_b + i
-    _flat(s.bin_part)[at] += d * xp.maximum(p.bin_end[i] - tc, 0.0)
-    _flat(s.bin_jump)[at] += d
+    at = (p.lane_b + i) * 2
+    bins = _flat(s.bins)
+    bins[at] += d * (p.bin_end[i] - tc)  # -rounding when just past an edge
+    bins[at + 1] += d
 
 
 def _table(p: DeviceParams, table: Array, row: Array, col: Array) -> Array:
@@ -264,8 +266,8 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
         entered=i(L), exited=i(L), live=xp.ones(L, dtype=bool),
         step_k=i(per_slot), length=f(per_slot), draw=f(per_slot), res=f(per_slot),
         t_req=f(per_slot), heat=f(L), reserved=f(L), heat_max=f(L), n_waiting=i(L),
-        pq=i((L, M) if p.has_cap else (L, 1)), pq_head=i(L), bin_part=f((L, B)),
-        bin_jump=f((L, B)), pw_sum=f((L, W)),
+        pq=i((L, M) if p.has_cap else (L, 1)), pq_head=i(L), bins=f((L, B, 2)),
+        pw_sum=f((L, W)),
         grants=f((L, W)),
     )
     source = p.lane_w + p.J
