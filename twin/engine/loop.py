@@ -190,6 +190,12 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
         if params.has_power:  # running sums drift by rounding: restart them from the slots
             s.heat[...] = s.draw.sum(axis=1)
             s.reserved[...] = s.res.sum(axis=1)
+        if params.has_cap and bool((s.reserved > p.cap_heat * (1 + 1e-6) + 1e-9).any()):
+            lane = int(xp.argmax(s.reserved - p.cap_heat))
+            raise RuntimeError(
+                f"invariant violated: lane {lane} holds {float(s.reserved[lane]):.6g} kW of "
+                f"station power under a cap of {float(p.cap_heat[lane]):.6g} kW; the cap "
+                f"check of twin/engine/core.py let a request through that did not fit")
         if checkpoint is not None and time.monotonic() - saved_at >= checkpoint_every_s:
             checkpoint({name: getattr(s, name) for name in _state_fields()})
             saved_at = time.monotonic()
