@@ -1,6 +1,7 @@
 """Agreement of the engine with the independent SimPy reference model (benchmarks/simpy_model.py)
 on a plant with no closed form: failures, blocking, a held source, a rework loop,
-multi-server stations, lognormal and triangular times.
+multi-server stations, lognormal and triangular times; and on the same plant drawing power with
+busy profiles under a cap that binds.
 
 The two simulators share no code and no random numbers, so their estimates are independent:
 each figure passes a two-sample test, |m_engine - m_simpy| <= z * sqrt(se_engine^2 +
@@ -116,3 +117,58 @@ def test_engine_agrees_with_simpy(backend, stat_seed, simpy_results):
     assert stations["test"]["blocked"]["mean"] > 0.05
     assert stations["assemble"]["down"]["mean"] > 0.02
     assert stations["rework"]["throughput_per_h"]["mean"] > 0.1
+
+
+# The same plant drawing power, with busy profiles at assemble and test, blocked and waiting
+# draws, and a cap that binds: station heat may reach (113.3 - 20) / (1 + 1/3) = 70 kW against
+# 126 kW if every server were in its highest step.
+POWERED = {**PLANT, "stations": [
+    {**PLANT["stations"][0], "power": {"busy": "1kW"}},
+    {**PLANT["stations"][1], "power": {"idle": "2kW", "busy": [
+        {"share": 0.3, "power": "10kW"}, {"share": 0.7, "power": "30kW"}]}},
+    {**PLANT["stations"][2], "power": {"idle": "2kW", "blocked": "5kW", "waiting": "2kW",
+                                       "busy": [{"share": 0.5, "power": "12kW"},
+                                                {"share": 0.5, "power": "20kW"}]}},
+    {**PLANT["stations"][3], "power": {"busy": "3kW"}},
+    {**PLANT["stations"][4], "power": {"idle": "0.5kW", "busy": "2kW"}},
+], "power": {"base_load": "20kW", "cooling": {"cop": 3}, "cap": "113.3kW",
+             "demand_interval": "1h"}}
+
+
+def test_engine_agrees_with_simpy_on_power(stat_seed):
+    plant = twin.config.plant_from_dict(POWERED)
+    result = twin.simulate(plant, replications=ENGINE_LANES, seed=stat_seed, backend="numpy")
+    runs = sm.run(sm.from_plant(plant), SIMPY_REPLICATIONS, seed=stat_seed + 2)
+    lanes = result.lanes
+    pairs = [(key, as_figure(lanes[key]), as_figure([r[key] for r in runs]))
+             for key in ("throughput_per_h", "cycle_time_h", "wip")]
+    for key in ("mean_kw", "peak_kw", "max_kw"):
+        pairs.append((key, as_figure(lanes[f"power.{key}"]),
+                      as_figure([r["power"][key] for r in runs])))
+    pairs.append(("energy_kwh", as_figure(lanes["power.energy_mwh"] * 1000),
+                  as_figure([r["power"]["energy_kwh"] for r in runs])))
+    for j, sid in enumerate(result.station_ids):
+        for f in ("busy", "blocked", "down", "idle", "throughput_per_h"):
+            pairs.append((f"{sid}.{f}", as_figure(lanes[f"station.{f}"][:, j]),
+                          as_figure([r["stations"][j][f] for r in runs])))
+        pairs.append((f"{sid}.energy_kwh", as_figure(lanes["power.station.energy_mwh"][:, j]
+                                                     * 1000),
+                      as_figure([r["stations"][j]["energy_kwh"] for r in runs])))
+        pairs.append((f"{sid}.power_wait", as_figure(lanes["power.station.power_wait"][:, j]),
+                      as_figure([r["stations"][j]["power_wait"] for r in runs])))
+    pairs = [(name, a, b) for name, a, b in pairs if not (a["ci95"][0] == a["ci95"][1]
+                                                          == b["mean"] == 0.0)]
+    z = max(3.0, stats.norm.isf(FAMILY_FALSE_ALARM / (2 * len(pairs))))
+    failures = []
+    for name, mine, theirs in pairs:
+        se = math.hypot(standard_error(mine, ENGINE_LANES),
+                        standard_error(theirs, SIMPY_REPLICATIONS))
+        gap = abs(mine["mean"] - theirs["mean"])
+        if not gap <= z * se + ABSOLUTE_SLACK:
+            failures.append(f"{name}: engine {mine['mean']:.5g}, SimPy {theirs['mean']:.5g}, "
+                            f"gap {gap:.3g} > {z:.2f} x {se:.3g} + {ABSOLUTE_SLACK}")
+    assert not failures, "\n".join(failures)
+    # the cap binds, and neither model ever exceeds it
+    assert (lanes["power.station.power_wait"][:, 1:3].mean(axis=0) > 0.01).all()
+    assert lanes["power.max_kw"].max() <= 113.3 * (1 + 1e-9)
+    assert max(r["power"]["max_kw"] for r in runs) <= 113.3 * (1 + 1e-9)

@@ -39,7 +39,8 @@ that is not the last is a timed event of its own. Under a power cap each slot is
 at a *reservation* (its standby draw, or its step's draw if higher, also while DOWN in that
 step). A job start or a new step that raises the lane's reservation may go ahead only if no
 earlier request waits and the sum stays within the cap; otherwise the slot becomes WAITING
-and joins the lane's first-come-first-served queue of requests. The head of that queue is
+and joins the lane's first-come-first-served queue of requests. Of the two starts of a move,
+the job that moved (at slot b) asks before the next job at the slot it left. The head of that queue is
 *granted* as soon as it fits: a grant comes before every move and timed event.
 
 The plant's station heat changes only in steps, so its integral over each demand interval is
@@ -413,17 +414,18 @@ def step(xp, p: DeviceParams, s: State) -> State:
     q_head[of] = xp.where(take, (head_o + 1) % Q, head_o)
     q_len[of] = len_o - take
 
-    # --- power for the two starts: A (slot e's next job) asks first, then B (idle server at k)
+    # --- power for the two starts: B (the job that moved, at an idle server of k) asks
+    # first, then A (the next job at the server the moving job left)
     go_a, go_b = start_a, start_b
     if cap:
-        gain_a = F(p.gain0)[of]
         after_release = s.reserved - res_e + F(p.standby)[of]  # slot e's job has left
-        go_a = start_a & ((gain_a <= 0.0) | (free_e & (after_release + gain_a <= limit)))
-        wait_a = start_a & ~go_a
         gain_b = F(p.gain0)[kf]
-        before_b = after_release + xp.where(go_a, gain_a, 0.0)
-        go_b = start_b & ((gain_b <= 0.0) | (free_e & ~wait_a & (before_b + gain_b <= limit)))
+        go_b = start_b & ((gain_b <= 0.0) | (free_e & (after_release + gain_b <= limit)))
         wait_b = start_b & ~go_b
+        gain_a = F(p.gain0)[of]
+        before_a = after_release + xp.where(go_b, gain_b, 0.0)
+        go_a = start_a & ((gain_a <= 0.0) | (free_e & ~wait_b & (before_a + gain_a <= limit)))
+        wait_a = start_a & ~go_a
 
     # --- service starts: A = slot e restarting (source or next job), B = idle server at k
     length, first, left, breaks = _start_pair(
@@ -517,10 +519,10 @@ def step(xp, p: DeviceParams, s: State) -> State:
         ask_b = xp.where(go_b, gain_b, 0.0)  # from standby; a waiting server stays at it
         F(s.res)[bf] = xp.where(start_b, F(p.standby)[kf] + ask_b, 0.0)
         s.reserved[...] += res_new - res_e + ask_b
-        # the ring of requests: A then B join at the back; a grant leaves from the front
+        # the ring of requests: B then slot e join at the back; a grant leaves from the front
         tail = (s.pq_head + s.n_waiting) % p.M
-        F(s.pq)[p.lane_m + tail] = e  # written always: past the last request it is free
-        F(s.pq)[p.lane_m + (tail + asks_e) % p.M] = b
+        F(s.pq)[p.lane_m + tail] = b  # written always: past the last request it is free
+        F(s.pq)[p.lane_m + (tail + wait_b) % p.M] = e
         s.pq_head[...] = (s.pq_head + is_grant) % p.M
         F(s.t_req)[bf] = t
         granted = is_grant & in_window
