@@ -781,3 +781,73 @@ def test_reference_tables_list_every_field():
         assert f"| `{key}` |" in text
     assert "| `servers` | integer >= 1 | `1` |" in text
     assert "| `warmup` | duration | `0h` |" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Power
+# --------------------------------------------------------------------------------------------
+
+POWERED = HEADER + """\
+  - id: burn
+    servers: 4
+    process: 24h
+    power:
+      idle: 5kW
+      busy: [{share: 0.04, power: 23kW}, {share: 0.96, power: 128kW}]
+      waiting: 0
+power:
+  base_load: 100kW
+  cooling: {cop: 4}
+  cap: 400kW
+  tariff:
+    energy:
+      weekday: [{hours: [0, 7], price: 0.05}, {hours: [7, 24], price: 0.09}]
+    demand_charge: 10
+"""
+
+
+def test_power_loads_in_kilowatts_with_profiles_and_bands(tmp_path):
+    plant = load_plant(write(tmp_path, POWERED))
+    station = plant.stations[0].power
+    assert station.steps() == [(0.04, 23.0), (0.96, 128.0)]
+    assert station.standby() == 5.0 and station.most() == 128.0
+    assert station.mean_busy() == pytest.approx(0.04 * 23 + 0.96 * 128)
+    assert plant.power.cooling_factor() == 1.25 and plant.power.demand_interval == 0.25
+    tariff = plant.power.tariff
+    assert tariff.price_at(6.99) == 0.05 and tariff.price_at(7.0) == 0.09
+    assert tariff.price_at(5 * 24 + 8) == 0.09  # Saturday: no weekend bands, as weekdays
+    assert plant_from_dict(plant.model_dump()) == plant  # round trip, powers as kW strings
+
+
+@pytest.mark.parametrize(("old", "new", "line", "path", "message"), [
+    ("idle: 5kW", "idle: 5", 10, "stations[0].power.idle",
+     "'5' has no unit; write it as a power such as '500W' or '6kW'"),
+    ("share: 0.96", "share: 0.9", 9, "stations[0].power",
+     "busy profile shares sum to 0.94, not 1; adjust them to add up to 1"),
+    ("idle: 5kW", "idel: 5kW", 10, "stations[0].power.idel", "unknown key; did you mean `idle`?"),
+    ("{hours: [7, 24]", "{hours: [8, 24]", 19, "power.tariff.energy.weekday",
+     "the bands leave a gap at hour 7; make them cover 0 to 24 once"),
+    ("{hours: [7, 24]", "{hours: [7, 25]", 19, "power.tariff.energy.weekday[1].hours",
+     "[7, 25] is not a band of the day; write [start, end] with 0 <= start < end <= 24"),
+    ("cap: 400kW", "cap: 400kW\n  demand_interval: 7min", 17, "power.demand_interval",
+     "7min does not divide a day; use an interval such as 15min, 30min or 1h"),
+    ("[0, 7], price: 0.05}, {hours: [7, 24]", "[0, 7.1], price: 0.05}, {hours: [7.1, 24]", 18,
+     "power.tariff.energy",
+     ("a price band starts or ends at hour 7.1, inside a 15min demand interval; move it to a "
+     "multiple of the interval or shorten the interval")),
+    ("cap: 400kW", "cap: 200kW", 16, "power.cap",
+     ("200kW cannot start a job at station 'burn': the plant on standby (base load, every "
+     "server's standby draw, cooling) already needs 125kW and one job there adds 153.75kW; "
+     "raise the cap to at least 278.75kW")),
+    ("cap: 400kW", "cap: 120kW", 16, "power.cap",
+     ("120kW is below what the plant draws on standby (125kW: base load, every server's "
+     "standby draw, cooling); raise the cap to more than that")),
+    ("cop: 4", "cop: 0", 15, "power.cooling.cop", "'0' must be greater than zero"),
+    ("demand_charge: 10", "demand_charge: -1", 20, "power.tariff.demand_charge",
+     "'-1' is negative"),
+])
+def test_power_problems_name_line_field_and_fix(tmp_path, old, new, line, path, message):
+    assert POWERED.count(old) == 1, old
+    problems = problems_in(tmp_path, POWERED.replace(old, new))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"plant.yaml:{line}: {path}: {message}"), problems[0]

@@ -765,6 +765,11 @@ def _cap_problems(plant: Plant) -> list[Problem]:
     factor = power.cooling_factor()
     draws = [(s, s.power) for s in plant.stations if s.power is not None]
     standby = power.base_load + factor * sum(s.servers * p.standby() for s, p in draws)
+    if standby > power.cap * (1 + 1e-12):
+        return [(("power", "cap"),
+                 (f"{power.cap:g}kW is below what the plant draws on standby ({standby:g}kW: "
+                 f"base load, every server's standby draw, cooling); raise the cap to more "
+                 f"than that"))]
     if not draws:
         return []
     station, p = max(draws, key=lambda sp: sp[1].most() - sp[1].standby())
