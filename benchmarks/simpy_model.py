@@ -31,8 +31,9 @@ job then resumes its remaining work.
 
 Power
 -----
-Only a plant with power (a station draw or a plant power block) pays for it: its jobs run
-``powered_job``, the others the plain ``job``. Each server draws by its state, in kW: ``idle``
+Only a plant with power (a station draw or a plant power block) pays for it: its jobs process
+through ``serve`` and track draws, the others run the plain, written-out path of ``job``. Each
+server draws by its state, in kW: ``idle``
 (no job), busy in step ``k`` of the profile (``p_k``; step ``k`` lasts ``share_k * T`` of the
 processing time ``T``, drawn when the job takes the server), ``blocked`` (holding a finished
 job), ``down`` (under repair) and ``waiting`` (holding a job that waits for power under the
@@ -553,17 +554,18 @@ class _Replication:
 
     def source(self):
         env, rng, first = self.env, self.rng, self.stations[0]
-        job = self.powered_job if self.metered else self.job
         while True:
             yield env.timeout(self.interarrival(rng))
             place = first.places.request()
             yield place  # a full first station holds the job here, and the source with it
             self.wip.add(env.now, 1)
             self.jobs += 1
-            env.process(job(place))
+            env.process(self.job(place))
 
     def job(self, place):
-        env, rng, warmup = self.env, self.rng, self.warmup
+        """One job from its entry into the first station to its exit. With power (``metered``)
+        its processing goes through ``serve``, and each server's draw follows its state."""
+        env, rng, warmup, metered = self.env, self.rng, self.warmup, self.metered
         entered = env.now
         st = self.stations[0]
         while True:
@@ -576,26 +578,31 @@ class _Replication:
             if now >= warmup:
                 st.wait_total += now - arrived
                 st.waits += 1
-            st.busy.add(now, 1)
-            work = st.process(rng)
-            if st.mtbf is not None:
-                ttf = rng.exponential(st.mtbf)
-                while ttf < work:
-                    yield env.timeout(ttf)
-                    work -= ttf
-                    now = env.now
-                    st.busy.add(now, -1)
-                    st.down.add(now, 1)
-                    yield env.timeout(rng.exponential(st.mttr))
-                    now = env.now
-                    st.down.add(now, -1)
-                    st.busy.add(now, 1)
+            if metered:
+                yield from self.serve(st, st.process(rng))
+            else:  # written out: the plain model is the benchmark's speed reference
+                st.busy.add(now, 1)
+                work = st.process(rng)
+                if st.mtbf is not None:
                     ttf = rng.exponential(st.mtbf)
-            yield env.timeout(work)
+                    while ttf < work:
+                        yield env.timeout(ttf)
+                        work -= ttf
+                        now = env.now
+                        st.busy.add(now, -1)
+                        st.down.add(now, 1)
+                        yield env.timeout(rng.exponential(st.mttr))
+                        now = env.now
+                        st.down.add(now, -1)
+                        st.busy.add(now, 1)
+                        ttf = rng.exponential(st.mtbf)
+                yield env.timeout(work)
+                st.busy.add(env.now, -1)
             now = env.now
-            st.busy.add(now, -1)
             target = st.route(rng)
             if target == self.exit:
+                if metered:
+                    self.draw(st, now, st.last_kw, st.idle_kw)
                 st.machines.release(machine)
                 st.places.release(place)
                 self.wip.add(now, -1)
@@ -604,10 +611,14 @@ class _Replication:
                     self.cycle_times.append(now - entered)
                 return
             st.blocked.add(now, 1)
+            if metered:
+                self.draw(st, now, st.last_kw, st.blocked_kw)
             next_place = self.stations[target].places.request()
             yield next_place  # blocked, holding place and machine, until granted (FIFO)
             now = env.now
             st.blocked.add(now, -1)
+            if metered:
+                self.draw(st, now, st.blocked_kw, st.idle_kw)
             st.machines.release(machine)
             st.places.release(place)
             if now >= warmup:
@@ -615,46 +626,6 @@ class _Replication:
             place, st = next_place, self.stations[target]
 
     # ----------------------------------------------------------------------- power
-
-    def powered_job(self, place):
-        """``job`` with power: the same moves, and each server's draw as its state changes."""
-        env, rng, warmup = self.env, self.rng, self.warmup
-        entered = env.now
-        st = self.stations[0]
-        while True:
-            arrived = env.now
-            st.queue.add(arrived, 1)
-            machine = st.machines.request()
-            yield machine
-            now = env.now
-            st.queue.add(now, -1)
-            if now >= warmup:
-                st.wait_total += now - arrived
-                st.waits += 1
-            yield from self.serve(st, st.process(rng))
-            now = env.now
-            target = st.route(rng)
-            if target == self.exit:
-                self.draw(st, now, st.last_kw, st.idle_kw)
-                st.machines.release(machine)
-                st.places.release(place)
-                self.wip.add(now, -1)
-                if now >= warmup:
-                    st.departures += 1
-                    self.cycle_times.append(now - entered)
-                return
-            st.blocked.add(now, 1)
-            self.draw(st, now, st.last_kw, st.blocked_kw)
-            next_place = self.stations[target].places.request()
-            yield next_place  # blocked, holding place and machine, until granted (FIFO)
-            now = env.now
-            st.blocked.add(now, -1)
-            self.draw(st, now, st.blocked_kw, st.idle_kw)
-            st.machines.release(machine)
-            st.places.release(place)
-            if now >= warmup:
-                st.departures += 1
-            place, st = next_place, self.stations[target]
 
     def serve(self, st: _Station, work: float):
         """Process a job that has just taken an idle server of ``st``, step by step, asking

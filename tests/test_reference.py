@@ -61,6 +61,21 @@ def standard_error(figure: dict, n: int) -> float:
     return half / stats.t.ppf(0.975, n - 1)
 
 
+def assert_two_sample(pairs: list[tuple[str, dict, dict]]) -> None:
+    """Every (name, engine figure, SimPy figure) passes the two-sample test of the module
+    docstring, with ``z`` chosen for the whole family."""
+    z = max(3.0, stats.norm.isf(FAMILY_FALSE_ALARM / (2 * len(pairs))))
+    failures = []
+    for name, mine, theirs in pairs:
+        se = math.hypot(standard_error(mine, ENGINE_LANES),
+                        standard_error(theirs, SIMPY_REPLICATIONS))
+        gap = abs(mine["mean"] - theirs["mean"])
+        if not gap <= z * se + ABSOLUTE_SLACK:
+            failures.append(f"{name}: engine {mine['mean']:.5g}, SimPy {theirs['mean']:.5g}, "
+                            f"gap {gap:.3g} > {z:.2f} x {se:.3g} + {ABSOLUTE_SLACK}")
+    assert not failures, "\n".join(failures)
+
+
 def as_figure(values) -> dict:
     return mean_ci(np.asarray(values, dtype=np.float64))
 
@@ -101,16 +116,7 @@ def test_engine_agrees_with_simpy(backend, stat_seed, simpy_results):
     for name, theirs in exact_zero:
         assert theirs["mean"] == 0.0, f"{name}: the SimPy model says {theirs['mean']}"
 
-    z = max(3.0, stats.norm.isf(FAMILY_FALSE_ALARM / (2 * len(pairs))))
-    failures = []
-    for name, mine, theirs in pairs:
-        se = math.hypot(standard_error(mine, ENGINE_LANES),
-                        standard_error(theirs, SIMPY_REPLICATIONS))
-        gap = abs(mine["mean"] - theirs["mean"])
-        if not gap <= z * se + ABSOLUTE_SLACK:
-            failures.append(f"{name}: engine {mine['mean']:.5g}, SimPy {theirs['mean']:.5g}, "
-                            f"gap {gap:.3g} > {z:.2f} x {se:.3g} + {ABSOLUTE_SLACK}")
-    assert not failures, "\n".join(failures)
+    assert_two_sample(pairs)
     # the plant exercises what it is meant to
     stations = engine["stations"]
     assert stations["kit"]["blocked"]["mean"] > 0.05
@@ -158,16 +164,7 @@ def test_engine_agrees_with_simpy_on_power(stat_seed):
                       as_figure([r["stations"][j]["power_wait"] for r in runs])))
     pairs = [(name, a, b) for name, a, b in pairs if not (a["ci95"][0] == a["ci95"][1]
                                                           == b["mean"] == 0.0)]
-    z = max(3.0, stats.norm.isf(FAMILY_FALSE_ALARM / (2 * len(pairs))))
-    failures = []
-    for name, mine, theirs in pairs:
-        se = math.hypot(standard_error(mine, ENGINE_LANES),
-                        standard_error(theirs, SIMPY_REPLICATIONS))
-        gap = abs(mine["mean"] - theirs["mean"])
-        if not gap <= z * se + ABSOLUTE_SLACK:
-            failures.append(f"{name}: engine {mine['mean']:.5g}, SimPy {theirs['mean']:.5g}, "
-                            f"gap {gap:.3g} > {z:.2f} x {se:.3g} + {ABSOLUTE_SLACK}")
-    assert not failures, "\n".join(failures)
+    assert_two_sample(pairs)
     # the cap binds, and neither model ever exceeds it
     assert (lanes["power.station.power_wait"][:, 1:3].mean(axis=0) > 0.01).all()
     assert lanes["power.max_kw"].max() <= 113.3 * (1 + 1e-9)
