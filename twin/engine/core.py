@@ -484,7 +484,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
 
     # --- areas: each change of a count weighs the rest of the window
     w = rest_of_window
-    cell = of * N_AREA
+    cell, kcell = of * N_AREA, kf * N_AREA
     columns = [(C_BUSY, BUSY), (C_BLOCKED, BLOCKED)]
     if p.has_failures:
         columns.append((C_DOWN, DOWN))
@@ -493,10 +493,10 @@ def step(xp, p: DeviceParams, s: State) -> State:
     for c, code in columns:
         area[cell + c] += ((final_e == code).astype(f64) - (st_e == code)) * w
     area[cell + C_QUEUE] -= take * w
-    area[kf * N_AREA + C_BUSY] += go_b * w
-    area[kf * N_AREA + C_QUEUE] += enqueue * w
+    area[kcell + C_BUSY] += go_b * w
+    area[kcell + C_QUEUE] += enqueue * w
     if cap:
-        area[kf * N_AREA + C_WAIT] += wait_b * w
+        area[kcell + C_WAIT] += wait_b * w
 
     # --- power: the draws of slots e and b, the heat and its bins, the cap's requests
     if power:
@@ -508,7 +508,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
         d_b = xp.where(start_b, draw_b - F(p.draw_idle)[kf], 0.0)
         F(s.draw)[bf] = xp.where(start_b, draw_b, 0.0)  # the trash slot stays at 0
         area[cell + C_ENERGY] += d_e * w
-        area[kf * N_AREA + C_ENERGY] += d_b * w
+        area[kcell + C_ENERGY] += d_b * w
         d = d_e + d_b
         s.heat[...] += d
         _power_change(xp, p, s, t_window, d)
