@@ -9,10 +9,8 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
-    PlainSerializer,
     Tag,
     ValidationError,
     WithJsonSchema,
@@ -21,7 +19,23 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from twin.units import DURATION_PATTERN, POWER_PATTERN, parse_duration, parse_power
+from twin.config.fields import (
+    _DURATION_SCHEMA,
+    Duration,
+    MeanDuration,
+    Power,
+    _ConfigModel,
+)
+from twin.config.layout import AisleGrid, Bays, Layout, Point, Size
+from twin.config.logistics import (
+    Alternative,
+    Battery,
+    Fleet,
+    Pool,
+    Requires,
+    Shift,
+    alternatives,
+)
 
 EXIT = "exit"
 """Routing target meaning "leave the plant"; reserved, so no station may use it as its id."""
@@ -29,82 +43,6 @@ EXIT = "exit"
 PROBABILITY_TOLERANCE = 1e-6
 """How far the probabilities of a routing list may sum from 1."""
 
-
-# --------------------------------------------------------------------------------------------
-# Field types
-# --------------------------------------------------------------------------------------------
-
-_DURATION_SCHEMA = {
-    "type": "string",
-    "pattern": DURATION_PATTERN,
-    "description": "A number and a unit: s, min, h, d or w, such as '45min' or '1.5h'.",
-}
-
-
-def _hours_text(hours: float) -> str:
-    """Write hours as a duration string that parses back to exactly the same float."""
-    return f"{hours!r}h"
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    PlainSerializer(_hours_text, return_type=str),
-    WithJsonSchema(_DURATION_SCHEMA),
-]
-"""A time read from a string with a unit and stored in hours."""
-
-
-class MeanHours(float):
-    """The `mean` parameter of a distribution, in hours, which is also that distribution's mean.
-
-    Every distribution has a ``mean()`` method, and exponential, lognormal and gamma are
-    parametrised by their mean, so for them ``dist.mean`` (the parameter) and ``dist.mean()``
-    (the method) must both work: the parameter is a float that returns itself when called.
-    """
-
-    __slots__ = ()
-
-    def __call__(self) -> float:
-        return float(self)
-
-
-MeanDuration = Annotated[Duration, AfterValidator(MeanHours)]
-
-_POWER_SCHEMA = {
-    "anyOf": [
-        {"type": "string", "pattern": POWER_PATTERN},
-        {"const": 0},
-    ],
-    "description": "A number and a unit: W, kW or MW, such as '500W' or '1.2MW'; or 0.",
-}
-
-
-def _power_or_zero(value: Any) -> float:
-    """A power string in kW; a bare 0 needs no unit."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
-        return 0.0
-    return parse_power(value)
-
-
-Power = Annotated[
-    float,
-    BeforeValidator(_power_or_zero),
-    PlainSerializer(lambda kw: f"{kw!r}kW", return_type=str),
-    WithJsonSchema(_POWER_SCHEMA),
-]
-"""A power read from a string with a unit and stored in kilowatts."""
-
-
-# --------------------------------------------------------------------------------------------
-# Models
-# --------------------------------------------------------------------------------------------
-
-
-class _ConfigModel(BaseModel):
-    """Base of every config model: unknown keys are errors and no type is silently coerced."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Exponential(_ConfigModel):
@@ -526,6 +464,23 @@ class Station(_ConfigModel):
             "Absent: the next station in the list, or `exit` after the last."
         ),
     )
+    transport: str | None = Field(
+        None, description="Id of the fleet that carries finished jobs out; absent: an instant "
+        "hand-over.",
+    )
+    requires: Requires | None = Field(
+        None, description="Pool units each job holds while it processes: `{pool: units}`, or "
+        "`{any_of: [{pool: units, time_factor: f}, ...]}`.",
+    )
+    position: Point | None = Field(None, description="Centre of the station on the floor, [x, y] "
+                                   "metres.")
+    footprint: Size | None = Field(None, description="[x, y] size in metres before rotation.")
+    rotation: Literal[0, 90, 180, 270] = Field(0, description="Degrees, counter-clockwise.")
+    height: float = Field(2.5, gt=0, description="Height in metres (for 3D views).")
+    dock: Point | None = Field(None, description="Where vehicles pick up and drop off; absent: "
+                               "the aisle point nearest the station.")
+    bays: Bays | None = Field(None, description="How the servers stand in the footprint, rows x "
+                              "columns (for the viewer).")
 
     @field_validator("id")
     @classmethod
@@ -556,12 +511,18 @@ class Plant(_ConfigModel):
     power: PlantPower | None = Field(
         None, description="Base load, cooling, power cap, tariff; absent: stations' draw only."
     )
+    layout: Layout | None = Field(None, description="Floor, aisles and shipping point; needed "
+                                  "by fleets.")
+    transport: list[Fleet] = Field(default_factory=list, description="Vehicle fleets.")
+    resources: list[Pool] = Field(default_factory=list, description="Shared pools of "
+                                  "technicians, robot arms, humanoids.")
 
     @model_validator(mode="after")
     def _check_plant(self) -> "Plant":
         structure = _station_id_problems(self) + _routing_problems(self)
         flow = [] if structure else _flow_problems(self)  # flow needs every target resolved
-        problems = _warmup_problems(self) + structure + flow + _power_problems(self)
+        problems = (_warmup_problems(self) + structure + flow + _power_problems(self)
+                    + _logistics_problems(self))
         if problems:
             raise ValidationError.from_exception_data(
                 "Plant",
@@ -598,6 +559,14 @@ MODEL_AT_LOC_NAME: dict[str, type[BaseModel]] = {
     "stations": Station,
     "failures": Failures,
     "branches": Route,
+    "layout": Layout,
+    "grid": AisleGrid,
+    "bays": Bays,
+    "transport": Fleet,
+    "battery": Battery,
+    "resources": Pool,
+    "shifts": Shift,
+    "any_of": Alternative,
     **dict(zip(DIST_NAMES, DISTRIBUTIONS)),
 }
 """Which model a pydantic error location is inside, by the last name in the location."""
@@ -781,3 +750,51 @@ def _cap_problems(plant: Plant) -> list[Problem]:
              f"standby (base load, every server's standby draw, cooling) already needs "
              f"{standby:g}kW and one job there adds {need - standby:g}kW; raise the cap to at "
              f"least {need:g}kW"))]
+
+
+def _named_problems(loc: Loc, name: str, known: list[str], what: str) -> list[Problem]:
+    if name in known:
+        return []
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else (
+        f"use one of: {', '.join(known)}" if known else f"declare it under `{what}`")
+    return [(loc, f"unknown {what.removesuffix('s')} '{name}'; {hint}")]
+
+
+def _logistics_problems(plant: Plant) -> list[Problem]:
+    """Fleets and pools that stations name must exist, be unique, and be able to serve."""
+    problems = []
+    for key, items in (("transport", plant.transport), ("resources", plant.resources)):
+        seen: dict[str, int] = {}
+        for k, item in enumerate(items):
+            if item.id in seen:
+                problems.append(((key, k, "id"), (f"duplicate id '{item.id}' (also {key}"
+                                 f"[{seen[item.id]}]); give each its own id")))
+            seen.setdefault(item.id, k)
+    fleets = [f.id for f in plant.transport]
+    pools = {p.id: p for p in plant.resources}
+    for k, station in enumerate(plant.stations):
+        if station.transport is not None:
+            problems += _named_problems(("stations", k, "transport"), station.transport,
+                                        fleets, "transport")
+            if plant.layout is None:
+                problems.append((("stations", k, "transport"),
+                                 ("a fleet needs the floor plan to drive on; add a `layout` "
+                                 "with `floor` and `aisles`")))
+            elif any(t == len(plant.stations) and p > 0 for t, p in plant.routes(k)) and \
+                    plant.layout.shipping is None:
+                problems.append((("stations", k, "transport"),
+                                 (f"station '{station.id}' sends jobs to exit by a fleet, but "
+                                 "the layout has no `shipping` point; add `layout.shipping: "
+                                 "[x, y]`")))
+        for a, (needs, _) in enumerate(alternatives(station.requires)):
+            for pool, units in needs.items():
+                found = _named_problems(("stations", k, "requires"), pool, list(pools),
+                                        "resources")
+                problems += found
+                if not found and units > pools[pool].count:
+                    problems.append((("stations", k, "requires"),
+                                     (f"a job at '{station.id}' needs {units} of '{pool}' but "
+                                     f"the pool has {pools[pool].count}; lower the need or "
+                                     "raise the pool's count")))
+    return problems

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from twin.config.layout import AisleGrid, Bays, Layout
+from twin.config.logistics import Alternative, AnyOf, Battery, Fleet, Pool, Shift
 from twin.config.models import (
     DIST_NAMES,
     DISTRIBUTIONS,
@@ -38,7 +40,8 @@ def config_reference_markdown() -> str:
     parts += [
         _reference_section(definitions[model.__name__], f"### {model.__name__}")
         for model in (Source, Station, Failures, Route, StationPower, ProfileStep, PlantPower,
-                      Cooling, Tariff, EnergyPrices, PriceBand)
+                      Cooling, Tariff, EnergyPrices, PriceBand, Layout, AisleGrid, Bays, Fleet,
+                      Battery, Pool, Shift, AnyOf, Alternative)
     ]
     parts.append(
         "### Distributions\n\n"

@@ -1,0 +1,172 @@
+"""Vehicles, shared resource pools and their calendars: what carries jobs between stations
+and who (or what) a station needs beside its servers. See docs/transport.md."""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from twin.config.fields import Duration, _ConfigModel
+from twin.config.layout import Point
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS_PER_WEEK = 168.0
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+
+
+class Battery(_ConfigModel):
+    """A vehicle battery: it drains while the vehicle drives or handles a load, and a vehicle
+    below its threshold after a trip charges to full at the nearest free charger."""
+
+    capacity: Duration = Field(gt=0, description="Active time (driving, loading, unloading) a "
+                               "full battery lasts.")
+    charge_time: Duration = Field(gt=0, description="Time to charge from empty to full; "
+                                  "charging is linear.")
+    threshold: float = Field(gt=0, lt=1, description="Share of the capacity below which a "
+                             "vehicle goes to charge after a trip.")
+    chargers: list[Point] = Field(min_length=1, description="Charger positions [x, y]; one "
+                                  "vehicle charges at each at a time.")
+
+
+class Fleet(_ConfigModel):
+    """Identical vehicles that carry finished jobs from a station's dock to the next one's."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", description="Unique name, used by stations' "
+                    "`transport`.")
+    kind: Literal["agv", "amr", "forklift"] = Field(description="What the vehicles are (for "
+                                                     "reports and the viewer).")
+    count: int = Field(ge=1, description="Number of vehicles.")
+    speed: float = Field(gt=0, description="Driving speed in m/s, loaded or empty.")
+    load_time: Duration = Field("0h", validate_default=True, ge=0,
+                                description="Time to pick a job up at a dock.")
+    unload_time: Duration = Field("0h", validate_default=True, ge=0,
+                                  description="Time to set a job down at a dock.")
+    home: Point | None = Field(None, description="Where idle vehicles wait; absent: they stay "
+                               "where they unloaded.")
+    battery: Battery | None = Field(None, description="Battery and chargers; absent: vehicles "
+                                    "never charge.")
+
+
+def _clock_hours(text: Any) -> float:
+    if not isinstance(text, str) or not _CLOCK.match(text):
+        raise ValueError(f"{text!r} is not a time of day; write it as 'HH:MM', such as '06:00'")
+    hours, minutes = _CLOCK.match(text).groups()
+    value = int(hours) + int(minutes) / 60
+    if value > 24:
+        raise ValueError(f"{text!r} is past midnight; the latest time of day is '24:00'")
+    return value
+
+
+class Shift(_ConfigModel):
+    """A shift: on the given days, from `start` to `end` (an `end` not after `start` means the
+    next day). Days start Monday 00:00, the simulation's time 0."""
+
+    days: list[Literal[DAYS]] = Field(min_length=1, description="Days the shift starts on: "
+                                      "mon, tue, wed, thu, fri, sat, sun.")
+    start: str = Field(description="Time of day the shift starts, 'HH:MM'.")
+    end: str = Field(description="Time of day it ends, 'HH:MM'; at or before `start`: the "
+                     "next day.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _check_clock(cls, value: str) -> str:
+        _clock_hours(value)
+        return value
+
+    def intervals(self) -> list[tuple[float, float]]:
+        """(start, end) hours after Monday 00:00 of each day's shift; ends may pass 168."""
+        start, end = _clock_hours(self.start), _clock_hours(self.end)
+        length = end - start if end > start else end + 24 - start
+        return [(DAYS.index(d) * 24 + start, DAYS.index(d) * 24 + start + length)
+                for d in self.days]
+
+
+class Pool(_ConfigModel):
+    """A shared pool of identical units (technicians, robot arms, humanoids) that stations
+    hold while they process."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", description="Unique name, used by stations' "
+                    "`requires`.")
+    count: int = Field(ge=1, description="Units in the pool (on shift).")
+    shifts: list[Shift] | None = Field(None, description="Weekly shifts; absent: always on. "
+                                       "A job started on shift is finished after it ends.")
+
+    @model_validator(mode="after")
+    def _check_overlaps(self) -> "Pool":
+        if self.shifts:
+            on_hours(self.shifts)
+        return self
+
+
+def on_hours(shifts: list[Shift]) -> list[tuple[float, float]]:
+    """The weekly on-intervals of a calendar, merged, within [0, 168): sorted (start, end).
+
+    Raises ValueError when two shifts overlap (a unit cannot work two shifts at once)."""
+    pieces = []
+    for shift in shifts:
+        for a, b in shift.intervals():
+            a, b = a % HOURS_PER_WEEK, a % HOURS_PER_WEEK + (b - a)
+            pieces += [(a, min(b, HOURS_PER_WEEK))]
+            if b > HOURS_PER_WEEK:
+                pieces += [(0.0, b - HOURS_PER_WEEK)]
+    pieces.sort()
+    merged: list[list[float]] = []
+    for a, b in pieces:
+        if merged and a < merged[-1][1] - 1e-9:
+            raise ValueError(f"two shifts overlap at hour {a:g} of the week; make the shifts "
+                             "of a pool follow each other")
+        if merged and abs(a - merged[-1][1]) <= 1e-9:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+Needs = dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")], Annotated[int, Field(ge=1)]]
+
+
+class Alternative(_ConfigModel):
+    """One way to staff a job: units of pools, and how much longer (or shorter) it takes."""
+
+    model_config = _ConfigModel.model_config | {"extra": "allow"}
+
+    time_factor: float = Field(1.0, gt=0, description="Processing time multiplier with this "
+                               "staffing.")
+
+    @model_validator(mode="after")
+    def _check_units(self) -> "Alternative":
+        extra = self.model_extra or {}
+        if not extra:
+            raise ValueError("an alternative names no pool; write pools as `pool_id: units`")
+        for pool, units in extra.items():
+            if not re.match(r"^[a-z0-9_]+$", pool) or isinstance(units, bool) or \
+                    not isinstance(units, int) or units < 1:
+                raise ValueError(f"'{pool}: {units!r}' is not a pool and a whole number of "
+                                 "units; write it as `pool_id: 1`")
+        return self
+
+    def needs(self) -> dict[str, int]:
+        return dict(self.model_extra or {})
+
+
+class AnyOf(_ConfigModel):
+    """One of several staffings, tried in the order listed."""
+
+    any_of: list[Alternative] = Field(min_length=1, description="Alternatives `{pool: units, "
+                                      "time_factor}`, the first that is free is taken.")
+
+
+Requires = Annotated[
+    Annotated[Needs, Field(min_length=1)] | AnyOf,
+    Field(union_mode="left_to_right"),
+]
+"""What a job holds while it processes: `{pool: units, ...}` (all of them) or `{any_of: [...]}`."""
+
+
+def alternatives(requires: Any) -> list[tuple[dict[str, int], float]]:
+    """A station's `requires` as a list of (units per pool, time factor)."""
+    if requires is None:
+        return []
+    if isinstance(requires, AnyOf):
+        return [(a.needs(), a.time_factor) for a in requires.any_of]
+    return [(dict(requires), 1.0)]
