@@ -50,3 +50,8 @@ class Bays(_ConfigModel):
 
     rows: int = Field(ge=1, description="Rows of bays.")
     columns: int = Field(ge=1, description="Bays per row.")
+
+
+def layout_problems(plant) -> list[tuple[tuple, str]]:
+    """Problems of where things stand on the floor; none without a layout."""
+    return []

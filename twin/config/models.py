@@ -26,7 +26,7 @@ from twin.config.fields import (
     Power,
     _ConfigModel,
 )
-from twin.config.layout import AisleGrid, Bays, Layout, Point, Size
+from twin.config.layout import AisleGrid, Bays, Layout, Point, Size, layout_problems
 from twin.config.logistics import (
     Alternative,
     Battery,
@@ -522,7 +522,7 @@ class Plant(_ConfigModel):
         structure = _station_id_problems(self) + _routing_problems(self)
         flow = [] if structure else _flow_problems(self)  # flow needs every target resolved
         problems = (_warmup_problems(self) + structure + flow + _power_problems(self)
-                    + _logistics_problems(self))
+                    + _logistics_problems(self) + ([] if structure else layout_problems(self)))
         if problems:
             raise ValidationError.from_exception_data(
                 "Plant",
