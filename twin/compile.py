@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from twin.compile_logistics import FleetPlan, PoolPlan, fleet_plan, pool_plan
 from twin.config import Deterministic, Empirical, Exponential, Gamma, Lognormal, Plant, Triangular
 from twin.config import Uniform as UniformDist
 from twin.engine import rng
@@ -30,8 +31,10 @@ from twin.engine import rng
 STREAMS_PER_STATION = 4  # service, routing, time-to-failure, repair (see twin.engine.core)
 
 # Columns of the per-station power tables, indexed by slot status (twin.engine.core: IDLE 0,
-# BUSY 1, BLOCKED 2, DOWN 3, OFF 4, WAITING 5), then one column per busy-profile step.
-POWER_STEP0 = 6
+# BUSY 1, BLOCKED 2, DOWN 3, OFF 4, WAITING 5 (for power), HANDOVER 6 (waiting for a vehicle,
+# drawn as blocked), WAIT_UNITS 7 (waiting for pool units, drawn as waiting)), then one column
+# per busy-profile step.
+POWER_STEP0 = 8
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,10 @@ class Params:
     has_cap: bool
     has_profiles: bool
     power: PowerPlan | None
+    fleets: FleetPlan | None = None
+    pools: PoolPlan | None = None
+    vehicle0: int = 0  # first vehicle slot
+    timer0: int = 0  # first shift-timer slot (one per pool)
 
     @property
     def lanes(self) -> int:
@@ -163,6 +170,9 @@ class Params:
                     "reserve", "share", "last_step", "cap_heat")
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         fields.update({name: fields[name][lanes] for name in per_lane})
+        for name in ("fleets", "pools"):
+            if fields[name] is not None:
+                fields[name] = fields[name].take(lanes)
         return Params(**fields)
 
 
@@ -225,8 +235,10 @@ def _power_tables(plants: list[Plant]) -> tuple[np.ndarray, ...]:
                 continue
             pw, steps = st.power, st.power.steps()
             standby = pw.standby()
-            draw[s, j, :POWER_STEP0] = [pw.idle, 0.0, pw.blocked, pw.down, 0.0, pw.waiting]
-            reserve[s, j, :POWER_STEP0] = [standby, 0.0, standby, 0.0, 0.0, standby]
+            draw[s, j, :POWER_STEP0] = [pw.idle, 0.0, pw.blocked, pw.down, 0.0, pw.waiting,
+                                        pw.blocked, pw.waiting]
+            reserve[s, j, :POWER_STEP0] = [standby, 0.0, standby, 0.0, 0.0, standby, standby,
+                                           standby]
             for k, (frac, kw) in enumerate(steps):
                 draw[s, j, POWER_STEP0 + k] = kw
                 reserve[s, j, POWER_STEP0 + k] = max(standby, kw)
@@ -282,9 +294,17 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     warmup = first.warmup if warmup is None else warmup
     J, S, R = len(ids), len(plants), replications
 
+    lane_scenario = np.repeat(np.arange(S), R)
+    fleets = fleet_plan(plants, lane_scenario)
+    V = fleets.vehicles if fleets else 0
+    n_pools = len(first.resources)
     max_servers = [max(p.stations[j].servers for p in plants) for j in range(J)]
-    slot_station = np.concatenate([[J]] + [[j] * c for j, c in enumerate(max_servers)] + [[J]])
-    slot_rank = np.concatenate([[0]] + [list(range(c)) for c in max_servers] + [[1]])
+    slot_station = np.concatenate([[J]] + [[j] * c for j, c in enumerate(max_servers)]
+                                  + [[J] * (V + n_pools + 1)])
+    slot_rank = np.concatenate([[0]] + [list(range(c)) for c in max_servers]
+                               + [[0] * (V + n_pools + 1)])
+    vehicle0 = 1 + sum(max_servers)
+    timer0 = vehicle0 + V
 
     tables: list[list[float]] = []
     servers = np.zeros((S, J))
@@ -315,7 +335,6 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     for i, t in enumerate(tables):
         table_arr[i, : len(t)] = t
 
-    lane_scenario = np.repeat(np.arange(S), R)
     draw, reserve, share, last_step = _power_tables(plants)
     has_power = any(p.power is not None or any(st.power is not None for st in p.stations)
                     for p in plants)
@@ -323,14 +342,19 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     cap_heat = np.full(S, np.inf)
     if plan is not None:
         cap_heat = (plan.cap_kw - plan.base_kw) / plan.factor
-    slot_on = slot_rank[None, :] < np.concatenate(
-        [np.ones((S, 1)), servers[:, slot_station[1:-1]], np.zeros((S, 1))], axis=1)
-    slot_on[:, -1] = False
+    server_slots = slice(1, vehicle0)
+    slot_on = np.zeros((S, len(slot_station)), bool)
+    slot_on[:, 0] = True
+    slot_on[:, server_slots] = slot_rank[None, server_slots] < servers[:, slot_station[server_slots]]
+    slot_on = slot_on[lane_scenario]
+    if fleets is not None:
+        slot_on[:, vehicle0:timer0] = (
+            fleets.rank[None, :] < fleets.count[:, fleets.vehicle_fleet[:-1]])
     has_draws = bool(((route > 0) & (route < 1)).any())
     return Params(
         horizon=float(horizon), warmup=float(warmup), seed=int(seed), station_ids=ids,
         replication=np.tile(np.arange(R), S),
-        slot_station=slot_station.astype(np.int64), slot_on=slot_on[lane_scenario],
+        slot_station=slot_station.astype(np.int64), slot_on=slot_on,
         servers=servers[lane_scenario], capacity=capacity[lane_scenario],
         dist_kind=kind[lane_scenario], dist_par=par[lane_scenario], dist_row=row[lane_scenario],
         tables=table_arr, route_cum=route_cum[lane_scenario], mtbf=mtbf[lane_scenario],
@@ -340,7 +364,8 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
         share=share[lane_scenario], last_step=last_step[lane_scenario],
         cap_heat=cap_heat[lane_scenario], has_power=has_power,
         has_cap=bool(np.isfinite(cap_heat).any()), has_profiles=bool((last_step > 0).any()),
-        power=plan,
+        power=plan, fleets=fleets, pools=pool_plan(plants, lane_scenario, slot_station),
+        vehicle0=vehicle0, timer0=timer0,
     )
 
 

@@ -53,21 +53,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from twin.engine import logistics as lg
 from twin.engine import rng
 
 Array = Any
 
-IDLE, BUSY, BLOCKED, DOWN, OFF, WAITING = 0, 1, 2, 3, 4, 5
+IDLE, BUSY, BLOCKED, DOWN, OFF, WAITING, HANDOVER, WAIT_UNITS = 0, 1, 2, 3, 4, 5, 6, 7
 # Per-station counts integrated over time: the last axis of State.area. C_ENERGY integrates the
-# station's draw (kWh); the others count servers (or jobs, for the queue).
-C_BUSY, C_BLOCKED, C_DOWN, C_QUEUE, C_WAIT, C_ENERGY = 0, 1, 2, 3, 4, 5
-N_AREA = 6
+# station's draw (kWh); the others count servers (or jobs, for the queue). C_WAIT is the wait
+# for power, C_UNITS the wait for pool units.
+C_BUSY, C_BLOCKED, C_DOWN, C_QUEUE, C_WAIT, C_UNITS, C_ENERGY = 0, 1, 2, 3, 4, 5, 6
+N_AREA = 7
 S_SERVICE, S_ROUTE, S_TTF, S_REPAIR = 0, 1, 2, 3
 # Movable slots sort before every timed event by key = sequence - MOVE_OFFSET < 0 <= any time,
 # and a grantable power request before them all.
+# Order of the immediate events: power grant < unit grant (by request order) < dispatch < move.
 MOVE_OFFSET = 2.0**52
 GRANT_KEY = -(2.0**53)
-STEP0 = 6  # first busy-step column of the power tables (twin.compile.POWER_STEP0)
+UNITS_KEY = -(2.0**53) + 2.0**51
+DISPATCH_KEY = -(2.0**52) - 2.0**49
+STEP0 = 8  # first busy-step column of the power tables (twin.compile.POWER_STEP0)
 CAP_TOLERANCE = 1e-9  # relative slack of the cap check, for the rounding of running sums
 
 
@@ -122,6 +127,46 @@ class DeviceParams:
     has_power: bool
     has_cap: bool
     has_profiles: bool
+    # transport (twin.compile_logistics.FleetPlan); empty placeholders without fleets
+    has_transport: bool = False
+    has_battery: bool = False
+    V0: int = 0  # first vehicle slot
+    V: int = 0
+    T0: int = 0  # first shift-timer slot
+    P: int = 1  # places
+    C: int = 1  # chargers per fleet
+    requests: int = 1  # places of each fleet's request ring
+    vehicle_fleet: Array = None  # (V + 1,)
+    station_fleet: Array = None  # (L, W)
+    v_speed: Array = None  # (L, F) m/h
+    v_load: Array = None  # (L, F)
+    v_unload: Array = None  # (L, F)
+    v_home: Array = None  # (L, F)
+    v_cap: Array = None  # (L, F)
+    v_charge: Array = None  # (L, F)
+    v_thr: Array = None  # (L, F)
+    charger: Array = None  # (L, F, C)
+    dist: Array = None  # (S, P, P)
+    lane_pp: Array = None  # (L,) scenario * P * P
+    lane_f: Array = None  # (L,) lane * F
+    lane_v: Array = None  # (L,) lane * (V + 1)
+    # resource pools (twin.compile_logistics.PoolPlan)
+    has_units: bool = False
+    has_shifts: bool = False
+    on_at_start: Array = None  # (NP,) bool
+    start: Array = None  # (L, V + 1) place where each vehicle starts
+    pool_count: Array = None  # (L, NP)
+    need: Array = None  # (L, W, A, NP)
+    factor: Array = None  # (L, W, A)
+    requires: Array = None  # (L, W)
+    unit_slots: Array = None  # (R,)
+    need_r: Array = None  # (L, R, A, NP)
+    edges: Array = None  # (NP, N)
+    edge_count: Array = None  # (NP,)
+    lane_p: Array = None  # (L,) lane * NP
+    WAIT_UNITS: int = WAIT_UNITS
+    UNITS_KEY: float = UNITS_KEY
+    DISPATCH_KEY: float = DISPATCH_KEY
 
 
 @dataclass(frozen=True)
@@ -176,6 +221,36 @@ class State:
     # one step's two updates of a bin touch one cache line
     pw_sum: Array  # (L, W) power waits ended in the window
     grants: Array  # (L, W) their number
+    # transport (width-1 placeholders without fleets); vehicle arrays have a scratch column V
+    v_pos: Array  # (L, V + 1) int64 place a vehicle is at or driving to
+    v_origin: Array  # (L, V + 1) int64 slot of the job it serves
+    v_to: Array  # (L, V + 1) int64 that job's next station (J: exit, via the shipping point)
+    v_job: Array  # (L, V + 1) system-entry time of that job
+    v_level: Array  # (L, V + 1) battery, hours of active time left
+    v_since: Array  # (L, V + 1) time of the level's last update
+    v_low: Array  # (L, V + 1) lowest level reached
+    v_charger: Array  # (L, V + 1) int64 charger (index within the fleet) held
+    v_seq: Array  # (L, V + 1) order of vehicles waiting for a charger
+    next_vseq: Array  # (L,)
+    ch_taken: Array  # (L, F, C) bool
+    rq: Array  # (L, F, RQ) int64 ring of the slots waiting for a vehicle, per fleet
+    rq_head: Array  # (L, F) int64
+    rq_len: Array  # (L, F) int64
+    f_area: Array  # (L, F, 9) vehicle-time integrals by vehicle status (column status - 10)
+    f_wait: Array  # (L, F) request-to-pickup waits of pickups in the window
+    f_pickups: Array  # (L, F)
+    f_trips: Array  # (L, F) deliveries in the window
+    # resource pools (width-1 placeholders without pools)
+    p_on: Array  # (L, NP) int64 1 on shift
+    p_held: Array  # (L, NP) int64 units held
+    p_edge: Array  # (L, NP) int64 shift changes passed since time 0
+    p_area: Array  # (L, NP) integral of the units held
+    p_wait: Array  # (L, NP) request-to-grant waits of grants in the window
+    p_grants: Array  # (L, NP)
+    alt: Array  # (L, M) int64 alternative a slot's job holds
+    useq: Array  # (L, M) order of waiting unit requests
+    next_useq: Array  # (L,)
+    n_uwait: Array  # (L,) int64 requests waiting for units
 
 
 def _flat(a: Array) -> Array:
@@ -203,7 +278,8 @@ def _service(xp, p: DeviceParams, row: Array, u: Array) -> Array:
     return rng.sample(xp, p.ndtri, kinds, kind, pars, tab, p.tables, u)
 
 
-def _start_pair(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: Array):
+def _start_pair(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: Array,
+                factor: Array | None = None):
     """Draw the processing of the jobs starting at two flat station rows per lane.
 
     ``row``, ``stream`` (first stream of each station) and ``used`` have shape (L, 2): start A
@@ -223,6 +299,8 @@ def _start_pair(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: 
     ctr_all[idx[:, 1::2]] = ctr[:, 1::2] + used_u[:, 1:]
     u = rng.uniforms(xp, _flat(p.keys)[idx], ctr)
     length = _service(xp, p, row, u[:, :2])
+    if factor is not None:  # the staffing's time factor
+        length = length * factor
     seg = length * _flat(p.share)[row * p.share.shape[2]] if p.has_profiles else length
     if not p.has_failures:
         return length, seg, None, None
@@ -249,14 +327,24 @@ def _table(p: DeviceParams, table: Array, row: Array, col: Array) -> Array:
 
 
 def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
-    """All lanes at time 0: stations empty, the source timer running."""
+    """All lanes at time 0: stations empty, the source timer running, vehicles idle where they
+    start, pools on or off shift as the calendar says."""
     L, M, W = p.slot_on.shape[0], p.M, p.J + 1
     status = xp.where(p.slot_on, IDLE, OFF).astype(xp.int8)
     status[:, 0] = BUSY
     f = lambda shape, v=0.0: xp.full(shape, v, dtype=xp.float64)
     i = lambda shape: xp.zeros(shape, dtype=xp.int64)
-    per_slot = (L, M) if (p.has_power or p.has_profiles) else (L, 1)
+    per_slot = (L, M) if (p.has_power or p.has_profiles or p.has_units or p.has_transport) \
+        else (L, 1)
     B = p.n_bins if p.has_power else 0
+    window = p.horizon - p.warmup
+    if p.has_transport:
+        Fn, V1, RQ = p.v_speed.shape[1], p.V + 1, p.requests
+        v_shape, f_shape = (L, V1), (L, Fn)
+    else:
+        Fn, V1, RQ = 1, 1, 1
+        v_shape, f_shape = (L, 1), (L, 1)
+    NP = p.pool_count.shape[1] if p.has_units else 1
     s = State(
         t=f(L), status=status, t_next=f((L, M), xp.inf), fails=xp.zeros((L, M), dtype=bool),
         work=f((L, M)), job_in=f((L, M)), target=i((L, M)), seq=f((L, M)), next_seq=f(L),
@@ -268,8 +356,17 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
         step_k=i(per_slot), length=f(per_slot), draw=f(per_slot), res=f(per_slot),
         t_req=f(per_slot), heat=f(L), reserved=f(L), heat_max=f(L), n_waiting=i(L),
         pq=i((L, M) if p.has_cap else (L, 1)), pq_head=i(L), bins=f((L, B, 2)),
-        pw_sum=f((L, W)),
-        grants=f((L, W)),
+        pw_sum=f((L, W)), grants=f((L, W)),
+        v_pos=i(v_shape), v_origin=i(v_shape), v_to=i(v_shape), v_job=f(v_shape),
+        v_level=f(v_shape), v_since=f(v_shape), v_low=f(v_shape), v_charger=i(v_shape),
+        v_seq=f(v_shape), next_vseq=f(L),
+        ch_taken=xp.zeros((L, Fn, p.C if p.has_transport else 1), dtype=bool),
+        rq=i((L, Fn, RQ)), rq_head=i(f_shape), rq_len=i(f_shape),
+        f_area=f((L, Fn, lg.N_VEHICLE_STATES)), f_wait=f(f_shape), f_pickups=f(f_shape),
+        f_trips=f(f_shape),
+        p_on=i((L, NP)), p_held=i((L, NP)), p_edge=i((L, NP)), p_area=f((L, NP)),
+        p_wait=f((L, NP)), p_grants=f((L, NP)), alt=i(per_slot), useq=f(per_slot),
+        next_useq=f(L), n_uwait=i(L),
     )
     source = p.lane_w + p.J
     u = _draw(xp, p, s, p.lane_s + 4 * p.J + S_SERVICE, xp.ones(L, dtype=bool))
@@ -282,8 +379,35 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
         s.reserved[...] = s.res.sum(axis=1)
         _power_change(xp, p, s, xp.maximum(s.t, p.warmup), s.heat)
         of_station = (p.slot_station[:, None] == xp.arange(W)[None, :]).astype(xp.float64)
-        s.area[:, :, C_ENERGY] = (s.draw @ of_station) * (p.horizon - p.warmup)
+        s.area[:, :, C_ENERGY] = (s.draw @ of_station) * window
+    if p.has_transport:
+        on = p.slot_on[:, p.V0 : p.V0 + p.V]
+        s.status[:, p.V0 : p.V0 + p.V] = xp.where(on, lg.V_IDLE, OFF).astype(xp.int8)
+        s.v_pos[...] = p.start
+        s.v_level[...] = xp.take_along_axis(p.v_cap, p.vehicle_fleet[None, :].repeat(L, 0), 1)
+        s.v_low[...] = s.v_level
+        idle = lg.V_IDLE - lg.V_IDLE
+        s.f_area[:, :, idle] = (on[:, :, None] & (p.vehicle_fleet[None, :p.V, None]
+                                                  == xp.arange(Fn)[None, None, :])).sum(1) * window
+    if p.has_units:
+        NPn = p.edges.shape[0]
+        s.p_on[...] = p.on_at_start[None, :].astype(xp.int64)
+        timed = p.edge_count > 0
+        first = (p.edges[:, 0] <= 0.0) & timed  # a change at time 0 is already in on_at_start
+        s.p_edge[...] = first[None, :].astype(xp.int64)
+        n = first.astype(xp.int64)
+        t0 = (n // xp.maximum(p.edge_count, 1)) * lg.HOURS_PER_WEEK + p.edges[
+            xp.arange(NPn), n % xp.maximum(p.edge_count, 1)]
+        s.t_next[:, p.T0 : p.T0 + NPn] = xp.where(timed, t0, xp.inf)[None, :]
+        s.status[:, p.T0 : p.T0 + NPn] = xp.where(timed, lg.SHIFT_TIMER, OFF).astype(xp.int8)
     return s
+
+
+def _any_of(status: Array, codes: tuple[int, ...]) -> Array:
+    out = status == codes[0]
+    for code in codes[1:]:
+        out = out | (status == code)
+    return out
 
 
 def step(xp, p: DeviceParams, s: State) -> State:
@@ -294,9 +418,12 @@ def step(xp, p: DeviceParams, s: State) -> State:
     status, t_next = F(s.status), F(s.t_next)
     count, q_len, q_head, area = F(s.count), F(s.q_len), F(s.q_head), F(s.area)
     cap, profiles, power = p.has_cap, p.has_profiles, p.has_power
+    units, fleets, shifts = p.has_units, p.has_transport, p.has_shifts
+    TRASH = p.M - 1
+    none = xp.zeros(s.t.shape, dtype=bool)
 
-    # --- choose: a grantable power request, a movable blocked slot (oldest blocking first),
-    # else the earliest timed event
+    # --- choose: a grantable power request, a unit request that fits, a dispatch, a movable
+    # blocked slot (oldest blocking first), else the earliest timed event
     room = s.count < p.capacity
     movable = (s.status == BLOCKED) & F(room)[p.lane_w[:, None] + s.target]
     key = xp.where(movable, s.seq - MOVE_OFFSET, s.t_next)
@@ -310,14 +437,20 @@ def step(xp, p: DeviceParams, s: State) -> State:
             ask = F(p.gain0)[h_row]
         fits = s.reserved + ask <= p.cap_heat * (1 + CAP_TOLERANCE)
         F(key)[hf] = xp.where((s.n_waiting > 0) & fits, GRANT_KEY, F(key)[hf])
-    e = xp.argmin(key, axis=1)
-    ef = p.lane_m + e
-    kmin = F(key)[ef]
+    if units:
+        free = lg.free_units(xp, p, s)
+        lg.offer_units(xp, p, s, key, free)
+    if fleets:
+        lg.offer_vehicles(xp, p, s, key)
+    ev = xp.argmin(key, axis=1)
+    kmin = F(key)[p.lane_m + ev]
     immediate = kmin < 0.0
     t_ev = xp.where(immediate, s.t, kmin)
     live = t_ev <= p.horizon
-    is_grant = live & (kmin == GRANT_KEY) if cap else None
-    is_move = immediate & ~is_grant if cap else immediate
+    is_grant = live & (kmin == GRANT_KEY) if cap else none
+    is_ugrant = live & (kmin >= UNITS_KEY) & (kmin < DISPATCH_KEY) if units else none
+    is_dispatch = live & (kmin == DISPATCH_KEY) if fleets else none
+    is_move = immediate & ~is_grant & ~is_ugrant & ~is_dispatch
     # a lane with no event left at all is deadlocked: its clock stops, for the loop to report
     t = xp.where(t_ev < xp.inf, xp.minimum(t_ev, p.horizon), s.t)
     if power:  # the heat held since the last event counts towards the window's largest
@@ -327,29 +460,61 @@ def step(xp, p: DeviceParams, s: State) -> State:
     t_window = xp.maximum(t, p.warmup)
     rest_of_window = p.horizon - t_window
     in_window = t >= p.warmup
+    timed = live & ~immediate
 
-    # --- decode the timed event of slot e at station j_e
+    # --- the server slot e the event concerns: the event slot, or for a vehicle's loading end
+    # the server its job leaves; the trash slot for other vehicle and shift events
+    station_timed, vehicle_ev, shift_ev, load_end, unload_end = timed, none, none, none, none
+    e = ev
+    if fleets or shifts:
+        special = ev >= p.V0  # vehicles and timers come after the servers
+        vehicle_ev = timed & special & (ev < p.T0)
+        shift_ev = timed & special & (ev >= p.T0)
+        station_timed = timed & ~special
+        e = xp.where(special | is_dispatch, TRASH, ev)
+    if fleets:
+        vi = xp.where(vehicle_ev, ev - p.V0, p.V)
+        vfi = p.lane_v + vi
+        st_v = xp.where(vehicle_ev, status[p.lane_m + ev], lg.V_IDLE)
+        load_end = vehicle_ev & (st_v == lg.V_LOADING)
+        unload_end = vehicle_ev & (st_v == lg.V_UNLOADING)
+        e = xp.where(load_end, F(s.v_origin)[vfi], e)
+    ef = p.lane_m + e
     st_e = status[ef]
     j_e = p.slot_station[e]
     jf = p.lane_w + j_e
     fails_e = F(s.fails)[ef]
     work_e = F(s.work)[ef]
-    timed = live & ~immediate
-    busy_e = timed & (st_e == BUSY)
+    busy_e = station_timed & (st_e == BUSY)
     done = busy_e & ~fails_e  # the end of a profile step
-    if profiles or cap:
+    if profiles or cap or units:
         step_e = F(s.step_k)[ef]
         length_e = F(s.length)[ef]
     step_end = done & (step_e < F(p.last_step)[jf]) if profiles else None
     compl = done & ~step_end if profiles else done
     fail = busy_e & fails_e
-    rep = timed & (st_e == DOWN)
+    rep = station_timed & (st_e == DOWN)
     resume = rep  # events after which slot e processes on
     if cap:
         res_e = F(s.res)[ef]
         free_e = s.n_waiting == 0  # no earlier power request waits
         limit = p.cap_heat * (1 + CAP_TOLERANCE)
         resume = resume | is_grant
+    if units:  # slot e's job releases its units when processing ends; a grant takes them
+        needs_e = lg.station_needs(xp, p, jf)
+        alt_e = F(s.alt)[ef]
+        released = xp.where((compl & F(p.requires)[jf])[:, None], lg.pick(xp, needs_e, alt_e), 0)
+        galt = xp.argmax(lg.fitting(xp, needs_e, free), axis=1)
+        granted_units = xp.where(is_ugrant[:, None], lg.pick(xp, needs_e, galt), 0)
+        u_wait = xp.where(is_ugrant, t - F(s.t_req)[ef], 0.0)
+        gfactor = _table(p, p.factor, jf, galt)
+        length_e = xp.where(is_ugrant, length_e * gfactor, length_e)
+        ugo = is_ugrant
+        if cap:  # the job now asks for power, as a start does
+            g0 = F(p.gain0)[jf]
+            ugo = is_ugrant & ((g0 <= 0.0) | (free_e & (s.reserved + g0 <= limit)))
+        u_pwait = is_ugrant & ~ugo
+        resume = resume | ugo
     if profiles:  # the next step goes ahead unless the cap holds it back
         step_go = step_end
         if cap:
@@ -357,7 +522,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
             step_go = step_end & ((gain_s <= 0.0) | (free_e & (s.reserved + gain_s <= limit)))
         step_wait = step_end & ~step_go
         resume = resume | step_go
-    new_step = step_e + step_end if profiles else (step_e if cap else None)
+    new_step = step_e + step_end if profiles else (step_e if (cap or units) else None)
     if p.has_routing_draws or p.has_failures:
         purpose = xp.where(compl, S_ROUTE, xp.where(fail, S_REPAIR, S_TTF))
         used = (compl & p.has_routing_draws) | ((fail | resume) & p.has_failures)
@@ -370,7 +535,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
     k = xp.where(compl, routed, F(s.target)[ef])
     # a resumed slot works on: what a repair left of its step, or a whole new step
     seg = work_e
-    if profiles or cap:
+    if profiles or cap or units:
         seg = xp.where(rep, work_e, _table(p, p.share, jf, new_step) * length_e)
     if p.has_failures:
         log_u0 = -xp.log1p(-u0)
@@ -378,12 +543,24 @@ def step(xp, p: DeviceParams, s: State) -> State:
         repair = F(p.mttr)[jf] * log_u0
         res_breaks = life < seg
 
-    # --- the move: the chosen blocked slot, or the slot that just completed if its target has room
+    # --- the move: the chosen blocked slot, or the slot that just completed if its target has
+    # room. With a fleet it only reserves the place; the job leaves at the vehicle's loading end
+    # and arrives at its unloading end.
+    move = live & (is_move | (compl & F(room)[p.lane_w + k]))
+    leave = arrive = move
+    reserve = none
+    if fleets:
+        fleet_j = F(p.station_fleet)[jf]
+        reserve = move & (fleet_j >= 0)
+        leave = (move & ~reserve) | load_end
+        arrive = (move & ~reserve) | unload_end
+        k = xp.where(unload_end, F(s.v_to)[vfi], k)
     kf = p.lane_w + k
-    move = live & (is_move | (compl & F(room)[kf]))
-    enter = move & (k != J)
+    enter = arrive & (k != J)
     is_src = e == 0
     job = xp.where(is_src, t, F(s.job_in)[ef])
+    if fleets:
+        job = xp.where(unload_end, F(s.v_job)[vfi], job)
 
     idle_at_k = (s.status == IDLE) & (p.slot_station[None, :] == k[:, None])
     b = xp.argmax(idle_at_k, axis=1)
@@ -398,14 +575,15 @@ def step(xp, p: DeviceParams, s: State) -> State:
     F(s.q_job)[pos] = job
     F(s.q_buf)[pos] = t
     q_len[kf] = len_k + enqueue
-    count[kf] += enter
+    # a place is taken on entry, or when a fleet's job reserves it (not again on arrival)
+    count[kf] += ((move & (k != J)) if fleets else enter)
 
     of = jf  # the origin: the moving slot's station
-    from_station = move & ~is_src
+    from_station = leave & ~is_src
     count[of] -= from_station
     len_o = q_len[of]
     has_next = len_o > 0
-    start_a = move & (is_src | has_next)
+    start_a = leave & (is_src | has_next)
     take = from_station & has_next
     head_o = q_head[of]
     hq = of * Q + head_o
@@ -414,31 +592,54 @@ def step(xp, p: DeviceParams, s: State) -> State:
     q_head[of] = xp.where(take, (head_o + 1) % Q, head_o)
     q_len[of] = len_o - take
 
-    # --- power for the two starts: B (the job that moved, at an idle server of k) asks
-    # first, then A (the next job at the server the moving job left)
-    go_a, go_b = start_a, start_b
+    # --- units for the two starts: B (the job that moved) asks first, then A; a start waits
+    # if another request already waits or no alternative fits
+    ok_a, ok_b = start_a, start_b
+    factor = None
+    if units:
+        held_now = s.p_held - released
+        free_now = xp.where(s.p_on > 0, p.pool_count, 0) - held_now
+        quiet = s.n_uwait == 0
+        needs_k = lg.station_needs(xp, p, kf)
+        fits_b = lg.fitting(xp, needs_k, free_now)
+        req_b, req_a = F(p.requires)[kf], F(p.requires)[of]
+        ok_b = start_b & (~req_b | (quiet & fits_b.any(axis=1)))
+        uwait_b = start_b & ~ok_b
+        alt_b = xp.argmax(fits_b, axis=1)
+        take_b = xp.where((ok_b & req_b)[:, None], lg.pick(xp, needs_k, alt_b), 0)
+        fits_a = lg.fitting(xp, needs_e, free_now - take_b)
+        ok_a = start_a & (~req_a | (quiet & ~uwait_b & fits_a.any(axis=1)))
+        uwait_a = start_a & ~ok_a
+        alt_a = xp.argmax(fits_a, axis=1)
+        take_a = xp.where((ok_a & req_a)[:, None], lg.pick(xp, needs_e, alt_a), 0)
+        factor = xp.stack([xp.where(ok_a & req_a, _table(p, p.factor, of, alt_a), 1.0),
+                           xp.where(ok_b & req_b, _table(p, p.factor, kf, alt_b), 1.0)], axis=1)
+
+    # --- power for the two starts: B asks first, then A (the next job at the server the
+    # moving job left)
+    go_a, go_b = ok_a, ok_b
     if cap:
         after_release = s.reserved - res_e + F(p.standby)[of]  # slot e's job has left
         gain_b = F(p.gain0)[kf]
-        go_b = start_b & ((gain_b <= 0.0) | (free_e & (after_release + gain_b <= limit)))
-        wait_b = start_b & ~go_b
+        go_b = ok_b & ((gain_b <= 0.0) | (free_e & (after_release + gain_b <= limit)))
+        wait_b = ok_b & ~go_b
         gain_a = F(p.gain0)[of]
         before_a = after_release + xp.where(go_b, gain_b, 0.0)
-        go_a = start_a & ((gain_a <= 0.0) | (free_e & ~wait_b & (before_a + gain_a <= limit)))
-        wait_a = start_a & ~go_a
+        go_a = ok_a & ((gain_a <= 0.0) | (free_e & ~wait_b & (before_a + gain_a <= limit)))
+        wait_a = ok_a & ~go_a
 
     # --- service starts: A = slot e restarting (source or next job), B = idle server at k
     length, first, left, breaks = _start_pair(
         xp, p, s, xp.stack([of, kf], axis=1),
         xp.stack([p.lane_s + 4 * j_e, p.lane_s + 4 * k], axis=1),
-        xp.stack([start_a, start_b], axis=1))
+        xp.stack([start_a, start_b], axis=1), factor)
     first_a, first_b = first[:, 0], first[:, 1]
     if p.has_failures:
         left_a, left_b, breaks_a, breaks_b = left[:, 0], left[:, 1], breaks[:, 0], breaks[:, 1]
 
     # --- write slot e
     new_status = xp.where(compl, BLOCKED, st_e)
-    new_next = xp.where(compl, xp.inf, kmin)
+    new_next = xp.where(compl, xp.inf, F(s.t_next)[ef])
     seg_first = seg
     if p.has_failures:
         seg_first = xp.where(res_breaks, life, seg)
@@ -447,64 +648,80 @@ def step(xp, p: DeviceParams, s: State) -> State:
         F(s.fails)[ef] = xp.where(go_a, breaks_a, xp.where(resume, res_breaks, fails_e))
         F(s.work)[ef] = xp.where(go_a, left_a,
                                  xp.where(resume & res_breaks, seg - life, work_e))
-    if p.has_failures or profiles or cap:  # otherwise nothing resumes
+    if p.has_failures or profiles or cap or units:  # otherwise nothing resumes
         new_status = xp.where(resume, BUSY, new_status)
         new_next = xp.where(resume, t + seg_first, new_next)
     if profiles:
         new_status = xp.where(step_wait, WAITING, new_status)
         new_next = xp.where(step_wait, xp.inf, new_next)
+    if units:
+        new_status = xp.where(u_pwait, WAITING, new_status)
     moved_to = xp.where(go_a, BUSY, IDLE)
     if cap:
         moved_to = xp.where(wait_a, WAITING, moved_to)
-    final_e = xp.where(move, moved_to, new_status).astype(xp.int8)
+    if units:
+        moved_to = xp.where(uwait_a, WAIT_UNITS, moved_to)
+    final_e = xp.where(leave, moved_to, xp.where(reserve, HANDOVER, new_status)).astype(xp.int8)
     status[ef] = final_e
-    t_next[ef] = xp.where(move, xp.where(go_a, t + first_a, xp.inf), new_next)
+    t_next[ef] = xp.where(leave, xp.where(go_a, t + first_a, xp.inf), new_next)
     F(s.job_in)[ef] = xp.where(take, next_job, job)
-    F(s.target)[ef] = k  # read only while the slot is BLOCKED, i.e. after a completion
+    F(s.target)[ef] = k  # read only while the slot is BLOCKED or HANDOVER
     blocks = compl & ~move
-    asks_e = (move & wait_a) | (step_wait if profiles else False) if cap else None
+    asks_e = None
+    if cap:
+        asks_e = (leave & wait_a) | (step_wait if profiles else False) | \
+            (u_pwait if units else False)
     F(s.seq)[ef] = s.next_seq
     s.next_seq[...] += blocks
-    if profiles or cap:
-        step_final = xp.where(move, 0, new_step)
+    if profiles or cap or units:
+        step_final = xp.where(leave, 0, new_step)
         F(s.step_k)[ef] = step_final
         F(s.length)[ef] = xp.where(start_a, length[:, 0], length_e)
 
     # --- write slot b (the trash slot when nothing starts there)
-    bf = p.lane_m + xp.where(start_b, b, p.M - 1)
-    status[bf] = xp.where(wait_b, WAITING, BUSY).astype(xp.int8) if cap else BUSY
+    bf = p.lane_m + xp.where(start_b, b, TRASH)
+    status_b = xp.full(b.shape, BUSY, dtype=xp.int8)
+    if cap:
+        status_b = xp.where(wait_b, WAITING, status_b)
+    if units:
+        status_b = xp.where(uwait_b, WAIT_UNITS, status_b)
+    status[bf] = status_b.astype(xp.int8)
     t_next[bf] = xp.where(go_b, t + first_b, xp.inf)
     F(s.job_in)[bf] = job
     if p.has_failures:
         F(s.fails)[bf] = breaks_b
         F(s.work)[bf] = left_b
-    if profiles or cap:
+    if profiles or cap or units:
         F(s.step_k)[bf] = 0
         F(s.length)[bf] = length[:, 1]
 
     # --- areas: each change of a count weighs the rest of the window
     w = rest_of_window
     cell, kcell = of * N_AREA, kf * N_AREA
-    columns = [(C_BUSY, BUSY), (C_BLOCKED, BLOCKED)]
+    columns = [(C_BUSY, (BUSY,)), (C_BLOCKED, (BLOCKED, HANDOVER) if fleets else (BLOCKED,))]
     if p.has_failures:
-        columns.append((C_DOWN, DOWN))
+        columns.append((C_DOWN, (DOWN,)))
     if cap:
-        columns.append((C_WAIT, WAITING))
-    for c, code in columns:
-        area[cell + c] += ((final_e == code).astype(f64) - (st_e == code)) * w
+        columns.append((C_WAIT, (WAITING,)))
+    if units:
+        columns.append((C_UNITS, (WAIT_UNITS,)))
+    for c, codes in columns:
+        area[cell + c] += (_any_of(final_e, codes).astype(f64) - _any_of(st_e, codes)) * w
     area[cell + C_QUEUE] -= take * w
     area[kcell + C_BUSY] += go_b * w
     area[kcell + C_QUEUE] += enqueue * w
     if cap:
         area[kcell + C_WAIT] += wait_b * w
+    if units:
+        area[kcell + C_UNITS] += uwait_b * w
 
     # --- power: the draws of slots e and b, the heat and its bins, the cap's requests
     if power:
-        step_col = STEP0 + step_final if (profiles or cap) else STEP0
+        step_col = STEP0 + step_final if (profiles or cap or units) else STEP0
         draw_e = _table(p, p.draw, of, xp.where(final_e == BUSY, step_col, final_e))
         d_e = draw_e - F(s.draw)[ef]
         F(s.draw)[ef] = draw_e
-        draw_b = xp.where(go_b, F(p.draw0)[kf], F(p.draw_wait)[kf]) if cap else F(p.draw0)[kf]
+        draw_b = xp.where(go_b, F(p.draw0)[kf], F(p.draw_wait)[kf])
         d_b = xp.where(start_b, draw_b - F(p.draw_idle)[kf], 0.0)
         F(s.draw)[bf] = xp.where(start_b, draw_b, 0.0)  # the trash slot stays at 0
         area[cell + C_ENERGY] += d_e * w
@@ -524,12 +741,44 @@ def step(xp, p: DeviceParams, s: State) -> State:
         F(s.pq)[p.lane_m + tail] = b  # written always: past the last request it is free
         F(s.pq)[p.lane_m + (tail + wait_b) % p.M] = e
         s.pq_head[...] = (s.pq_head + is_grant) % p.M
-        F(s.t_req)[bf] = t
         granted = is_grant & in_window
         F(s.pw_sum)[of] += xp.where(granted, t - F(s.t_req)[ef], 0.0)
         F(s.grants)[of] += granted
-        F(s.t_req)[ef] = xp.where(asks_e, t, F(s.t_req)[ef])
         s.n_waiting[...] += asks_e.astype(xp.int64) + wait_b - is_grant
+    if cap or units or fleets:  # when slot e and b began to wait (power, units or a vehicle)
+        F(s.t_req)[bf] = t
+        asks = reserve
+        if cap:
+            asks = asks | asks_e
+        if units:
+            asks = asks | uwait_a
+        F(s.t_req)[ef] = xp.where(asks, t, F(s.t_req)[ef])
+
+    # --- units: holdings, their integral, waits of grants, the request order
+    if units:
+        d_held = take_a + take_b + granted_units - released
+        s.p_held[...] += d_held
+        s.p_area[...] += d_held * w[:, None]
+        win = in_window[:, None]
+        s.p_grants[...] += win & ((take_a > 0) | (take_b > 0) | (granted_units > 0))
+        s.p_wait[...] += xp.where(win & (granted_units > 0), u_wait[:, None], 0.0)
+        F(s.alt)[bf] = alt_b
+        F(s.alt)[ef] = xp.where(start_a, alt_a, xp.where(is_ugrant, galt, alt_e))
+        F(s.useq)[bf] = s.next_useq
+        F(s.useq)[ef] = xp.where(uwait_a, s.next_useq + uwait_b, F(s.useq)[ef])
+        s.next_useq[...] += uwait_a.astype(f64) + uwait_b
+        s.n_uwait[...] += uwait_a.astype(xp.int64) + uwait_b - is_ugrant
+
+    # --- vehicles and shifts
+    if fleets:
+        fl = p.lane_f + xp.maximum(fleet_j, 0)
+        RQ = p.requests
+        tail = (F(s.rq_head)[fl] + F(s.rq_len)[fl]) % RQ
+        F(s.rq)[fl * RQ + tail] = e  # written always: past the last request it is free
+        F(s.rq_len)[fl] += reserve
+        lg.move_vehicles(xp, p, s, ev, vehicle_ev, is_dispatch, t, w, in_window)
+    if shifts:
+        lg.tick_shifts(xp, p, s, ev, shift_ev)
 
     # --- counts of the window
     F(s.starts)[of] += take & in_window
@@ -537,14 +786,15 @@ def step(xp, p: DeviceParams, s: State) -> State:
     F(s.starts)[kf] += start_b & in_window
     F(s.departs)[of] += from_station & in_window
     F(s.arrivals)[kf] += enter & in_window
-    exits = move & (k == J) & in_window
+    exits = arrive & (k == J)
+    counted = exits & in_window
     cycle = t - job
     E = s.ct.shape[1]
     F(s.ct)[p.lane * E + s.n_exit] = cycle  # kept only when it is an exit (n_exit advances)
-    s.n_exit[...] += exits
-    s.ct_sum[...] += xp.where(exits, cycle, 0.0)
-    s.events[...] += timed.astype(xp.int64) + move + (is_grant if cap else 0)
-    s.entered[...] += move & is_src
-    s.exited[...] += move & (k == J)
+    s.n_exit[...] += counted
+    s.ct_sum[...] += xp.where(counted, cycle, 0.0)
+    s.events[...] += timed.astype(xp.int64) + move + is_grant + is_ugrant + is_dispatch
+    s.entered[...] += leave & is_src
+    s.exited[...] += exits
     s.live[...] = live
     return s

@@ -68,7 +68,38 @@ def device_params(xp, params) -> core.DeviceParams:
         lane_b=lane * (plan.bins if plan else 0), n_bins=plan.bins if plan else 0,
         first_bin=plan.first_bin if plan else 0, interval=plan.interval if plan else 1.0,
         has_power=params.has_power, has_cap=params.has_cap, has_profiles=params.has_profiles,
+        **_logistics_params(xp, params, lane),
     )
+
+
+def _logistics_params(xp, params, lane) -> dict[str, Any]:
+    """The DeviceParams fields of fleets and pools (none when the plant has neither)."""
+    a = xp.asarray
+    out: dict[str, Any] = {"V0": params.vehicle0, "T0": params.timer0}
+    fleets, pools = params.fleets, params.pools
+    if fleets is not None:
+        P = fleets.distance.shape[1]
+        out.update(
+            has_transport=True, has_battery=fleets.has_battery, V=fleets.vehicles, P=P,
+            C=fleets.charger.shape[2], requests=fleets.requests,
+            vehicle_fleet=a(fleets.vehicle_fleet), station_fleet=a(fleets.station_fleet),
+            v_speed=a(fleets.speed), v_load=a(fleets.load), v_unload=a(fleets.unload),
+            v_home=a(fleets.home), v_cap=a(fleets.capacity), v_charge=a(fleets.charge_time),
+            v_thr=a(fleets.threshold), charger=a(fleets.charger), start=a(fleets.start),
+            dist=a(fleets.distance), lane_pp=a(params.scenario) * (P * P),
+            lane_f=lane * fleets.count.shape[1], lane_v=lane * (fleets.vehicles + 1),
+        )
+    if pools is not None:
+        R = pools.slots
+        rows = params.slot_station[R]
+        out.update(
+            has_units=True, has_shifts=pools.has_shifts, pool_count=a(pools.count),
+            need=a(pools.need), factor=a(pools.factor), requires=a(pools.requires),
+            unit_slots=a(R), need_r=a(pools.need[:, rows]), edges=a(pools.edges),
+            edge_count=a(pools.edge_count), on_at_start=a(pools.on_at_start),
+            lane_p=lane * pools.count.shape[1],
+        )
+    return out
 
 
 def _state_fields() -> list[str]:
