@@ -11,13 +11,26 @@ import math
 import numpy as np
 from scipy import stats
 
-from twin.engine.core import C_BLOCKED, C_BUSY, C_DOWN, C_ENERGY, C_QUEUE, C_WAIT
+from twin.engine import logistics as lg
+from twin.engine.core import C_BLOCKED, C_BUSY, C_DOWN, C_ENERGY, C_QUEUE, C_UNITS, C_WAIT, HANDOVER
 
 STATION_FIELDS = ("busy", "blocked", "down", "waiting", "idle", "mean_queue", "mean_wait_h",
                   "throughput_per_h")
 POWER_FIELDS = ("mean_kw", "max_kw", "peak_kw", "energy_mwh", "cost_usd", "energy_cost_usd",
                 "demand_cost_usd", "co2_t", "kwh_per_job", "cooling_mwh", "base_mwh")
 POWER_STATION_FIELDS = ("energy_mwh", "power_wait", "power_wait_h")
+TRANSPORT_FIELDS = ("loaded", "empty", "handling", "charging", "idle", "mean_wait_h",
+                    "trips_per_h", "km_per_vehicle_per_h")
+RESOURCE_FIELDS = ("busy", "mean_wait_h")
+# vehicle statuses in each transport fraction (docs/transport.md)
+VEHICLE_TIME = {
+    "loaded": (lg.V_LOADED,),
+    "empty": (lg.V_TO_PICKUP, lg.V_TO_HOME, lg.V_TO_CHARGER),
+    "handling": (lg.V_LOADING, lg.V_UNLOADING),
+    "charging": (lg.V_CHARGE_WAIT, lg.V_CHARGING),
+    "idle": (lg.V_IDLE,),
+}
+ON_VEHICLE = (lg.V_LOADED, lg.V_UNLOADING)  # statuses of a vehicle that carries a job
 HOURS_PER_MONTH = 365.25 * 24 / 12  # the demand charge is per month; runs pay it pro rata
 
 
@@ -64,18 +77,18 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
         busy = area[..., C_BUSY] / server_time
         blocked = area[..., C_BLOCKED] / server_time
         down = area[..., C_DOWN] / server_time
-        waiting = area[..., C_WAIT] / server_time
+        waiting = (area[..., C_WAIT] + area[..., C_UNITS]) / server_time
         out = {
             "throughput_per_h": exits / window,
             "cycle_time_h": np.where(exits > 0, raw["ct_sum"] / np.maximum(exits, 1), np.nan),
             "cycle_time_p50": _sorted_quantile(raw["ct"], exits, 0.5),
             "cycle_time_p95": _sorted_quantile(raw["ct"], exits, 0.95),
-            "wip": area[..., :C_ENERGY].sum(axis=(1, 2)) / window,
+            "wip": (area[..., :C_ENERGY].sum(axis=(1, 2)) + _on_vehicles(raw, params)) / window,
             "exits": exits,
             "events": raw["events"].astype(np.int64),
             "jobs_entered": raw["entered"].astype(np.int64),
             "jobs_exited": raw["exited"].astype(np.int64),
-            "jobs_inside": raw["count"][:, :J].sum(axis=1).astype(np.int64),
+            "jobs_inside": _jobs_inside(raw, params),
             "station.busy": busy,
             "station.blocked": blocked,
             "station.down": down,
@@ -89,7 +102,69 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
         }
     if params.power is not None:
         out.update(power_per_lane(raw, params, exits))
+    if params.fleets is not None:
+        out.update(transport_per_lane(raw, params))
+    if params.pools is not None:
+        out.update(resources_per_lane(raw, params))
     return out
+
+
+def _on_vehicles(raw: dict[str, np.ndarray], params) -> np.ndarray:
+    """Integral over the window of the jobs on vehicles (loaded or unloading), (L,)."""
+    if params.fleets is None:
+        return np.zeros(raw["t"].shape[0])
+    cols = [code - lg.V_IDLE for code in ON_VEHICLE]
+    return raw["f_area"][:, :, cols].sum(axis=(1, 2))
+
+
+def _jobs_inside(raw: dict[str, np.ndarray], params) -> np.ndarray:
+    """Jobs in the plant at the end, (L,): in stations, less those counted twice (a place
+    reserved at the next station while the job still holds its server), plus those on a
+    vehicle to the shipping point (counted at no station)."""
+    J = params.stations
+    inside = raw["count"][:, :J].sum(axis=1).astype(np.int64)
+    if params.fleets is None:
+        return inside
+    twice = ((raw["status"] == HANDOVER) & (raw["target"] != J)).sum(axis=1)
+    V0, V = params.vehicle0, params.fleets.vehicles
+    vst = raw["status"][:, V0 : V0 + V]
+    shipping = (np.isin(vst, ON_VEHICLE) & (raw["v_to"][:, :V] == J)).sum(axis=1)
+    return inside - twice + shipping
+
+
+def transport_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
+    """Fleet figures of each lane, ``transport.<field>`` of shape (L, F)."""
+    fleets = params.fleets
+    window = params.horizon - params.warmup
+    vehicle_time = fleets.count * window
+    area = raw["f_area"]
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, codes in VEHICLE_TIME.items():
+            cols = [code - lg.V_IDLE for code in codes]
+            out[f"transport.{name}"] = area[:, :, cols].sum(axis=2) / vehicle_time
+        driving = out["transport.loaded"] + out["transport.empty"]
+        out["transport.mean_wait_h"] = np.where(
+            raw["f_pickups"] > 0, raw["f_wait"] / np.maximum(raw["f_pickups"], 1), np.nan)
+        out["transport.trips_per_h"] = raw["f_trips"] / window
+        out["transport.km_per_vehicle_per_h"] = driving * fleets.speed / 1000.0
+        low, fleet_v = raw["v_low"][:, :-1], fleets.vehicle_fleet[:-1]
+        out["transport.battery_low_h"] = np.stack(
+            [low[:, fleet_v == f].min(axis=1, initial=np.inf) for f in range(len(fleets.ids))],
+            axis=1)
+    return out
+
+
+def resources_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
+    """Pool figures of each lane, ``resources.<field>`` of shape (L, NP)."""
+    pools = params.pools
+    window = params.horizon - params.warmup
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "resources.busy": raw["p_area"] / (pools.count * window),
+            "resources.mean_wait_h": np.where(
+                raw["p_grants"] > 0, raw["p_wait"] / np.maximum(raw["p_grants"], 1), np.nan),
+        }
 
 
 def power_series(raw: dict[str, np.ndarray], params) -> np.ndarray:
@@ -178,7 +253,15 @@ def summarize_power(lanes: dict[str, np.ndarray],
     return out
 
 
-def summarize(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...]) -> dict[str, object]:
+def summarize_blocks(lanes: dict[str, np.ndarray], prefix: str, ids: tuple[str, ...],
+                     fields: tuple[str, ...]) -> dict[str, object]:
+    """Per-item figures ``{id: {field: {"mean", "ci95"}}}`` from ``<prefix>.<field>`` (L, N)."""
+    return {name: {f: mean_ci(lanes[f"{prefix}.{f}"][:, i]) for f in fields}
+            for i, name in enumerate(ids)}
+
+
+def summarize(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...],
+              fleet_ids: tuple[str, ...] = (), pool_ids: tuple[str, ...] = ()) -> dict[str, object]:
     """Plant and station figures as ``{"mean", "ci95"}`` across the given lanes."""
     cycle = mean_ci(lanes["cycle_time_h"])
     cycle["p50"] = mean_ci(lanes["cycle_time_p50"])["mean"]
@@ -194,4 +277,8 @@ def summarize(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...]) -> dic
         },
         "bottleneck": bottleneck(lanes, station_ids),
         **power,
+        **({"transport": summarize_blocks(lanes, "transport", fleet_ids, TRANSPORT_FIELDS)}
+           if fleet_ids else {}),
+        **({"resources": summarize_blocks(lanes, "resources", pool_ids, RESOURCE_FIELDS)}
+           if pool_ids else {}),
     }

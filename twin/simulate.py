@@ -63,6 +63,8 @@ class Result:
     wall_s: float
     method: str = "event"
     power_plan: PowerPlan | None = None
+    fleet_ids: tuple[str, ...] = ()
+    pool_ids: tuple[str, ...] = ()
 
     def summary(self) -> dict:
         """The JSON summary of DESIGN.md (the object ``twin run --json`` prints)."""
@@ -71,7 +73,8 @@ class Result:
             "replications": self.replications,
             "seed": self.seed, "horizon_h": self.horizon_h, "warmup_h": self.warmup_h,
         }
-        out.update(metrics.summarize(self.lanes, self.station_ids))
+        out.update(metrics.summarize(self.lanes, self.station_ids, self.fleet_ids,
+                                     self.pool_ids))
         out["events"] = int(self.lanes["events"].sum())
         out["wall_s"] = round(self.wall_s, 3)
         return out
@@ -94,6 +97,12 @@ class Result:
                 for f in metrics.POWER_STATION_FIELDS:
                     cols.append(f"{sid}.{f}")
                     data.append(self.lanes[f"power.station.{f}"][:, j])
+        for prefix, ids, fields in (("transport", self.fleet_ids, metrics.TRANSPORT_FIELDS),
+                                    ("resources", self.pool_ids, metrics.RESOURCE_FIELDS)):
+            for i, name in enumerate(ids):
+                for f in fields:
+                    cols.append(f"{prefix}.{name}.{f}")
+                    data.append(self.lanes[f"{prefix}.{f}"][:, i])
         rows = np.column_stack([np.asarray(d, dtype=np.float64) for d in data])
         return cols, rows.tolist()
 
@@ -226,4 +235,6 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
         replications=params.lanes, seed=params.seed, horizon_h=params.horizon,
         warmup_h=params.warmup, lanes=lanes_all, wall_s=time.perf_counter() - started,
         method=chosen, power_plan=params.power,
+        fleet_ids=params.fleets.ids if params.fleets else (),
+        pool_ids=params.pools.ids if params.pools else (),
     )

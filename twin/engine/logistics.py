@@ -42,7 +42,7 @@ def offer_units(xp, p, s, key: Array, free: Array) -> None:
     """Mark in ``key`` (L, M) the waiting unit requests that fit now, keyed by request order."""
     R = p.unit_slots
     waiting = s.status[:, R] == p.WAIT_UNITS
-    fits = fitting(xp, p.need_r, free[:, None, :]).any(axis=-1) & waiting
+    fits = fitting(xp, p.need_r, free).any(axis=-1) & waiting
     key[:, R] = xp.where(fits, p.UNITS_KEY + s.useq[:, R], key[:, R])
 
 

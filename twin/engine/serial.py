@@ -29,9 +29,11 @@ CHECK_EVERY = 64  # jobs between host-side checks for the end of the run
 
 
 def applies(params) -> bool:
-    """Whether the batch is a serial line of single servers without failures or power."""
+    """Whether the batch is a serial line of single servers without failures, power, fleets
+    or pools."""
     J = params.stations
-    if params.has_failures or params.has_power or (params.servers != 1).any():
+    if params.has_failures or params.has_power or (params.servers != 1).any() or \
+            params.fleets is not None or params.pools is not None:
         return False
     cum = params.route_cum
     # all of station j's probability on target j + 1 (the last station's j + 1 is exit)
