@@ -119,6 +119,8 @@ def test_the_aisle_graph_lists_nodes_and_segments_for_the_viewer():
     centre = geometry.aisle_nodes.tolist().index([5, 5])
     assert geometry.aisle_edges.shape == (4, 2)
     assert (geometry.aisle_edges == centre).any(axis=1).all()
+    off_floor = plant_geometry(plant_from_dict({**data, "stations": [station("a")]}))
+    assert len(off_floor.aisle_nodes) == 5 and len(off_floor.aisle_edges) == 4  # no place joins
 
 
 # --------------------------------------------------------------------------------------------

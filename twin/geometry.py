@@ -183,7 +183,7 @@ def aisle_network(
     distance = np.full((count, count), np.inf)
     np.fill_diagonal(distance, 0.0)
     on_floor = np.flatnonzero(~np.isnan(points).any(axis=1))
-    if len(segments) == 0 or len(on_floor) == 0:
+    if len(segments) == 0:
         return np.zeros((0, 2)), np.zeros((0, 2), dtype=np.int64), distance
 
     start, along = segments[:, 0], segments[:, 1] - segments[:, 0]
@@ -213,9 +213,10 @@ def aisle_network(
     graph = coo_matrix((np.concatenate([weights, weights]),
                         (np.concatenate([ends[:, 0], ends[:, 1]]),
                          np.concatenate([ends[:, 1], ends[:, 0]]))), shape=(size, size)).tocsr()
-    reached = shortest_path(graph, method="D", directed=False, indices=place_label)
-    distance[np.ix_(on_floor, on_floor)] = reached[:, place_label]
-    np.fill_diagonal(distance, 0.0)
+    if len(on_floor):
+        reached = shortest_path(graph, method="D", directed=False, indices=place_label)
+        distance[np.ix_(on_floor, on_floor)] = reached[:, place_label]
+        np.fill_diagonal(distance, 0.0)
 
     aisle_labels, first = np.unique(cut_label, return_index=True)
     renumber = np.full(size, -1)
