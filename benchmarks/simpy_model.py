@@ -2,9 +2,10 @@
 
 Two uses: tests compare its statistics with the vectorized engine's on lines with failures,
 blocking and rework, and ``benchmarks/bench_engine.py`` times it as the speed reference. It
-shares no code with ``twin``: a plant is described by the small dataclasses below
-(``from_plant`` converts a ``twin.config.Plant`` by duck typing), and every rule of DESIGN.md
-"Semantics" is written out again here, in SimPy's process-interaction style.
+shares no code with the engine: a plant is described by the small dataclasses below
+(``from_plant`` converts a ``twin.config.Plant`` by duck typing, reading distances, shifts and
+alternatives with ``twin``'s config helpers), and every rule of docs/semantics.md, power.md
+and transport.md is written out again here, in SimPy's process-interaction style.
 
 Model
 -----
@@ -53,6 +54,32 @@ queued) the head of the queue is granted as soon as it fits, then the next, stri
 A fresh time to failure is drawn at each step's start, which by memorylessness is the same
 clock as one that runs on through the steps.
 
+Transport
+---------
+A station with a fleet first gets a place at the next station as above (none for the exit),
+and holds it; the job then asks its fleet for a vehicle, still blocked at its station. A
+``_Fleet`` keeps the FIFO queue of requests: whenever a request arrives or a vehicle becomes
+idle, the head request takes the idle vehicle nearest its dock (ties: the lowest index). The
+job's own process then runs the trip: the vehicle drives empty to the dock and loads, the job
+leaves its station when loading ends, rides to the next dock (the shipping point, place ``J``,
+for the exit), and enters the next station (or exits) when unloading ends. The vehicle's
+return runs in a process of its own: below its battery threshold it waits for the nearest free
+charger (FIFO among vehicles), drives there and charges to full, then drives home if its fleet
+has one. A battery level is kept as a linear function of time (-1 an hour while active, the
+charge rate while charging), so its lowest point in the window is exact. Nothing that takes
+no time yields: a vehicle that is idle is handed over at once and a drive of length 0 is no
+event, so a fleet with zero distances and times runs exactly the events of a plant without.
+
+Resources
+---------
+A job that has taken a server asks ``_Pools`` for one alternative of its station's units. It
+is granted at once if no request waits and one fits (every pool in it has the units free: its
+count if on shift, less the units held), else it waits in the plant's one list of requests,
+which is scanned in order (each request taking its first alternative that fits) whenever units
+are released, a shift begins or a request joins. Units are held through processing and
+repairs and released when processing ends; a pool's calendar is a process that switches it on
+and off at its weekly edges. With a power cap a job asks for power after its units.
+
 Statistics
 ----------
 All figures are exact integrals of piecewise-constant counts clipped to ``[warmup, horizon]``,
@@ -74,7 +101,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -151,17 +178,17 @@ def sampler(spec: object) -> Sampler:
     if isinstance(spec, (int, float)):
         return deterministic(float(spec))
 
-    def field(name: str) -> object:
+    def value(name: str) -> object:
         return spec[name] if isinstance(spec, Mapping) else getattr(spec, name)
 
-    dist = field("dist")
+    dist = value("dist")
     dist = getattr(dist, "value", dist)  # an Enum member names itself by its value
     if dist not in _DISTRIBUTIONS:
         raise ValueError(f"unknown distribution {dist!r}; expected one of {sorted(_DISTRIBUTIONS)}")
     make, names = _DISTRIBUTIONS[dist]
     if dist == "empirical":
-        return make(field("values"))
-    return make(*(float(field(name)) for name in names))
+        return make(value("values"))
+    return make(*(float(value(name)) for name in names))
 
 
 # --------------------------------------------------------------------------- plant description
@@ -186,6 +213,11 @@ class RefStation:
     power_blocked: float = 0.0
     power_down: float = 0.0
     power_waiting: float = 0.0
+    # Index into ``RefPlant.fleets`` of the fleet that carries finished jobs out (``None``: an
+    # instant hand-over), and what each job holds while it processes: alternatives tried in
+    # order, each ``({pool index: units}, time factor)`` (empty: nothing).
+    fleet: int | None = None
+    alternatives: list[tuple[dict[int, int], float]] = field(default_factory=list)
 
     def metered(self) -> bool:
         """Whether the station has power (a draw of 0 in every state is still "power")."""
@@ -202,12 +234,45 @@ class RefStation:
 
 
 @dataclass
+class RefFleet:
+    """Identical vehicles. Places are indices into ``RefPlant.distance``: station ``j``'s dock
+    is place ``j``, place ``J`` (the number of stations) the shipping point, the others homes
+    and chargers. ``speed`` in m/s; ``load_time`` and ``unload_time`` in hours, a number or a
+    ``Sampler``; ``home=None``: vehicles stay where they unload. A battery holds ``capacity``
+    hours of active time (driving, loading, unloading), charges from empty to full in
+    ``charge_time`` hours at one of ``chargers`` (places), and is charged after a trip that
+    leaves it below ``threshold * capacity``; ``capacity=None``: no battery."""
+
+    count: int
+    speed: float
+    load_time: float | Sampler = 0.0
+    unload_time: float | Sampler = 0.0
+    home: int | None = None
+    capacity: float | None = None
+    charge_time: float | None = None
+    threshold: float | None = None
+    chargers: list[int] = field(default_factory=list)
+
+
+@dataclass
+class RefPool:
+    """A pool of ``count`` identical units, on during the weekly ``on`` intervals ``(start,
+    end)`` in hours from Monday 00:00 (sorted, within ``[0, 168]``); ``None``: always on."""
+
+    count: int
+    on: list[tuple[float, float]] | None = None
+
+
+@dataclass
 class RefPlant:
     """A line: source interarrival times, stations, and the statistics window in hours.
 
     Plant power: ``base_load`` in kW (``None``: no plant power block), ``cooling_factor`` kW
     drawn per kW of station heat (1 + 1/COP, or 1 without cooling), ``cap`` in kW (``None``:
-    no cap) and the ``demand_interval`` in hours."""
+    no cap) and the ``demand_interval`` in hours.
+
+    Logistics: vehicle ``fleets``, resource ``pools`` and the ``distance`` in metres between
+    places, shape ``(P, P)`` (needed when a station has a fleet; see ``RefFleet``)."""
 
     interarrival: Sampler
     stations: list[RefStation]
@@ -217,6 +282,9 @@ class RefPlant:
     cooling_factor: float = 1.0
     cap: float | None = None
     demand_interval: float = 0.25
+    fleets: list[RefFleet] = field(default_factory=list)
+    pools: list[RefPool] = field(default_factory=list)
+    distance: np.ndarray | None = None
 
     def metered(self) -> bool:
         """Whether the plant has power: a plant block, or any station with power."""
@@ -257,6 +325,7 @@ def _checked(plant: RefPlant) -> None:
             _checked_station_power(st, where)
     if plant.metered():
         _checked_plant_power(plant)
+    _checked_logistics(plant)
 
 
 def _checked_station_power(st: RefStation, where: str) -> None:
@@ -288,13 +357,69 @@ def _checked_plant_power(plant: RefPlant) -> None:
             )
 
 
+HOURS_PER_WEEK = 168.0
+
+
+def _checked_logistics(plant: RefPlant) -> None:
+    n = len(plant.stations)
+    places = 0
+    if plant.distance is not None:
+        d = np.asarray(plant.distance, dtype=float)
+        places = d.shape[0] if d.ndim == 2 else 0
+        if d.shape != (places, places) or np.isnan(d).any() or (d < 0).any():
+            raise ValueError(f"distance must be a square matrix of metres >= 0, got {d.shape}")
+    for f, fleet in enumerate(plant.fleets):
+        where = f"fleets[{f}]"
+        if fleet.count < 1 or not fleet.speed > 0:
+            raise ValueError(f"{where}: need count >= 1 and speed > 0")
+        battery = (fleet.capacity, fleet.charge_time, fleet.threshold)
+        if battery != (None,) * 3:
+            if None in battery or not (fleet.capacity > 0 and fleet.charge_time > 0):
+                raise ValueError(f"{where}: a battery needs capacity > 0 and charge_time > 0")
+            if not 0 < fleet.threshold < 1 or not fleet.chargers:
+                raise ValueError(f"{where}: a battery needs 0 < threshold < 1 and chargers")
+        for place in [fleet.home, *fleet.chargers]:
+            if place is not None and not 0 <= place < places:
+                raise ValueError(f"{where}: place {place} is not in the distance matrix")
+    for j, st in enumerate(plant.stations):
+        where = f"stations[{j}]"
+        if st.fleet is not None:
+            if not 0 <= st.fleet < len(plant.fleets):
+                raise ValueError(f"{where}.fleet {st.fleet} is not a fleet")
+            if places <= n:
+                raise ValueError(f"{where}: a fleet needs distances between the {n + 1} "
+                                 "places of the docks and the shipping point")
+        for needs, factor in st.alternatives:
+            if not needs or not factor > 0:
+                raise ValueError(f"{where}.alternatives need units and a time factor > 0")
+            for p, units in needs.items():
+                if not 0 <= p < len(plant.pools) or not 1 <= units <= plant.pools[p].count:
+                    raise ValueError(f"{where} needs {units} of pool {p}, which it cannot get")
+    for p, pool in enumerate(plant.pools):
+        if pool.count < 1:
+            raise ValueError(f"pools[{p}].count must be >= 1")
+        edges = [t for interval in pool.on or [] for t in interval]
+        if edges != sorted(edges) or not all(
+            0 <= a < b <= HOURS_PER_WEEK for a, b in pool.on or []
+        ):
+            raise ValueError(f"pools[{p}].on must be sorted, disjoint intervals in [0, 168]")
+
+
 def from_plant(plant: object) -> RefPlant:
     """Convert a ``twin.config.Plant`` (duck-typed: ``horizon``, ``warmup``,
     ``source.interarrival``, ``stations[j].servers/buffer/process/failures`` and
-    ``routes(j) -> [(target, p)]``, all times in hours) into a ``RefPlant``."""
+    ``routes(j) -> [(target, p)]``, all times in hours; optionally ``power``, ``transport``
+    fleets, ``resources`` pools, ``layout`` and stations' ``power``, ``transport`` and
+    ``requires``) into a ``RefPlant``.
+
+    Distances come from ``twin.geometry.plant_geometry`` and shifts and alternatives from
+    ``twin.config.logistics``: config reading, imported only when the plant needs them."""
+    fleet_ids = [fleet.id for fleet in getattr(plant, "transport", None) or []]
+    pool_ids = [pool.id for pool in getattr(plant, "resources", None) or []]
     stations = []
     for j, st in enumerate(plant.stations):
         failures = getattr(st, "failures", None)
+        fleet = getattr(st, "transport", None)
         stations.append(
             RefStation(
                 servers=int(st.servers),
@@ -303,6 +428,8 @@ def from_plant(plant: object) -> RefPlant:
                 routes=[(int(target), float(p)) for target, p in plant.routes(j)],
                 mtbf=None if failures is None else float(failures.mtbf),
                 mttr=None if failures is None else float(failures.mttr),
+                fleet=None if fleet is None else fleet_ids.index(fleet),
+                alternatives=_alternatives(getattr(st, "requires", None), pool_ids),
                 **_station_power(getattr(st, "power", None)),
             )
         )
@@ -311,8 +438,63 @@ def from_plant(plant: object) -> RefPlant:
         stations=stations,
         horizon=float(plant.horizon),
         warmup=float(getattr(plant, "warmup", 0.0) or 0.0),
+        pools=[_pool(pool) for pool in getattr(plant, "resources", None) or []],
         **_plant_power(getattr(plant, "power", None)),
+        **_transport(plant),
     )
+
+
+def _alternatives(requires: object, pool_ids: list[str]) -> list[tuple[dict[int, int], float]]:
+    """A station's ``requires`` as ``[({pool index: units}, time factor)]``."""
+    if requires is None:
+        return []
+    from twin.config.logistics import alternatives
+
+    return [
+        ({pool_ids.index(pool): int(units) for pool, units in needs.items()}, float(factor))
+        for needs, factor in alternatives(requires)
+    ]
+
+
+def _pool(pool: object) -> RefPool:
+    """A pool (``count``, ``shifts``: ``None`` or a weekly calendar) as a ``RefPool``."""
+    if pool.shifts is None:
+        return RefPool(count=int(pool.count))
+    from twin.config.logistics import on_hours
+
+    on = [(float(a), float(b)) for a, b in on_hours(pool.shifts)]
+    return RefPool(count=int(pool.count), on=on)
+
+
+def _transport(plant: object) -> dict:
+    """RefPlant ``fleets`` and ``distance`` of a plant's ``transport`` fleets (``count``,
+    ``speed``, ``load_time``, ``unload_time``, ``battery``) on its ``layout``; none without
+    fleets, or without a layout for them to drive on."""
+    fleets = getattr(plant, "transport", None) or []
+    if not fleets:
+        return {}
+    from twin.geometry import plant_geometry
+
+    geometry = None if getattr(plant, "layout", None) is None else plant_geometry(plant)
+    if geometry is None:
+        raise ValueError("fleets need the plant's layout to drive on")
+    out = {"distance": np.asarray(geometry.distance, dtype=float), "fleets": []}
+    for fleet in fleets:
+        battery = fleet.battery
+        out["fleets"].append(
+            RefFleet(
+                count=int(fleet.count),
+                speed=float(fleet.speed),
+                load_time=float(fleet.load_time),
+                unload_time=float(fleet.unload_time),
+                home=geometry.homes.get(fleet.id),
+                capacity=None if battery is None else float(battery.capacity),
+                charge_time=None if battery is None else float(battery.charge_time),
+                threshold=None if battery is None else float(battery.threshold),
+                chargers=[int(c) for c in geometry.chargers.get(fleet.id, [])],
+            )
+        )
+    return out
 
 
 def _station_power(power: object) -> dict:
@@ -491,6 +673,250 @@ class _PowerGate:
             grant.succeed()
 
 
+def _as_sampler(time: float | Sampler) -> Sampler:
+    return time if callable(time) else sampler(time)
+
+
+# A vehicle's states, and the figure each counts towards (idle: the rest of the time).
+_TALLY = {
+    "idle": None,
+    "empty": "empty",
+    "loaded": "loaded",
+    "handling": "handling",
+    "charging": "charging",
+    "queued": "charging",  # waiting for a charger
+}
+_ACTIVE = ("empty", "loaded", "handling")  # the states that drain a battery
+
+
+class _Vehicle:
+    """One vehicle: the place it is at (or last left), its state, and its battery level in
+    hours, ``level + rate * (t - since)`` at time ``t``."""
+
+    __slots__ = ("index", "level", "place", "rate", "since", "state")
+
+    def __init__(self, index: int, place: int, level: float) -> None:
+        self.index, self.place, self.level = index, place, level
+        self.state, self.rate, self.since = "idle", 0.0, 0.0
+
+    def level_at(self, now: float) -> float:
+        return self.level + self.rate * (now - self.since)
+
+
+class _Fleet:
+    """Run-time state of one fleet: its vehicles, the FIFO queue of requests (each the pickup
+    place and the event that hands the job a vehicle), its chargers (with the FIFO queue of
+    vehicles waiting for one) and its tallies. Invariants: requests wait only while no vehicle
+    is idle, and vehicles wait for a charger only while none is free."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        spec: RefFleet,
+        start: int,
+        distance: np.ndarray,
+        window: tuple[float, float],
+    ) -> None:
+        self.env, self.window = env, window
+        self.hours = (np.asarray(distance, dtype=float) / (spec.speed * 3600.0)).tolist()
+        self.speed = spec.speed
+        self.load_time, self.unload_time = (_as_sampler(spec.load_time),
+                                            _as_sampler(spec.unload_time))
+        self.home = spec.home
+        self.capacity = spec.capacity
+        if spec.capacity is not None:
+            self.charge_time = spec.charge_time
+            self.low = spec.threshold * spec.capacity
+            self.lowest = spec.capacity
+        self.chargers = list(spec.chargers)
+        self.charger_free = [True] * len(self.chargers)
+        self.charger_queue: deque[simpy.Event] = deque()
+        self.vehicles = [_Vehicle(i, start, spec.capacity or 0.0) for i in range(spec.count)]
+        self.idle = list(self.vehicles)
+        self.requests: deque[tuple[int, simpy.Event]] = deque()
+        self.areas = {name: _WindowArea(*window) for name in ("loaded", "empty", "handling",
+                                                               "charging")}
+        self.wait_total = 0.0
+        self.waits = 0
+        self.trips = 0
+
+    def set(self, v: _Vehicle, now: float, state: str) -> None:
+        """``v`` starts doing ``state`` at ``now``."""
+        old, new = _TALLY[v.state], _TALLY[state]
+        if old != new:
+            if old is not None:
+                self.areas[old].add(now, -1)
+            if new is not None:
+                self.areas[new].add(now, 1)
+        v.state = state
+        if self.capacity is not None:
+            self.advance(v, now)
+            v.rate = (
+                -1.0 if state in _ACTIVE
+                else self.capacity / self.charge_time if state == "charging"
+                else 0.0
+            )
+
+    def advance(self, v: _Vehicle, now: float) -> None:
+        """Bring ``v``'s battery level to ``now``, keeping the lowest level inside the window
+        (a linear piece is lowest at one of its ends)."""
+        lo, hi = max(v.since, self.window[0]), min(now, self.window[1])
+        if hi >= lo:
+            self.lowest = min(self.lowest, v.level_at(lo), v.level_at(hi))
+        v.level, v.since = v.level_at(now), now
+
+    def request(self, pickup: int) -> _Vehicle | simpy.Event:
+        """A job at place ``pickup`` asks for a vehicle: one now, or the event that gives it."""
+        if self.idle and not self.requests:
+            return self._take(pickup)
+        event = self.env.event()
+        self.requests.append((pickup, event))
+        return event
+
+    def _take(self, pickup: int) -> _Vehicle:
+        """The idle vehicle nearest to ``pickup`` (ties: the lowest index), now busy."""
+        v = min(self.idle, key=lambda v: (self.hours[v.place][pickup], v.index))
+        self.idle.remove(v)
+        return v
+
+    def park(self, v: _Vehicle, now: float) -> None:
+        """``v`` is idle where it is; the queue's head requests take idle vehicles."""
+        self.set(v, now, "idle")
+        self.idle.append(v)
+        while self.requests and self.idle:
+            pickup, event = self.requests.popleft()
+            event.succeed(self._take(pickup))
+
+    def charger(self, v: _Vehicle) -> int | simpy.Event:
+        """The nearest free charger for ``v`` (ties: the lowest index), now taken, or the
+        event that gives ``v`` the first charger to free."""
+        free = [c for c, ok in enumerate(self.charger_free) if ok]
+        if free and not self.charger_queue:
+            c = min(free, key=lambda c: (self.hours[v.place][self.chargers[c]], c))
+            self.charger_free[c] = False
+            return c
+        event = self.env.event()
+        self.charger_queue.append(event)
+        return event
+
+    def unplug(self, c: int) -> None:
+        if self.charger_queue:
+            self.charger_queue.popleft().succeed(c)
+        else:
+            self.charger_free[c] = True
+
+    def results(self, span: float) -> dict:
+        end, n = self.window[1], len(self.vehicles)
+        figures = {}
+        for name, area in self.areas.items():
+            area.add(end, 0)
+            figures[name] = area.area / (span * n)
+        figures["idle"] = 1.0 - sum(figures.values())
+        figures["mean_wait_h"] = self.wait_total / self.waits if self.waits else math.nan
+        figures["trips_per_h"] = self.trips / span
+        driving = figures["loaded"] + figures["empty"]
+        figures["km_per_vehicle_per_h"] = driving * self.speed * 3.6
+        if self.capacity is not None:
+            for v in self.vehicles:
+                self.advance(v, end)
+            figures["min_battery"] = self.lowest
+        return figures
+
+
+def _shift_edges(on: list[tuple[float, float]]) -> list[tuple[float, bool]]:
+    """A weekly calendar's changes, ``(hour of the week, on)`` in time order; a shift that
+    runs on across Monday 00:00 has no edge there."""
+    wraps = bool(on) and on[0][0] == 0.0 and on[-1][1] == HOURS_PER_WEEK
+    edges = []
+    for a, b in on:
+        if not (wraps and a == 0.0):
+            edges.append((a, True))
+        if not (wraps and b == HOURS_PER_WEEK):
+            edges.append((b, False))
+    return edges
+
+
+class _Pools:
+    """The plant's resource pools and its one list of waiting requests, served first-fit in
+    request order. A request is its alternatives ``[({pool: units}, time factor)]``, the time
+    it was made and the event that grants it (with the index of the alternative granted).
+    Invariant: no waiting request fits (each change that frees units is followed by a scan)."""
+
+    def __init__(self, env: simpy.Environment, specs: list[RefPool],
+                 window: tuple[float, float]) -> None:
+        self.env, self.warmup = env, window[0]
+        self.count = [pool.count for pool in specs]
+        self.on = [pool.on is None or (bool(pool.on) and pool.on[0][0] == 0.0) for pool in specs]
+        self.held = [0] * len(specs)
+        self.busy = [_WindowArea(*window) for _ in specs]
+        self.wait_total = [0.0] * len(specs)
+        self.grants = [0] * len(specs)
+        self.waiting: list[tuple[list, float, simpy.Event]] = []
+
+    def ask(self, alternatives: list[tuple[dict[int, int], float]]) -> int | simpy.Event:
+        """The index of the alternative granted now, or the event that grants one."""
+        now = self.env.now
+        if not self.waiting:
+            a = self._fitting(alternatives)
+            if a is not None:
+                self._take(alternatives[a][0], now, now)
+                return a
+        event = self.env.event()
+        self.waiting.append((alternatives, now, event))
+        self._scan()
+        return event
+
+    def release(self, needs: dict[int, int]) -> None:
+        now = self.env.now
+        for p, units in needs.items():
+            self.busy[p].add(now, -units)
+            self.held[p] -= units
+        if self.waiting:
+            self._scan()
+
+    def shift(self, p: int, on: bool) -> None:
+        """Pool ``p``'s shift begins (``on``) or ends; jobs in progress keep their units."""
+        self.on[p] = on
+        if on and self.waiting:
+            self._scan()
+
+    def _fitting(self, alternatives: list[tuple[dict[int, int], float]]) -> int | None:
+        for a, (needs, _) in enumerate(alternatives):
+            if all((self.count[p] if self.on[p] else 0) - self.held[p] >= units
+                   for p, units in needs.items()):
+                return a
+        return None
+
+    def _take(self, needs: dict[int, int], requested: float, now: float) -> None:
+        for p, units in needs.items():
+            self.busy[p].add(now, units)
+            self.held[p] += units
+            if now >= self.warmup:
+                self.wait_total[p] += now - requested
+                self.grants[p] += 1
+
+    def _scan(self) -> None:
+        now, waiting = self.env.now, []
+        for alternatives, requested, event in self.waiting:
+            a = self._fitting(alternatives)
+            if a is None:
+                waiting.append((alternatives, requested, event))
+            else:
+                self._take(alternatives[a][0], requested, now)
+                event.succeed(a)
+        self.waiting = waiting
+
+    def results(self, span: float, end: float) -> dict:
+        figures = {}
+        for p, count in enumerate(self.count):
+            self.busy[p].add(end, 0)
+            figures[p] = {
+                "busy": self.busy[p].area / (span * count),
+                "mean_wait_h": self.wait_total[p] / self.grants[p] if self.grants[p] else math.nan,
+            }
+        return figures
+
+
 class _Station:
     """Run-time state of one station: its gates, its route table and its tallies."""
 
@@ -505,6 +931,8 @@ class _Station:
         places = _UNLIMITED if spec.buffer is None else spec.buffer + spec.servers
         self.places = simpy.Resource(env, places)
         self.machines = simpy.Resource(env, spec.servers)
+        self.index = index
+        self.fleet, self.alternatives = spec.fleet, spec.alternatives
         self.servers = spec.servers
         self.process = spec.process
         self.mtbf, self.mttr = spec.mtbf, spec.mttr
@@ -512,6 +940,8 @@ class _Station:
         self.targets = [target for target, _ in routes]
         self.cumulative = list(np.cumsum([p for _, p in routes]))
         self.busy, self.blocked, self.down, self.queue = (_WindowArea(*window) for _ in range(4))
+        # waiting at a server: for units (``unit_wait``) or for power (``power_wait``)
+        self.unit_wait, self.power_wait = _WindowArea(*window), _WindowArea(*window)
         self.wait_total = 0.0
         self.waits = 0
         self.departures = 0
@@ -520,7 +950,7 @@ class _Station:
             self.down_kw, self.waiting_kw = spec.power_down, spec.power_waiting
             self.steps = list(zip(spec.steps(), _extras(spec)))  # ((share, kW), extra) per step
             self.last_kw = self.steps[-1][0][1]
-            self.heat, self.waiting = _WindowArea(*window), _WindowArea(*window)
+            self.heat = _WindowArea(*window)
             self.heat.value = spec.servers * spec.power_idle  # every server idle at time 0
 
     def route(self, rng: np.random.Generator) -> int:
@@ -551,6 +981,21 @@ class _Replication:
             heat = sum(st.heat.value for st in self.stations)
             self.demand = _DemandMeter(*window, plant.demand_interval, heat)  # of total heat
             self.gate = None if plant.cap is None else _PowerGate(self.env, _headroom(plant))
+        self.fleets = [
+            _Fleet(self.env, fleet, self._start(plant, f), plant.distance, window)
+            for f, fleet in enumerate(plant.fleets)
+        ]
+        self.pools = _Pools(self.env, plant.pools, window) if plant.pools else None
+        self.calendars = [(p, pool.on) for p, pool in enumerate(plant.pools) if pool.on]
+
+    @staticmethod
+    def _start(plant: RefPlant, f: int) -> int:
+        """Where fleet ``f``'s vehicles start: its home, else the dock of the first station
+        (in list order) that uses it."""
+        home = plant.fleets[f].home
+        if home is not None:
+            return home
+        return next((j for j, st in enumerate(plant.stations) if st.fleet == f), 0)
 
     def source(self):
         env, rng, first = self.env, self.rng, self.stations[0]
@@ -578,11 +1023,15 @@ class _Replication:
             if now >= warmup:
                 st.wait_total += now - arrived
                 st.waits += 1
+            needs, factor, kw = None, 1.0, st.idle_kw if metered else 0.0
+            if st.alternatives:
+                needs, factor, kw = yield from self.staff(st, kw)
+                now = env.now
             if metered:
-                yield from self.serve(st, st.process(rng))
+                yield from self.serve(st, st.process(rng) * factor, kw)
             else:  # written out: the plain model is the benchmark's speed reference
                 st.busy.add(now, 1)
-                work = st.process(rng)
+                work = st.process(rng) * factor
                 if st.mtbf is not None:
                     ttf = rng.exponential(st.mtbf)
                     while ttf < work:
@@ -598,40 +1047,159 @@ class _Replication:
                         ttf = rng.exponential(st.mtbf)
                 yield env.timeout(work)
                 st.busy.add(env.now, -1)
+            if needs is not None:
+                self.pools.release(needs)
             now = env.now
             target = st.route(rng)
-            if target == self.exit:
+            if st.fleet is not None:
+                next_place = yield from self.carry(st, machine, place, target)
+            elif target == self.exit:
                 if metered:
                     self.draw(st, now, st.last_kw, st.idle_kw)
-                st.machines.release(machine)
-                st.places.release(place)
+                self.leave(st, machine, place, now)
+                next_place = None
+            else:
+                st.blocked.add(now, 1)
+                if metered:
+                    self.draw(st, now, st.last_kw, st.blocked_kw)
+                next_place = self.stations[target].places.request()
+                yield next_place  # blocked, holding place and machine, until granted (FIFO)
+                now = env.now
+                st.blocked.add(now, -1)
+                if metered:
+                    self.draw(st, now, st.blocked_kw, st.idle_kw)
+                self.leave(st, machine, place, now)
+            if next_place is None:  # exit
+                now = env.now
                 self.wip.add(now, -1)
                 if now >= warmup:
-                    st.departures += 1
                     self.cycle_times.append(now - entered)
                 return
-            st.blocked.add(now, 1)
-            if metered:
-                self.draw(st, now, st.last_kw, st.blocked_kw)
-            next_place = self.stations[target].places.request()
-            yield next_place  # blocked, holding place and machine, until granted (FIFO)
-            now = env.now
-            st.blocked.add(now, -1)
-            if metered:
-                self.draw(st, now, st.blocked_kw, st.idle_kw)
-            st.machines.release(machine)
-            st.places.release(place)
-            if now >= warmup:
-                st.departures += 1
             place, st = next_place, self.stations[target]
+
+    def leave(self, st: _Station, machine, place, now: float) -> None:
+        """The job gives back its server and place at ``st``."""
+        st.machines.release(machine)
+        st.places.release(place)
+        if now >= self.warmup:
+            st.departures += 1
+
+    # ----------------------------------------------------------------------- resources
+
+    def staff(self, st: _Station, kw: float):
+        """Ask for ``st``'s units for a job on one of its servers (drawing ``kw``), waiting
+        (state ``waiting``) until granted. Returns the units held, the time factor and the
+        server's draw."""
+        got = self.pools.ask(st.alternatives)
+        if not isinstance(got, int):
+            now = self.env.now
+            st.unit_wait.add(now, 1)
+            if self.metered:
+                kw = self.draw(st, now, kw, st.waiting_kw)
+            got = yield got
+            st.unit_wait.add(self.env.now, -1)
+        needs, factor = st.alternatives[got]
+        return needs, factor, kw
+
+    def calendar(self, p: int, on: list[tuple[float, float]]):
+        """Pool ``p``'s shifts, week after week."""
+        env, week, edges = self.env, 0.0, _shift_edges(on)
+        while edges:
+            for hour, starts in edges:
+                yield env.timeout(week + hour - env.now)
+                self.pools.shift(p, starts)
+            week += HOURS_PER_WEEK
+
+    # ----------------------------------------------------------------------- transport
+
+    def carry(self, st: _Station, machine, place, target: int):
+        """A finished job at ``st`` for ``target`` (a station, or the exit) by ``st``'s fleet.
+        It stays blocked at ``st`` while it waits for a place at ``target``, then (holding
+        that place) for a vehicle, and while it is loaded; it leaves ``st`` when loading ends.
+        Returns, when unloading ends, the place held at ``target`` (``None`` for the exit)."""
+        env, fleet = self.env, self.fleets[st.fleet]
+        now = env.now
+        st.blocked.add(now, 1)
+        if self.metered:
+            self.draw(st, now, st.last_kw, st.blocked_kw)
+        next_place = None
+        if target != self.exit:
+            next_place = self.stations[target].places.request()
+            yield next_place
+        requested = env.now
+        vehicle = fleet.request(st.index)
+        if not isinstance(vehicle, _Vehicle):
+            vehicle = yield vehicle
+        yield from self.drive(fleet, vehicle, st.index, "empty")
+        now = env.now
+        if now >= self.warmup:
+            fleet.wait_total += now - requested
+            fleet.waits += 1
+        yield from self.handle(fleet, vehicle, fleet.load_time)
+        now = env.now
+        st.blocked.add(now, -1)
+        if self.metered:
+            self.draw(st, now, st.blocked_kw, st.idle_kw)
+        self.leave(st, machine, place, now)
+        yield from self.drive(fleet, vehicle, target, "loaded")  # place J: the shipping point
+        yield from self.handle(fleet, vehicle, fleet.unload_time)
+        if env.now >= self.warmup:
+            fleet.trips += 1
+        self.unloaded(fleet, vehicle)
+        return next_place
+
+    def drive(self, fleet: _Fleet, v: _Vehicle, place: int, state: str):
+        """``v`` drives (``state``: ``empty`` or ``loaded``) to ``place``."""
+        hours = fleet.hours[v.place][place]
+        fleet.set(v, self.env.now, state)
+        if hours > 0:
+            yield self.env.timeout(hours)
+        v.place = place
+
+    def handle(self, fleet: _Fleet, v: _Vehicle, time: Sampler):
+        """``v`` loads or unloads for a time drawn from ``time``."""
+        hours = time(self.rng)
+        fleet.set(v, self.env.now, "handling")
+        if hours > 0:
+            yield self.env.timeout(hours)
+
+    def unloaded(self, fleet: _Fleet, v: _Vehicle) -> None:
+        """``v`` has set a job down: it charges if its battery is low, then drives home, in a
+        process of its own; it is idle at once when neither takes any time."""
+        now = self.env.now
+        low = fleet.capacity is not None and v.level_at(now) < fleet.low
+        if low or (fleet.home is not None and fleet.hours[v.place][fleet.home] > 0):
+            self.env.process(self.vehicle_return(fleet, v, low))
+        else:
+            if fleet.home is not None:
+                v.place = fleet.home
+            fleet.park(v, now)
+
+    def vehicle_return(self, fleet: _Fleet, v: _Vehicle, low: bool):
+        env = self.env
+        if low:
+            c = fleet.charger(v)
+            if not isinstance(c, int):
+                fleet.set(v, env.now, "queued")  # waits where it is for a charger
+                c = yield c
+            yield from self.drive(fleet, v, fleet.chargers[c], "empty")
+            fleet.set(v, env.now, "charging")
+            yield env.timeout((fleet.capacity - v.level) / fleet.capacity * fleet.charge_time)
+            fleet.advance(v, env.now)
+            v.level = fleet.capacity  # full, whatever the rounding
+            fleet.unplug(c)
+        if fleet.home is not None:
+            yield from self.drive(fleet, v, fleet.home, "empty")
+        fleet.park(v, env.now)
 
     # ----------------------------------------------------------------------- power
 
-    def serve(self, st: _Station, work: float):
-        """Process a job that has just taken an idle server of ``st``, step by step, asking
-        the gate (if any) before each step; ends with the server in its last step's draw."""
+    def serve(self, st: _Station, work: float, kw: float):
+        """Process a job on a server of ``st`` that draws ``kw`` (idle, or waiting after a wait
+        for units), step by step, asking the gate (if any) before each step; ends with the
+        server in its last step's draw."""
         env, gate = self.env, self.gate
-        kw, held, busy = st.idle_kw, 0.0, False  # the server's draw, extra reservation, state
+        held, busy = 0.0, False  # the server's extra reservation, and whether it is busy
         for (share, step_kw), need in st.steps:
             if gate is not None and need != held:
                 grant = gate.ask(held, need)
@@ -642,9 +1210,9 @@ class _Replication:
                         st.busy.add(now, -1)
                         busy = False
                     kw = self.draw(st, now, kw, st.waiting_kw)
-                    st.waiting.add(now, 1)
+                    st.power_wait.add(now, 1)
                     yield grant
-                    st.waiting.add(env.now, -1)
+                    st.power_wait.add(env.now, -1)
             if not busy:
                 st.busy.add(env.now, 1)
                 busy = True
@@ -689,6 +1257,8 @@ class _Replication:
     def run(self) -> dict:
         env, horizon = self.env, self.horizon
         env.process(self.source())
+        for p, on in self.calendars:
+            env.process(self.calendar(p, on))
         env.run(until=horizon)
         while env.peek() <= horizon:  # close the window: events at exactly `horizon` count
             env.step()
@@ -699,30 +1269,36 @@ class _Replication:
         end = self.horizon
         stations = []
         for st in self.stations:
-            fractions = {}
-            for name in ("busy", "blocked", "down"):
-                area = getattr(st, name)
+            for area in (st.busy, st.blocked, st.down, st.unit_wait, st.power_wait, st.queue):
                 area.add(end, 0)
-                fractions[name] = area.area / (span * st.servers)
-            fractions["idle"] = 1.0 - fractions["busy"] - fractions["blocked"] - fractions["down"]
-            st.queue.add(end, 0)
+            server_time = span * st.servers
+            busy, blocked, down = (a.area / server_time for a in (st.busy, st.blocked, st.down))
+            waiting = (st.unit_wait.area + st.power_wait.area) / server_time
             figures = {
-                **fractions,
+                "busy": busy,
+                "blocked": blocked,
+                "down": down,
+                "waiting": waiting,
+                "idle": 1.0 - busy - blocked - down - waiting,
                 "mean_queue": st.queue.area / span,
                 "mean_wait_h": st.wait_total / st.waits if st.waits else math.nan,
                 "throughput_per_h": st.departures / span,
             }
             if self.metered:
-                st.waiting.add(end, 0)
                 st.heat.add(end, 0)
-                figures["power_wait"] = st.waiting.area / (span * st.servers)
-                figures["idle"] -= figures["power_wait"]
+                figures["power_wait"] = st.power_wait.area / server_time
                 figures["energy_kwh"] = st.heat.area
             stations.append(figures)
         self.wip.add(end, 0)
         ct = np.asarray(self.cycle_times)
         has = ct.size > 0
-        power = {"power": self.power_results(stations)} if self.metered else {}
+        blocks = {}
+        if self.metered:
+            blocks["power"] = self.power_results(stations)
+        if self.fleets:
+            blocks["transport"] = {f: fleet.results(span) for f, fleet in enumerate(self.fleets)}
+        if self.pools is not None:
+            blocks["resources"] = self.pools.results(span, end)
         return {
             "throughput_per_h": ct.size / span,
             "cycle_time_h": float(ct.mean()) if has else math.nan,
@@ -733,7 +1309,7 @@ class _Replication:
             "jobs": self.jobs,
             "events": self.env.processed,
             "stations": stations,
-            **power,
+            **blocks,
         }
 
     def power_results(self, stations: list[dict]) -> dict:
@@ -753,18 +1329,29 @@ def run_replication(plant: RefPlant, seed: int | np.random.SeedSequence) -> dict
     """Simulate one replication with its own ``np.random.default_rng(seed)``.
 
     Returns ``throughput_per_h``, ``cycle_time_h`` (mean), ``cycle_time_p50``,
-    ``cycle_time_p95``, ``wip``, ``exits`` (in the window), ``jobs`` (entered the first station
-    over the whole run), ``events`` (SimPy events processed) and ``stations``: one dict per
-    station with ``busy``, ``blocked``, ``down``, ``idle`` (fractions of server-time),
-    ``mean_queue``, ``mean_wait_h`` and ``throughput_per_h``. Figures with no observation in
-    the window (no exit, no service start) are NaN.
+    ``cycle_time_p95``, ``wip`` (jobs on vehicles included), ``exits`` (in the window),
+    ``jobs`` (entered the first station over the whole run), ``events`` (SimPy events
+    processed) and ``stations``: one dict per station with ``busy``, ``blocked`` (waiting for
+    a vehicle and loading included), ``down``, ``waiting`` (for units or power), ``idle``
+    (fractions of server-time, summing to 1), ``mean_queue``, ``mean_wait_h`` and
+    ``throughput_per_h``. Figures with no observation in the window (no exit, no service
+    start) are NaN. ``mean_wait_h`` is the wait for a server, which a job takes before it
+    waits for units or power.
 
     A plant with power (``RefPlant.metered()``) adds to each station ``power_wait`` (share of
-    server-time waiting for power under the cap; ``idle`` then excludes it) and
-    ``energy_kwh`` (its heat), and a ``power`` dict: ``energy_kwh`` (base load and cooling
-    included), ``mean_kw``, ``max_kw`` (the highest draw held for a positive time),
-    ``bins_kw`` (demand-interval averages) and ``peak_kw`` (their maximum). ``mean_wait_h``
-    stays the wait for a server, which a job takes before it waits for power.
+    server-time waiting for power under the cap) and ``energy_kwh`` (its heat), and a
+    ``power`` dict: ``energy_kwh`` (base load and cooling included), ``mean_kw``, ``max_kw``
+    (the highest draw held for a positive time), ``bins_kw`` (demand-interval averages) and
+    ``peak_kw`` (their maximum).
+
+    A plant with fleets adds ``transport``, keyed by fleet index: ``loaded``, ``empty``,
+    ``handling``, ``charging`` (waiting for a charger included) and ``idle`` (fractions of
+    vehicle-time, summing to 1), ``mean_wait_h`` (request to the vehicle's arrival at the
+    pickup dock, over arrivals in the window), ``trips_per_h`` (unloadings in the window),
+    ``km_per_vehicle_per_h`` and, with a battery, ``min_battery`` (the lowest level in the
+    window, hours). A plant with pools adds ``resources``, keyed by pool index: ``busy``
+    (time-average units held over the count) and ``mean_wait_h`` (request to grant, over
+    grants in the window, a grant at once waiting 0).
     """
     _checked(plant)
     return _Replication(plant, np.random.default_rng(seed)).run()
@@ -792,7 +1379,7 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float]:
 
 def summarize(results: list[dict]) -> dict:
     """Per-figure ``{"mean", "ci95"}`` across replications, shaped like ``twin run --json``
-    (stations keyed by index)."""
+    (stations, fleets and pools keyed by index)."""
 
     def figure(values: Sequence[float]) -> dict:
         mean, half = mean_ci(values)
@@ -804,13 +1391,19 @@ def summarize(results: list[dict]) -> dict:
     }
     out["cycle_time_h"]["p50"] = float(np.nanmean([r["cycle_time_p50"] for r in results]))
     out["cycle_time_h"]["p95"] = float(np.nanmean([r["cycle_time_p95"] for r in results]))
-    out["stations"] = {
-        j: {
-            key: figure([r["stations"][j][key] for r in results])
-            for key in results[0]["stations"][j]
+    def per_item(block: str) -> dict:
+        """Figures of a block of items (a list, or a dict by index), keyed by index."""
+        first = results[0][block]
+        items = first.keys() if isinstance(first, dict) else range(len(first))
+        return {
+            i: {key: figure([r[block][i][key] for r in results]) for key in first[i]}
+            for i in items
         }
-        for j in range(len(results[0]["stations"]))
-    }
+
+    out["stations"] = per_item("stations")
+    for block in ("transport", "resources"):
+        if block in results[0]:
+            out[block] = per_item(block)
     if "power" in results[0]:
         out["power"] = {
             key: figure([r["power"][key] for r in results])
