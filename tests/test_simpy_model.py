@@ -654,3 +654,310 @@ def test_invalid_plant_is_rejected(change, message):
     plant = sm.RefPlant(sm.exponential(1.0), [station], horizon=10.0)
     with pytest.raises(ValueError, match=message):
         sm.run_replication(plant, seed=0)
+
+
+# --------------------------------------------------------------------------- transport
+
+
+def line_distances(*xs):
+    """Distances in metres between places on one straight aisle at positions ``xs``."""
+    x = np.array(xs, dtype=float)
+    return np.abs(x[:, None] - x[None, :])
+
+
+# 1 km/h: a distance of 500 m takes 0.5 h.
+KM_PER_H = 1 / 3.6
+
+
+def vehicle_line(home=None, battery=None, interarrival=(2.8, 0.2), horizon=98.8, warmup=8.8):
+    """Station A (2 servers, 1 h) hands its jobs to one vehicle that drives 500 m to station B
+    (1 server, 0.5 h) in 0.5 h, loading and unloading in 0.1 h each. Places: 0 A's dock at
+    0 m, 1 B's dock and 2 the shipping point at 500 m, 3 a home at A's dock, 4 a charger at
+    750 m. Jobs arrive in pairs 0.2 h apart every 3 h."""
+    fleet = sm.RefFleet(count=1, speed=KM_PER_H, load_time=0.1, unload_time=0.1, home=home)
+    if battery is not None:
+        fleet.capacity, fleet.charge_time, fleet.threshold = battery
+        fleet.chargers = [4]
+    return sm.RefPlant(
+        interarrival=cycling(*interarrival),
+        stations=[
+            sm.RefStation(servers=2, buffer=None, process=sm.deterministic(1.0), fleet=0),
+            sm.RefStation(servers=1, buffer=None, process=sm.deterministic(0.5)),
+        ],
+        horizon=horizon,
+        warmup=warmup,
+        fleets=[fleet],
+        distance=line_distances(0, 500, 500, 0, 750),
+    )
+
+
+def test_vehicle_trace_without_home():
+    # A pair enters A at s and s + 0.2 (s = 8.8 + 3k); the vehicle waits idle at B's dock.
+    # Job 1 ends at s + 1: the vehicle drives empty [1, 1.5], loads [1.5, 1.6] (job 1 leaves
+    # A), drives [1.6, 2.1] and unloads [2.1, 2.2]; B serves it [2.2, 2.7]. Job 2, done at 1.2,
+    # waits for the vehicle: empty [2.2, 2.7], load [2.7, 2.8], drive [2.8, 3.3], unload
+    # [3.3, 3.4], B [3.4, 3.9]. Cycle times 2.7 and 3.7; A blocked 0.6 + 1.6 of 6 server-hours;
+    # waits for the vehicle 0.5 and 1.5; per 3 h the vehicle drives 1 h empty and 1 h loaded.
+    r = sm.run_replication(vehicle_line(), seed=0)
+    assert r["exits"] == 60
+    assert r["throughput_per_h"] == pytest.approx(2 / 3)
+    assert r["cycle_time_h"] == pytest.approx(3.2)
+    assert r["cycle_time_p95"] == pytest.approx(3.7)
+    assert r["wip"] == pytest.approx(6.4 / 3)  # jobs on the vehicle count: Little's law holds
+    a, b = r["stations"]
+    assert (a["busy"], a["blocked"], a["idle"]) == pytest.approx((1 / 3, 2.2 / 6, 1.8 / 6))
+    assert a["throughput_per_h"] == b["throughput_per_h"] == pytest.approx(2 / 3)
+    assert (b["busy"], b["blocked"]) == pytest.approx((1 / 3, 0.0))
+    v = r["transport"][0]
+    expected = {"loaded": 1 / 3, "empty": 1 / 3, "handling": 0.4 / 3, "charging": 0.0,
+                "idle": 0.2, "mean_wait_h": 1.0, "trips_per_h": 2 / 3,
+                "km_per_vehicle_per_h": 2 / 3}
+    assert v == pytest.approx(expected)
+
+
+def test_vehicle_trace_with_home():
+    # The same line with a home at A's dock: the vehicle drives home empty after each
+    # delivery, so job 1 is loaded at once [1, 1.1] and job 2 waits for the vehicle's return:
+    # [1.2, 2.2] then load [2.2, 2.3], drive [2.3, 2.8], unload [2.8, 2.9], B [2.9, 3.4].
+    r = sm.run_replication(vehicle_line(home=3), seed=0)
+    assert r["exits"] == 60
+    assert r["cycle_time_h"] == pytest.approx(2.7)  # 2.2 and 3.2
+    assert r["wip"] == pytest.approx(2 / 3 * 2.7)
+    assert r["stations"][0]["blocked"] == pytest.approx((0.1 + 1.1) / 6)
+    v = r["transport"][0]
+    assert (v["loaded"], v["empty"], v["handling"], v["idle"]) == pytest.approx(
+        (1 / 3, 1 / 3, 0.4 / 3, 0.2)
+    )
+    assert v["mean_wait_h"] == pytest.approx(0.5)  # 0 and 1.0
+
+
+def test_battery_trace_with_a_queue_for_the_charger():
+    # Two vehicles at home (A's dock), batteries of 1 h, threshold 0.5, 2 h to charge from
+    # empty, one charger 250 m past B. Jobs enter A at 1.0 and 1.2 (the next at 1001). Vehicle
+    # 0 loads job 1 at 2 [2, 2.1], drives [2.1, 2.6], unloads [2.6, 2.7]: 0.7 h active, level
+    # 0.3 < 0.5. It drives to the charger [2.7, 2.95] (level 0.05), charges 0.95 x 2 h [2.95,
+    # 4.85] and drives home 750 m [4.85, 5.6]. Vehicle 1 carries job 2 [2.2, 2.9] the same way,
+    # waits at B for the charger [2.9, 4.85], then drives [4.85, 5.1], charges [5.1, 7.0] and
+    # drives home [7.0, 7.75].
+    plant = vehicle_line(home=3, battery=(1.0, 2.0, 0.5), interarrival=(1.0, 0.2, 1000.0),
+                         horizon=10.0, warmup=0.0)
+    plant.fleets[0].count = 2
+    r = sm.run_replication(plant, seed=0)
+    v = r["transport"][0]
+    assert v["loaded"] == pytest.approx(1.0 / 20)
+    assert v["empty"] == pytest.approx(2.0 / 20)
+    assert v["handling"] == pytest.approx(0.4 / 20)
+    assert v["charging"] == pytest.approx((1.9 + 1.95 + 1.9) / 20)
+    assert v["idle"] == pytest.approx(10.85 / 20)
+    assert v["min_battery"] == pytest.approx(0.05)
+    assert v["mean_wait_h"] == 0.0 and v["trips_per_h"] == pytest.approx(0.2)
+    assert r["cycle_time_h"] == pytest.approx((2.2 + 2.5) / 2)  # B: job 2 waits [2.9, 3.2]
+    # Seen from 6 h on: vehicle 1 charges [6, 7] from level 0.05 + 0.9 / 1.9 x 0.95 = 0.5,
+    # then drives home: the lowest level in the window is 0.25, at 7.75.
+    plant.warmup = 6.0
+    r = sm.run_replication(plant, seed=0)
+    assert r["transport"][0]["min_battery"] == pytest.approx(0.25)
+    assert r["transport"][0]["charging"] == pytest.approx(1.0 / 8)
+
+
+def mixed_line():
+    """The plant of the Little's law test: failures, blocking and rework at 2-server and
+    1-server stations."""
+    return sm.RefPlant(
+        interarrival=sm.exponential(1.25),
+        stations=[
+            sm.RefStation(servers=2, buffer=3, process=sm.lognormal(1.6, 0.3), mtbf=50.0, mttr=2.0),
+            sm.RefStation(
+                servers=2,
+                buffer=1,
+                process=sm.triangular(1.0, 1.5, 2.5),
+                routes=[(3, 0.9), (2, 0.1)],
+            ),
+            sm.RefStation(servers=1, buffer=None, process=sm.exponential(0.5), routes=[(1, 1.0)]),
+        ],
+        horizon=1200.0,
+        warmup=200.0,
+    )
+
+
+def flow_only(result):
+    """A replication's figures without the event count and the logistics blocks."""
+    return {k: v for k, v in result.items() if k not in ("events", "transport", "resources")}
+
+
+def test_instant_fleet_and_ample_pool_change_nothing():
+    # Vehicles that take no time and a pool that is never short leave every job's timeline,
+    # and so every random number, as it was: the flow figures are identical.
+    plain = sm.run_replication(mixed_line(), seed=11)
+    plant = mixed_line()
+    plant.fleets = [sm.RefFleet(count=1, speed=1.0, home=4)]
+    plant.distance = np.zeros((5, 5))
+    plant.pools = [sm.RefPool(count=100)]
+    for st in plant.stations:
+        st.fleet = 0
+        st.alternatives = [({0: 1}, 1.0)]
+    r = sm.run_replication(plant, seed=11)
+    assert flow_only(r) == flow_only(plain)
+    assert r["stations"][0]["blocked"] > 0 and r["stations"][0]["down"] > 0
+    assert r["transport"][0]["trips_per_h"] == pytest.approx(
+        sum(st["throughput_per_h"] for st in r["stations"])
+    )
+    assert r["transport"][0]["idle"] == 1.0 and r["transport"][0]["mean_wait_h"] == 0.0
+    assert r["resources"][0]["mean_wait_h"] == 0.0
+
+
+def test_transport_bottleneck_is_an_mmc_queue():
+    # Jobs end at once at a station with ample servers and leave by one of c vehicles that
+    # drive no distance, load at once and unload in Exp(mu): the request queue is M/M/c.
+    lam, mu, c = 1.5, 1.0, 2
+    plant = sm.RefPlant(
+        interarrival=sm.exponential(1 / lam),
+        stations=[sm.RefStation(servers=100, buffer=None, process=sm.deterministic(0.0),
+                                fleet=0)],
+        horizon=1800.0,
+        warmup=300.0,
+        fleets=[sm.RefFleet(count=c, speed=1.0, unload_time=sm.exponential(1 / mu))],
+        distance=np.zeros((2, 2)),
+    )
+    results = sm.run(plant, replications=10, seed=12)
+    p = mmk_distribution(lam, mu, c)
+    rho = lam / (c * mu)
+    erlang_c = p[c] / (1 - rho)
+    wq = erlang_c / (c * mu - lam)
+    transport = [r["transport"][0] for r in results]
+    assert_agrees([t["mean_wait_h"] for t in transport], wq)
+    assert_agrees([t["handling"] for t in transport], rho)
+    assert_agrees([t["trips_per_h"] for t in transport], lam)
+    assert_agrees(column(results, "cycle_time_h"), wq + 1 / mu)
+    # Jobs waiting for a vehicle block their servers: Lq = lam Wq of them on average.
+    assert_agrees([100 * b for b in column(results, "blocked", 0)], lam * wq)
+    for r in results:
+        assert r["wip"] == pytest.approx(r["throughput_per_h"] * r["cycle_time_h"], rel=0.03)
+
+
+def test_battery_charging_balances_active_time():
+    # Charging is linear, from empty to full in charge_time, so over a long run the time spent
+    # charging is the active time over the capacity times charge_time (two chargers for two
+    # vehicles: none waits). Station 1 sends its jobs to the shipping point by the same fleet.
+    capacity, charge_time = 2.0, 0.5
+    fleet = sm.RefFleet(count=2, speed=1.0, load_time=0.05, unload_time=sm.uniform(0.02, 0.08),
+                        home=3, capacity=capacity, charge_time=charge_time, threshold=0.3,
+                        chargers=[4, 5])
+    plant = sm.RefPlant(
+        interarrival=sm.exponential(0.5),
+        stations=[
+            sm.RefStation(servers=2, buffer=2, process=sm.exponential(0.8), fleet=0),
+            sm.RefStation(servers=2, buffer=None, process=sm.exponential(0.7), fleet=0),
+        ],
+        horizon=1200.0,
+        warmup=200.0,
+        fleets=[fleet],
+        distance=line_distances(0, 200, 300, 100, 150, 250),
+    )
+    results = sm.run(plant, replications=3, seed=13)
+    for r in results:
+        v = r["transport"][0]
+        assert 0 <= v["min_battery"] < 0.3 * capacity
+        active = v["loaded"] + v["empty"] + v["handling"]
+        assert v["charging"] == pytest.approx(active / capacity * charge_time, rel=0.01)
+        assert v["idle"] > 0.1
+        assert sum(v[s] for s in ("loaded", "empty", "handling", "charging", "idle")) == (
+            pytest.approx(1.0, abs=1e-12)
+        )
+        assert r["wip"] == pytest.approx(r["throughput_per_h"] * r["cycle_time_h"], rel=0.03)
+
+
+# --------------------------------------------------------------------------- resources
+
+WEEKDAYS_8_TO_16 = [(24.0 * d + 8, 24.0 * d + 16) for d in range(5)]
+
+
+def test_shift_trace():
+    # One technician on Mon-Fri 08:00-16:00; a job arrives at 07:00 every day and needs the
+    # technician for 1.5 h. Weekdays: the job waits on its server [7, 8] and is done at 9:30.
+    # Saturday's job waits until Monday 08:00 (49 h), Sunday's (in the buffer until 9:30) and
+    # Monday's (until 11:00) find the technician free. Over two weeks: 12 grants, waits
+    # 5 x 1 + 49 + 0 + 0 + 4 x 1 h, and the second Saturday's job waits from 295 h to the end.
+    plant = sm.RefPlant(
+        interarrival=cycling(7.0, *[24.0] * 13, 24.0 + 1e6),
+        stations=[sm.RefStation(servers=1, buffer=None, process=sm.deterministic(1.5),
+                                alternatives=[({0: 1}, 1.0)])],
+        horizon=336.0,
+        pools=[sm.RefPool(count=1, on=WEEKDAYS_8_TO_16)],
+    )
+    r = sm.run_replication(plant, seed=0)
+    assert r["resources"][0]["busy"] == pytest.approx(12 * 1.5 / 336)
+    assert r["resources"][0]["mean_wait_h"] == pytest.approx(58 / 12)
+    st = r["stations"][0]
+    assert st["waiting"] == pytest.approx((5 + 49 + 4 + 41) / 336)
+    assert st["busy"] == pytest.approx(18 / 336)
+    assert st["idle"] == pytest.approx(1 - (99 + 18) / 336)
+    assert r["exits"] == 12
+
+
+def test_shifts_start_nothing_off_shift(monkeypatch):
+    # Two technicians on Mon-Fri 08:00-16:00 and more jobs of Exp(0.5 h) than they can do:
+    # every grant falls in a shift, and both units are busy through each shift and then, on
+    # average, 0.5 h longer finishing their jobs (memoryless): 10 x 2 x 8.5 h in two weeks.
+    grants = []
+    take = sm._Pools._take
+
+    def recording(self, needs, requested, now):
+        grants.append(now)
+        take(self, needs, requested, now)
+
+    monkeypatch.setattr(sm._Pools, "_take", recording)
+    plant = sm.RefPlant(
+        interarrival=sm.exponential(0.1),
+        stations=[sm.RefStation(servers=3, buffer=5, process=sm.exponential(0.5),
+                                alternatives=[({0: 1}, 1.0)])],
+        horizon=2 * 168.0,
+        pools=[sm.RefPool(count=2, on=WEEKDAYS_8_TO_16)],
+    )
+    r = sm.run_replication(plant, seed=14)
+    hours = np.asarray(grants) % 168.0
+    assert len(grants) > 250
+    assert all(any(a <= h < b for a, b in WEEKDAYS_8_TO_16) for h in hours)
+    assert r["resources"][0]["busy"] == pytest.approx(10 * 2 * 8.5 / (2 * 336), rel=0.08)
+    assert r["stations"][0]["waiting"] > 0.5  # the servers hold jobs through the nights
+
+
+def test_any_of_takes_the_second_alternative_when_the_first_is_busy():
+    # Two servers, jobs always waiting; a job takes a technician (1 h) if one is free, else a
+    # humanoid at twice the time. Job 1 takes the technician at 0.3, job 2 the humanoid at 0.6;
+    # from then on the technician's server finishes a job every hour and the humanoid's every
+    # two: 100 + 50 exits in [10, 110], and both pools always busy.
+    plant = sm.RefPlant(
+        interarrival=sm.deterministic(0.3),
+        stations=[sm.RefStation(servers=2, buffer=None, process=sm.deterministic(1.0),
+                                alternatives=[({0: 1}, 1.0), ({1: 1}, 2.0)])],
+        horizon=110.0,
+        warmup=10.0,
+        pools=[sm.RefPool(count=1), sm.RefPool(count=1)],
+    )
+    r = sm.run_replication(plant, seed=0)
+    assert r["exits"] == 150
+    assert r["throughput_per_h"] == pytest.approx(1.5)
+    tech, humanoid = r["resources"][0], r["resources"][1]
+    assert tech["busy"] == pytest.approx(1.0) and humanoid["busy"] == pytest.approx(1.0)
+    assert tech["mean_wait_h"] == humanoid["mean_wait_h"] == 0.0
+    assert r["stations"][0]["busy"] == pytest.approx(1.0)
+
+
+def test_units_then_power_and_their_draws():
+    # A server waiting for units draws `waiting`, one waiting for a vehicle `blocked`: the
+    # station's energy is its state fractions times their draws, exactly.
+    plant = vehicle_line(home=3, interarrival=(0.4,), horizon=200.0, warmup=20.0)
+    a = plant.stations[0]
+    a.process = sm.exponential(0.6)
+    a.alternatives = [({0: 1}, 1.0)]
+    a.power_idle, a.busy_steps, a.power_blocked, a.power_waiting = 1.0, [(1.0, 7.0)], 3.0, 2.0
+    plant.pools = [sm.RefPool(count=1)]
+    plant.fleets[0].count = 2
+    span = plant.horizon - plant.warmup
+    for r in sm.run(plant, replications=2, seed=15):
+        st = r["stations"][0]
+        assert st["waiting"] > 0.05 and st["blocked"] > 0.05 and st["power_wait"] == 0.0
+        states = {"idle": 1.0, "busy": 7.0, "blocked": 3.0, "waiting": 2.0}
+        expected = span * 2 * sum(st[s] * kw for s, kw in states.items())
+        assert st["energy_kwh"] == pytest.approx(expected, rel=1e-9)
