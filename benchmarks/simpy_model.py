@@ -1,4 +1,4 @@
-"""Independent SimPy reference model of the plant semantics in DESIGN.md.
+"""Independent SimPy reference model of the plant semantics in docs/semantics.md.
 
 Two uses: tests compare its statistics with the vectorized engine's on lines with failures,
 blocking and rework, and ``benchmarks/bench_engine.py`` times it as the speed reference. It
@@ -174,7 +174,7 @@ _DISTRIBUTIONS: dict[str, tuple[Callable[..., Sampler], tuple[str, ...]]] = {
 
 def sampler(spec: object) -> Sampler:
     """Sampler for a distribution spec: a number (deterministic), or a mapping or object with
-    a ``dist`` field naming one of DESIGN.md's distributions and its parameters in hours."""
+    a ``dist`` field naming one of the config's distributions and its parameters in hours."""
     if isinstance(spec, (int, float)):
         return deterministic(float(spec))
 
