@@ -961,3 +961,77 @@ def test_units_then_power_and_their_draws():
         states = {"idle": 1.0, "busy": 7.0, "blocked": 3.0, "waiting": 2.0}
         expected = span * 2 * sum(st[s] * kw for s, kw in states.items())
         assert st["energy_kwh"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_from_plant_reads_fleets_pools_and_distances():
+    twin_config = pytest.importorskip("twin.config")
+    shift = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "16:00"}
+    plant = twin_config.plant_from_dict({
+        "name": "logistics",
+        "horizon": "300h",
+        "warmup": "20h",
+        "source": {"interarrival": {"dist": "exponential", "mean": "1h"}},
+        "layout": {"floor": [60, 20], "aisles": [[[0, 10], [60, 10]]], "shipping": [58, 10]},
+        "transport": [{
+            "id": "agv", "kind": "agv", "count": 2, "speed": 1.0, "load_time": "1min",
+            "unload_time": "2min", "home": [30, 10],
+            "battery": {"capacity": "4h", "charge_time": "1h", "threshold": 0.3,
+                        "chargers": [[31, 10], [29, 10]]},
+        }],
+        "resources": [{"id": "tech", "count": 2, "shifts": [shift]}, {"id": "bot", "count": 1}],
+        "stations": [
+            {"id": "a", "process": "30min", "position": [10, 5], "footprint": [4, 4],
+             "transport": "agv",
+             "requires": {"any_of": [{"tech": 1}, {"bot": 1, "time_factor": 2.5}]}},
+            {"id": "b", "process": "20min", "position": [40, 15], "footprint": [4, 4],
+             "transport": "agv", "requires": {"bot": 1}},
+        ],
+    })
+    ref = sm.from_plant(plant)
+    # Places: docks of a and b on the aisle at x = 10 and 40, shipping at 58, the home at 30,
+    # the chargers at 31 and 29.
+    assert ref.distance == pytest.approx(line_distances(10, 40, 58, 30, 31, 29))
+    (fleet,) = ref.fleets
+    assert (fleet.count, fleet.speed, fleet.home, fleet.chargers) == (2, 1.0, 3, [4, 5])
+    assert (fleet.load_time, fleet.unload_time) == pytest.approx((1 / 60, 2 / 60))
+    assert (fleet.capacity, fleet.charge_time, fleet.threshold) == (4.0, 1.0, 0.3)
+    assert [p.count for p in ref.pools] == [2, 1]
+    assert ref.pools[0].on == [(24.0 * d + 8, 24.0 * d + 16) for d in range(5)]
+    assert ref.pools[1].on is None
+    a, b = ref.stations
+    assert (a.fleet, a.alternatives) == (0, [({0: 1}, 1.0), ({1: 1}, 2.5)])
+    assert (b.fleet, b.alternatives) == (0, [({1: 1}, 1.0)])
+    s = sm.summarize(sm.run(ref, replications=2, seed=16))
+    assert set(s["transport"][0]) == {"loaded", "empty", "handling", "charging", "idle",
+                                      "mean_wait_h", "trips_per_h", "km_per_vehicle_per_h",
+                                      "min_battery"}
+    assert set(s["resources"]) == {0, 1}
+    assert set(s["resources"][1]) == {"busy", "mean_wait_h"}
+    assert s["transport"][0]["trips_per_h"]["mean"] > 0
+    assert s["stations"][0]["waiting"]["mean"] > 0
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"station": {"fleet": 1}}, "not a fleet"),
+        ({"distance": None}, "needs distances"),
+        ({"station": {"alternatives": [({0: 3}, 1.0)]}}, "cannot get"),
+        ({"station": {"alternatives": [({0: 1}, 0.0)]}}, "time factor"),
+        ({"fleet": {"capacity": 2.0}}, "battery"),
+        ({"fleet": {"home": 7}}, "not in the distance"),
+        ({"pool": {"on": [(40.0, 48.0), (8.0, 16.0)]}}, "sorted"),
+    ],
+)
+def test_invalid_logistics_are_rejected(change, message):
+    plant = vehicle_line(horizon=10.0, warmup=0.0)
+    plant.pools = [sm.RefPool(count=2)]
+    targets = {"station": plant.stations[0], "fleet": plant.fleets[0], "pool": plant.pools[0]}
+    for what, fields in change.items():
+        if what == "distance":
+            plant.distance = fields
+            continue
+        for key, value in fields.items():
+            setattr(targets[what], key, value)
+    with pytest.raises(ValueError, match=message):
+        sm.run_replication(plant, seed=0)
