@@ -370,6 +370,8 @@ def _checked_logistics(plant: RefPlant) -> None:
             raise ValueError(f"distance must be a square matrix of metres >= 0, got {d.shape}")
     for f, fleet in enumerate(plant.fleets):
         where = f"fleets[{f}]"
+        if places == 0:
+            raise ValueError(f"{where} needs distances between places to drive")
         if fleet.count < 1 or not fleet.speed > 0:
             raise ValueError(f"{where}: need count >= 1 and speed > 0")
         battery = (fleet.capacity, fleet.charge_time, fleet.threshold)
