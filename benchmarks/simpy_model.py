@@ -709,7 +709,11 @@ class _Fleet:
     """Run-time state of one fleet: its vehicles, the FIFO queue of requests (each the pickup
     place and the event that hands the job a vehicle), its chargers (with the FIFO queue of
     vehicles waiting for one) and its tallies. Invariants: requests wait only while no vehicle
-    is idle, and vehicles wait for a charger only while none is free."""
+    is idle, and vehicles wait for a charger only while none is free.
+
+    ``distance`` has shape ``(P, P)``: metres from place ``i`` (axis 0) to place ``j`` (axis
+    1); ``hours[i][j]`` is the driving time, as nested lists (Python floats, fast to index).
+    ``start`` is the place every vehicle starts at."""
 
     def __init__(
         self,
