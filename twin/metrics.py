@@ -112,7 +112,7 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
 def _on_vehicles(raw: dict[str, np.ndarray], params) -> np.ndarray:
     """Integral over the window of the jobs on vehicles (loaded or unloading), (L,)."""
     if params.fleets is None:
-        return np.zeros(raw["t"].shape[0])
+        return np.zeros(raw["n_exit"].shape[0])
     cols = [code - lg.V_IDLE for code in ON_VEHICLE]
     return raw["f_area"][:, :, cols].sum(axis=(1, 2))
 

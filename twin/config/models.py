@@ -521,8 +521,9 @@ class Plant(_ConfigModel):
     def _check_plant(self) -> "Plant":
         structure = _station_id_problems(self) + _routing_problems(self)
         flow = [] if structure else _flow_problems(self)  # flow needs every target resolved
-        problems = (_warmup_problems(self) + structure + flow + _power_problems(self)
-                    + _logistics_problems(self) + ([] if structure else layout_problems(self)))
+        # flow, fleets, pools and the layout need every target resolved
+        placed = [] if structure else _logistics_problems(self) + layout_problems(self)
+        problems = _warmup_problems(self) + structure + flow + _power_problems(self) + placed
         if problems:
             raise ValidationError.from_exception_data(
                 "Plant",
