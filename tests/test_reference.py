@@ -169,3 +169,64 @@ def test_engine_agrees_with_simpy_on_power(stat_seed):
     assert (lanes["power.station.power_wait"][:, 1:3].mean(axis=0) > 0.01).all()
     assert lanes["power.max_kw"].max() <= 113.3 * (1 + 1e-9)
     assert max(r["power"]["max_kw"] for r in runs) <= 113.3 * (1 + 1e-9)
+
+
+# The same plant on a floor: an AGV fleet with a home and a battery carries kit's, assemble's
+# and test's finished jobs (to pack, to rework and back); technicians on two shifts a weekday
+# staff assemble, where humanoids stand in at twice the time, and test needs a technician and
+# a robot arm. Power draws with a cap that binds make a job wait for units, then for power.
+FLOOR = {"floor": [120, 40], "aisles": [[[0, 20], [120, 20]], [[60, 0], [60, 40]]],
+         "shipping": [115, 20]}
+PLACES = {"kit": [10, 10], "assemble": [35, 10], "test": [50, 30], "rework": [80, 30],
+          "pack": [100, 10]}
+LOGISTICS = {**PLANT, "layout": FLOOR, "stations": [
+    {**st, "position": PLACES[st["id"]], "footprint": [8, 6],
+     **({"transport": "agv"} if st["id"] in ("kit", "assemble", "test") else {}),
+     **({"requires": {"any_of": [{"technician": 1}, {"humanoid": 1, "time_factor": 2}]}}
+        if st["id"] == "assemble" else {}),
+     **({"requires": {"technician": 1, "arm": 1}} if st["id"] == "test" else {}),
+     **({"power": {"idle": "1kW", "waiting": "1kW", "busy": "10kW"}}
+        if st["id"] in ("assemble", "test") else {})}
+    for st in PLANT["stations"]],
+    "transport": [{"id": "agv", "kind": "agv", "count": 2, "speed": 0.05,
+                   "load_time": "3min", "unload_time": "3min", "home": [60, 20],
+                   "battery": {"capacity": "6h", "charge_time": "1.5h", "threshold": 0.5,
+                               "chargers": [[60, 35]]}}],
+    "resources": [
+        {"id": "technician", "count": 3,
+         "shifts": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "06:00",
+                     "end": "22:00"}]},
+        {"id": "humanoid", "count": 2},
+        {"id": "arm", "count": 2}],
+    "power": {"base_load": "5kW", "cap": "39kW", "demand_interval": "1h"}}
+
+
+def test_engine_agrees_with_simpy_on_fleets_and_pools(stat_seed):
+    plant = twin.config.plant_from_dict(LOGISTICS)
+    result = twin.simulate(plant, replications=ENGINE_LANES, seed=stat_seed, backend="numpy")
+    runs = sm.run(sm.from_plant(plant), SIMPY_REPLICATIONS, seed=stat_seed + 3)
+    lanes = result.lanes
+    pairs = [(key, as_figure(lanes[key]), as_figure([r[key] for r in runs]))
+             for key in ("throughput_per_h", "cycle_time_h", "wip")]
+    pairs.append(("mean_kw", as_figure(lanes["power.mean_kw"]),
+                  as_figure([r["power"]["mean_kw"] for r in runs])))
+    for j, sid in enumerate(result.station_ids):
+        for f in ("busy", "blocked", "down", "waiting", "idle", "throughput_per_h"):
+            pairs.append((f"{sid}.{f}", as_figure(lanes[f"station.{f}"][:, j]),
+                          as_figure([r["stations"][j][f] for r in runs])))
+    for f in ("loaded", "empty", "handling", "charging", "idle", "mean_wait_h", "trips_per_h",
+              "km_per_vehicle_per_h"):
+        pairs.append((f"agv.{f}", as_figure(lanes[f"transport.{f}"][:, 0]),
+                      as_figure([r["transport"][0][f] for r in runs])))
+    for i, pool in enumerate(("technician", "humanoid", "arm")):
+        for f in ("busy", "mean_wait_h"):
+            pairs.append((f"{pool}.{f}", as_figure(lanes[f"resources.{f}"][:, i]),
+                          as_figure([r["resources"][i][f] for r in runs])))
+    pairs = [(name, a, b) for name, a, b in pairs if not (a["ci95"][0] == a["ci95"][1]
+                                                          == b["mean"] == 0.0)]
+    assert_two_sample(pairs)
+    # the plant exercises what it is meant to: waits for vehicles, units and charging
+    assert lanes["transport.charging"].mean() > 0.01
+    assert lanes["resources.mean_wait_h"][:, 0].mean() > 0.05
+    assert lanes["power.station.power_wait"][:, 1:3].mean() > 0.001
+    assert lanes["transport.battery_low_h"].min() >= 0.0

@@ -33,9 +33,10 @@ def free_units(xp, p, s) -> Array:
 
 
 def fitting(xp, need: Array, free: Array) -> Array:
-    """Which alternatives fit: ``need`` (..., A, NP) against ``free`` (L, NP) -> (..., A)."""
+    """Which alternatives fit: ``need`` (..., A, NP) against ``free`` (L, NP) -> (..., A).
+    Free counts below zero (units still held after a shift ended) count as none free."""
     shape = (free.shape[0],) + (1,) * (need.ndim - 2) + (free.shape[1],)
-    return (need <= free.reshape(shape)).all(axis=-1)
+    return (need <= xp.maximum(free, 0).reshape(shape)).all(axis=-1)
 
 
 def offer_units(xp, p, s, key: Array, free: Array) -> None:
