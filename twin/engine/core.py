@@ -442,9 +442,14 @@ def step(xp, p: DeviceParams, s: State) -> State:
         lg.offer_units(xp, p, s, key, free)
     if fleets:
         lg.offer_vehicles(xp, p, s, key)
+    if shifts:  # a shift change comes before any other event at its instant: one ulp early
+        timers = key[:, p.T0 : p.T0 + p.edges.shape[0]]
+        key[:, p.T0 : p.T0 + p.edges.shape[0]] = xp.nextafter(timers, -xp.inf)
     ev = xp.argmin(key, axis=1)
     kmin = F(key)[p.lane_m + ev]
     immediate = kmin < 0.0
+    if shifts:  # and happens at its own time (nextafter undoes nextafter exactly)
+        kmin = xp.where(ev >= p.T0, xp.nextafter(kmin, xp.inf), kmin)
     t_ev = xp.where(immediate, s.t, kmin)
     live = t_ev <= p.horizon
     is_grant = live & (kmin == GRANT_KEY) if cap else none
