@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from twin import config, report
+from twin import config, report, trace
 from twin._backend import BACKENDS
 from twin.engine.loop import METHODS
 from twin.errors import TwinError
@@ -79,6 +79,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if start >= end:
         raise TwinError(f"--warmup/--horizon: the warm-up ({start:g} h) must be shorter than the "
                         f"horizon ({end:g} h)")
+    replications = args.replications if args.replications is not None else plant.replications
+    if args.trace_replication is not None and args.trace is None:
+        raise TwinError("--trace-replication: give --trace FILE too")
+    if args.trace_replication is not None and not 0 <= args.trace_replication < replications:
+        raise TwinError(f"--trace-replication {args.trace_replication}: choose one of the "
+                        f"{replications} replications, 0 to {replications - 1}")
     partial = Path(args.out) / PARTIAL if args.out else None
     if partial is not None:
         try:
@@ -104,13 +110,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         written = report.write_results(args.out, result)
         shutil.rmtree(partial, ignore_errors=True)
+    if args.trace:
+        rows = trace.record(plant, args.trace_replication or 0, args.seed, horizon, warmup)
+        written.append(trace.write(args.trace, rows))
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
         report.print_summary(summary, report.console())
         if written:
-            names = ", ".join(path.name for path in written)
-            report.console().print(f"results written to {args.out}: {names}")
+            names = ", ".join(str(path) for path in written)
+            report.console().print(f"results written: {names}")
     return 0
 
 
@@ -147,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="most CPU processes to run lanes in (default: every core; a process "
                           "is only started for 512 lanes or more)")
     run.add_argument("--json", action="store_true", help="print the JSON summary only")
+    run.add_argument("--trace", metavar="FILE",
+                     help="write the event trace of one replication (CSV, or .parquet) for "
+                          "replay in the viewer")
+    run.add_argument("--trace-replication", type=int, metavar="R",
+                     help="which replication --trace records (default 0)")
     run.add_argument("--out", metavar="DIR",
                      help="write summary.json and replications.csv (with power also "
                           "power_kw.csv and PNG charts); an interrupted run keeps its partial "

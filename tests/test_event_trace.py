@@ -1,0 +1,128 @@
+"""The event trace of one replication (``twin run --trace``): exact rows on a hand-computed
+plant, the same lane as in a full run, shifts honoured at every start, and bad flags."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+
+import numpy as np
+import pytest
+
+import twin
+from tests.test_transport import agv, plant, station
+from twin import trace
+from twin.cli import main
+
+HAND = {"stations": [station("a", 10, "30min", buffer=0, transport="agv"),
+                      station("b", 46, "15min")],
+            "fleets": [agv(load_time="6min", unload_time="6min", home=[10, 20])]}
+
+
+def rows_of(kind, rows):
+    return [r for r in rows if r[1] == kind]
+
+
+def test_the_trace_of_the_hand_computed_plant():
+    rows = trace.record(plant(**HAND))
+    vehicle = [(round(r[0], 9), r[4], r[5], r[8], r[11]) for r in rows_of("vehicle", rows)]
+    # (time, state, from, to, arrival) of the AGV's first two trips (see test_transport)
+    assert vehicle[:7] == [
+        (1.5, "to_pickup", "home:agv", "station:a", 1.5),  # the home is a's dock
+        (1.5, "loading", "station:a", "", ""),
+        (1.6, "loaded", "station:a", "station:b", pytest.approx(2.6)),
+        (2.6, "unloading", "station:b", "", ""),
+        (2.7, "to_home", "station:b", "home:agv", pytest.approx(3.7)),
+        (3.7, "idle", "home:agv", "", ""),
+        (3.7, "to_pickup", "home:agv", "station:a", 3.7),
+    ]
+    a = [(round(r[0], 9), r[4], r[12]) for r in rows_of("server", rows) if r[2] == "a"]
+    # job 2 leaves at 3.8, and job 3, held at the source, takes the server at that instant
+    assert a[:7] == [(1.0, "busy", 0), (1.5, "handover", 0), (1.6, "idle", ""),
+                     (2.0, "busy", 1), (2.5, "handover", 1), (3.8, "idle", ""),
+                     (3.8, "busy", 2)]
+    exits = [round(r[0], 9) for r in rows_of("exit", rows)]
+    assert exits == [2.95, 5.15]
+    loaded = [r for r in rows_of("vehicle", rows) if r[4] == "loaded"]
+    assert [r[12] for r in loaded] == [0, 1, 2]  # jobs in the order they entered
+
+
+def test_a_traced_replication_is_that_lane_of_a_full_run():
+    from tests.test_transport import mixed_line
+
+    p = mixed_line(agv(speed=0.5, load_time="2min", unload_time="2min"))
+    r = twin.simulate(p, replications=3, seed=7)
+    rows = trace.record(p, replication=2, seed=7)
+    window = [row for row in rows_of("exit", rows) if row[0] >= p.warmup]
+    assert len(window) == r.lanes["exits"][2]
+    trips = [row for row in rows_of("vehicle", rows) if row[4] == "idle" or row[4] == "to_home"]
+    assert trips  # the fleet moved
+
+
+def test_no_unit_of_a_pool_starts_work_off_shift():
+    shifts = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "07:00", "end": "15:30"},
+              {"days": ["sat"], "start": "22:00", "end": "04:00"}]
+    p = twin.config.plant_from_dict({
+        "name": "shifts", "horizon": "500h",
+        "source": {"interarrival": {"dist": "exponential", "mean": "40min"}},
+        "stations": [{"id": "build", "servers": 3,
+                      "process": {"dist": "exponential", "mean": "1.5h"},
+                      "requires": {"any_of": [{"technician": 1}, {"robot": 1}]}},
+                     {"id": "check", "servers": 2, "process": {"dist": "exponential",
+                                                               "mean": "30min"},
+                      "requires": {"technician": 1}}],
+        "resources": [{"id": "technician", "count": 2, "shifts": shifts},
+                      {"id": "robot", "count": 1}]})
+    rows = trace.record(p, seed=3)
+    from twin.config.logistics import on_hours
+
+    spans = on_hours(p.resources[0].shifts)
+
+    def on_shift(t):
+        h = t % 168
+        return any(a <= h < b for a, b in spans)
+
+    held, starts, off_starts = 0, 0, 0
+    for r in rows:  # the technician's holdings rise only on shift
+        if r[1] == "pool" and r[2] == "technician":
+            if r[13] > held:
+                starts += 1
+                off_starts += not on_shift(r[0])
+            held = r[13]
+    assert starts > 100
+    assert off_starts == 0
+    # and robots work round the clock: build starts jobs off shift too
+    build_off = [r for r in rows_of("server", rows)
+                 if r[2] == "build" and r[4] == "busy" and not on_shift(r[0])]
+    assert build_off
+
+
+def test_trace_files_and_bad_flags(tmp_path, capsys):
+    config = tmp_path / "plant.yaml"
+    import yaml
+
+    config.write_text(yaml.safe_dump(plant(**HAND).model_dump(mode="json", exclude_none=True)))
+    out = tmp_path / "trace.csv"
+    assert main(["run", str(config), "--replications", "2", "--trace", str(out),
+                 "--trace-replication", "1", "--json"]) == 0
+    with out.open() as fh:
+        table = list(csv.reader(fh))
+    assert tuple(table[0]) == trace.COLUMNS
+    assert len(table) > 20
+    capsys.readouterr()
+    assert main(["run", str(config), "--replications", "2", "--trace", str(out),
+                 "--trace-replication", "2"]) == 2
+    assert "choose one of the 2 replications, 0 to 1" in capsys.readouterr().err
+    assert main(["run", str(config), "--trace-replication", "0"]) == 2
+    assert "give --trace FILE too" in capsys.readouterr().err
+    assert main(["run", str(config), "--trace", str(tmp_path / "no" / "such" / "t.csv")]) == 2
+    assert "cannot write the trace there" in capsys.readouterr().err
+    if importlib.util.find_spec("pyarrow") is None:
+        assert main(["run", str(config), "--trace", str(tmp_path / "t.parquet")]) == 2
+        assert "Parquet needs pyarrow" in capsys.readouterr().err
+    else:
+        assert main(["run", str(config), "--trace", str(tmp_path / "t.parquet")]) == 0
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(tmp_path / "t.parquet").num_rows == len(table) - 1
+    assert np.isfinite(float(table[1][0]))

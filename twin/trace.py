@@ -1,0 +1,167 @@
+"""The event trace of one replication, for replay in the viewer (``twin run --trace FILE``).
+
+The chosen replication runs alone, on NumPy, through the same ``init``/``step`` as every other
+lane: its random streams are keyed by its replication index, so it is exactly the lane of that
+index in a full run. After each step the recorder compares the lane's state with the step
+before and writes one row per change:
+
+``server``   a server's state (idle, busy, blocked, down, waiting, handover, wait_units, off)
+``vehicle``  a vehicle's state; a drive also gives where it started and where it is going
+``queue``    the number of jobs waiting in a station's buffer
+``pool``     units of a pool held, and whether it is on shift
+``exit``     a job leaving the plant
+
+Every row has the time, the place and its coordinates where one applies, the job (numbered in
+the order jobs entered the plant; the engine itself only knows each job by its entry time) and,
+with a power model, the plant's draw in kW from that time on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twin.compile import compile_plant
+from twin.config import Plant
+from twin.engine import core, loop
+from twin.engine import logistics as lg
+from twin.errors import TwinError
+from twin.geometry import plant_geometry
+
+COLUMNS = ("time_h", "kind", "id", "index", "state", "place", "x", "y", "to_place", "to_x",
+           "to_y", "arrive_h", "job", "value", "plant_kw")
+SERVER_STATES = {core.IDLE: "idle", core.BUSY: "busy", core.BLOCKED: "blocked",
+                 core.DOWN: "down", core.OFF: "off", core.WAITING: "waiting",
+                 core.HANDOVER: "handover", core.WAIT_UNITS: "wait_units"}
+VEHICLE_STATES = {lg.V_IDLE: "idle", lg.V_TO_PICKUP: "to_pickup", lg.V_LOADING: "loading",
+                  lg.V_LOADED: "loaded", lg.V_UNLOADING: "unloading", lg.V_TO_HOME: "to_home",
+                  lg.V_TO_CHARGER: "to_charger", lg.V_CHARGE_WAIT: "charge_wait",
+                  lg.V_CHARGING: "charging", core.OFF: "off"}
+DRIVES = (lg.V_TO_PICKUP, lg.V_LOADED, lg.V_TO_HOME, lg.V_TO_CHARGER)
+
+
+@dataclass
+class _Places:
+    names: list[str]
+    points: np.ndarray  # (P, 2), NaN where a place is not on the floor
+
+    def row(self, place: int) -> list:
+        if place < 0 or place >= len(self.names):
+            return ["", "", ""]
+        x, y = self.points[place]
+        return [self.names[place], _num(x), _num(y)]
+
+
+def _num(v: float) -> str | float:
+    return "" if not np.isfinite(v) else float(v)
+
+
+def record(plant: Plant, replication: int = 0, seed: int | None = None,
+           horizon: float | None = None, warmup: float | None = None) -> list[list]:
+    """The trace rows (see :data:`COLUMNS`) of replication ``replication`` of ``plant``."""
+    if replication < 0:
+        raise TwinError(f"--trace-replication {replication}: must be 0 or more")
+    params = compile_plant(plant, replication + 1, seed, horizon, warmup)
+    params = params.take(slice(replication, replication + 1))
+    p = loop.device_params(np, params)
+    s = core.init(np, p, 2 * loop.BLOCK + 1, 2 * loop.BLOCK)
+    geo = plant_geometry(plant)
+    places = _Places(list(geo.places), geo.points) if geo is not None else _Places([], np.zeros((0, 2)))
+    J, V0 = params.stations, params.vehicle0
+    V = params.fleets.vehicles if params.fleets else 0
+    pools = params.pools.ids if params.pools else ()
+    server_slots = np.flatnonzero((params.slot_station < J) & params.slot_on[0])
+    rank = {int(m): int(m - np.flatnonzero(params.slot_station == params.slot_station[m])[0])
+            for m in server_slots}
+    plan = params.power
+    jobs: dict[float, int] = {}
+
+    def job_number(entry: float) -> int:
+        return jobs.setdefault(float(entry), len(jobs))
+
+    def kw() -> str | float:
+        if plan is None:
+            return ""
+        return float(plan.base_kw[0] + plan.factor[0] * s.heat[0])
+
+    rows: list[list] = []
+    status, queue, held, on = (s.status[0].copy(), s.q_len[0, :J].copy(), s.p_held[0].copy(),
+                               s.p_on[0].copy())
+    exited = int(s.exited[0])
+    while bool(s.live[0]):
+        pos_before = s.v_pos[0].copy()
+        s = core.step(np, p, s)
+        if not bool(s.live[0]):
+            break
+        t = float(s.t[0])
+        now = s.status[0]
+        for m in np.flatnonzero(now != status):
+            m = int(m)
+            code = int(now[m])
+            if m in rank:
+                station = int(params.slot_station[m])
+                rows.append([t, "server", params.station_ids[station], rank[m],
+                             SERVER_STATES.get(code, str(code)), *places.row(station),
+                             "", "", "", "", job_number(s.job_in[0, m])
+                             if code != core.IDLE else "", "", kw()])
+            elif V0 <= m < V0 + V:
+                v = m - V0
+                fleet = params.fleets.ids[int(params.fleets.vehicle_fleet[v])]
+                to = places.row(int(s.v_pos[0, v])) if code in DRIVES else ["", "", ""]
+                arrive = float(s.t_next[0, m]) if code in DRIVES else ""
+                carries = code in (lg.V_LOADED, lg.V_UNLOADING, lg.V_LOADING)
+                rows.append([t, "vehicle", fleet, v, VEHICLE_STATES.get(code, str(code)),
+                             *places.row(int(pos_before[v])), *to, arrive,
+                             job_number(s.v_job[0, v]) if carries else "",
+                             float(s.v_level[0, v]) if np.isfinite(s.v_level[0, v]) else "",
+                             kw()])
+        for j in np.flatnonzero(s.q_len[0, :J] != queue):
+            rows.append([t, "queue", params.station_ids[int(j)], "", "", *places.row(int(j)),
+                         "", "", "", "", "", int(s.q_len[0, j]), kw()])
+        for i in np.flatnonzero((s.p_held[0] != held) | (s.p_on[0] != on)):
+            rows.append([t, "pool", pools[int(i)], "", "on" if s.p_on[0, i] else "off",
+                         "", "", "", "", "", "", "", "", int(s.p_held[0, i]), kw()])
+        if int(s.exited[0]) != exited:
+            rows.append([t, "exit", "", "", "", *places.row(J), "", "", "", "", "", "", kw()])
+        status, queue = now.copy(), s.q_len[0, :J].copy()
+        held, on, exited = s.p_held[0].copy(), s.p_on[0].copy(), int(s.exited[0])
+        if s.q_job.shape[2] - int(s.q_len[0].max()) < 2:
+            s = loop._grow_queues(np, s, 2 * s.q_job.shape[2])
+        if int(s.n_exit[0]) + 2 > s.ct.shape[1]:
+            s = loop._grow_exits(np, s, 2 * s.ct.shape[1])
+    return rows
+
+
+def write(path: str, rows: list[list]) -> Path:
+    """Write trace rows to ``path``: Parquet when it ends in ``.parquet`` (pyarrow needed),
+    else CSV; atomically, as every result file."""
+    from twin.report import write_atomic
+
+    out = Path(path)
+    if out.suffix == ".parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise TwinError(f"--trace {path}: Parquet needs pyarrow (pip install pyarrow); "
+                            "or give a .csv file") from None
+        columns = {c: [r[i] if r[i] != "" else None for r in rows] for i, c in enumerate(COLUMNS)}
+        buf = io.BytesIO()
+        pq.write_table(pa.table(columns), buf)
+        content: str | bytes = buf.getvalue()
+    else:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+        content = text.getvalue()
+    try:
+        write_atomic(out, content)
+    except OSError as err:
+        raise TwinError(f"--trace {path}: cannot write the trace there ({err.strerror}); "
+                        "choose a writable path") from None
+    return out
