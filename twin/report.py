@@ -65,18 +65,48 @@ def print_summary(summary: dict, console: Console) -> None:
     console.print(head)
 
     table = Table(caption="% of server-time; queue in jobs; wait in h; mean±95% CI half-width")
-    for name in ("station", "busy %", "blocked %", "down %", "idle %", "queue", "wait h",
-                 "jobs/h"):
+    for name in ("station", "busy %", "blocked %", "down %", "waiting %", "idle %", "queue",
+                 "wait h", "jobs/h"):
         table.add_column(name, justify="left" if name == "station" else "right", no_wrap=True)
     for sid, st in summary["stations"].items():
         label = f"[bold]{sid} *[/bold]" if sid == summary["bottleneck"] else sid
-        table.add_row(label, *(_pm(st[f], percent=True) for f in ("busy", "blocked", "down", "idle")),
+        table.add_row(label, *(_pm(st[f], percent=True)
+                               for f in ("busy", "blocked", "down", "waiting", "idle")),
                       _pm(st["mean_queue"]), _pm(st["mean_wait_h"]), _pm(st["throughput_per_h"]))
     console.print(table)
+    if "transport" in summary:
+        print_transport(summary["transport"], console)
+    if "resources" in summary:
+        print_resources(summary["resources"], console)
     if "power" in summary:
         print_power(summary["power"], console)
     console.print(f"{summary['events']:,} events in {summary['wall_s']:.2f} s  "
                   f"(* bottleneck: the station most often busy or down)")
+
+
+def print_transport(transport: dict, console: Console) -> None:
+    """Print one row per fleet: how its vehicles spend their time, waits, trips, distance."""
+    table = Table(title="transport", caption="% of vehicle-time; wait: request to pickup")
+    for name in ("fleet", "loaded %", "empty %", "handling %", "charging %", "idle %",
+                 "wait h", "trips/h", "km/vehicle/h"):
+        table.add_column(name, justify="left" if name == "fleet" else "right", no_wrap=True)
+    for fid, f in transport.items():
+        table.add_row(fid, *(_pm(f[k], percent=True)
+                             for k in ("loaded", "empty", "handling", "charging", "idle")),
+                      _pm(f["mean_wait_h"]), _pm(f["trips_per_h"]),
+                      _pm(f["km_per_vehicle_per_h"]))
+    console.print(table)
+
+
+def print_resources(resources: dict, console: Console) -> None:
+    """Print one row per pool: units held and the wait for them."""
+    table = Table(title="resources", caption="busy: % of the pool's units held; wait: request "
+                                             "to grant")
+    for name in ("pool", "busy %", "wait h"):
+        table.add_column(name, justify="left" if name == "pool" else "right", no_wrap=True)
+    for pid, r in resources.items():
+        table.add_row(pid, _pm(r["busy"], percent=True), _pm(r["mean_wait_h"]))
+    console.print(table)
 
 
 def print_power(power: dict, console: Console) -> None:
