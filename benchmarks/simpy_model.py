@@ -58,14 +58,18 @@ Transport
 ---------
 A station with a fleet first gets a place at the next station as above (none for the exit),
 and holds it; the job then asks its fleet for a vehicle, still blocked at its station. A
-``_Fleet`` keeps the FIFO queue of requests: whenever a request arrives or a vehicle becomes
-idle, the head request takes the idle vehicle nearest its dock (ties: the lowest index). The
-job's own process then runs the trip: the vehicle drives empty to the dock and loads, the job
-leaves its station when loading ends, rides to the next dock (the shipping point, place ``J``,
-for the exit), and enters the next station (or exits) when unloading ends. The vehicle's
-return runs in a process of its own: below its battery threshold it waits for the nearest free
-charger (FIFO among vehicles), drives there and charges to full, then drives home if its fleet
-has one. A battery level is kept as a linear function of time (-1 an hour while active, the
+``_Fleet`` keeps the FIFO queue of requests: a request that arrives while vehicles are idle
+takes the idle vehicle nearest its dock (ties: the lowest index). The job's own process then
+runs the trip: the vehicle drives empty to the dock and loads, the job leaves its station when
+loading ends, rides to the next dock (the shipping point, place ``J``, for the exit), and
+enters the next station (or exits) when unloading ends. Then the vehicle is *free* unless its
+battery is below threshold: it waits for the nearest free charger (FIFO among vehicles), drives
+there and charges to full in a process of its own, and is free when charging ends (after its
+charger has gone to the vehicle that waited longest for one). A free vehicle takes the head
+request at once if one waits, driving empty from where it is to that pickup; else it drives
+home (a process of its own, taking no request on the way) if its fleet has one and it is not
+there, or is idle where it is. A vehicle that arrives home is idle and takes the head request
+if one waits. A battery level is kept as a linear function of time (-1 an hour while active, the
 charge rate while charging), so its lowest point in the window is exact. Nothing that takes
 no time yields: a vehicle that is idle is handed over at once and a drive of length 0 is no
 event, so a fleet with zero distances and times runs exactly the events of a plant without.
@@ -238,7 +242,8 @@ class RefFleet:
     """Identical vehicles. Places are indices into ``RefPlant.distance``: station ``j``'s dock
     is place ``j``, place ``J`` (the number of stations) the shipping point, the others homes
     and chargers. ``speed`` in m/s; ``load_time`` and ``unload_time`` in hours, a number or a
-    ``Sampler``; ``home=None``: vehicles stay where they unload. A battery holds ``capacity``
+    ``Sampler``; ``home``: where a vehicle with no request waiting drives after a trip
+    (``None``: it stays where it is). A battery holds ``capacity``
     hours of active time (driving, loading, unloading), charges from empty to full in
     ``charge_time`` hours at one of ``chargers`` (places), and is charged after a trip that
     leaves it below ``threshold * capacity``; ``capacity=None``: no battery."""
@@ -785,6 +790,15 @@ class _Fleet:
         self.idle.remove(v)
         return v
 
+    def hand(self, v: _Vehicle) -> bool:
+        """A free ``v`` (no longer idle, if it was) takes the head request if one waits
+        (``True``); the job's process then drives it to the pickup."""
+        if not self.requests:
+            return False
+        _, event = self.requests.popleft()
+        event.succeed(v)
+        return True
+
     def park(self, v: _Vehicle, now: float) -> None:
         """``v`` is idle where it is; the queue's head requests take idle vehicles."""
         self.set(v, now, "idle")
@@ -1170,33 +1184,45 @@ class _Replication:
             yield self.env.timeout(hours)
 
     def unloaded(self, fleet: _Fleet, v: _Vehicle) -> None:
-        """``v`` has set a job down: it charges if its battery is low, then drives home, in a
-        process of its own; it is idle at once when neither takes any time."""
-        now = self.env.now
-        low = fleet.capacity is not None and v.level_at(now) < fleet.low
-        if low or (fleet.home is not None and fleet.hours[v.place][fleet.home] > 0):
-            self.env.process(self.vehicle_return(fleet, v, low))
+        """``v`` has set a job down: it charges first if its battery is low (a process of its
+        own), else it is free at once."""
+        if fleet.capacity is not None and v.level_at(self.env.now) < fleet.low:
+            self.env.process(self.recharge(fleet, v))
+        else:
+            self.free(fleet, v)
+
+    def free(self, fleet: _Fleet, v: _Vehicle) -> None:
+        """``v`` can work again: it takes the head request if one waits, else drives home (a
+        process of its own, unless that takes no time) or is idle where it is."""
+        if fleet.hand(v):
+            return
+        if fleet.home is not None and fleet.hours[v.place][fleet.home] > 0:
+            self.env.process(self.go_home(fleet, v))
         else:
             if fleet.home is not None:
                 v.place = fleet.home
-            fleet.park(v, now)
+            fleet.park(v, self.env.now)
 
-    def vehicle_return(self, fleet: _Fleet, v: _Vehicle, low: bool):
+    def recharge(self, fleet: _Fleet, v: _Vehicle):
+        """``v`` waits for the nearest free charger, drives there and charges to full; its
+        charger then goes to the vehicle that waited longest for one, and ``v`` is free."""
         env = self.env
-        if low:
-            c = fleet.charger(v)
-            if not isinstance(c, int):
-                fleet.set(v, env.now, "queued")  # waits where it is for a charger
-                c = yield c
-            yield from self.drive(fleet, v, fleet.chargers[c], "empty")
-            fleet.set(v, env.now, "charging")
-            yield env.timeout((fleet.capacity - v.level) / fleet.capacity * fleet.charge_time)
-            fleet.advance(v, env.now)
-            v.level = fleet.capacity  # full, whatever the rounding
-            fleet.unplug(c)
-        if fleet.home is not None:
-            yield from self.drive(fleet, v, fleet.home, "empty")
-        fleet.park(v, env.now)
+        c = fleet.charger(v)
+        if not isinstance(c, int):
+            fleet.set(v, env.now, "queued")  # waits where it is for a charger
+            c = yield c
+        yield from self.drive(fleet, v, fleet.chargers[c], "empty")
+        fleet.set(v, env.now, "charging")
+        yield env.timeout((fleet.capacity - v.level) / fleet.capacity * fleet.charge_time)
+        fleet.advance(v, env.now)
+        v.level = fleet.capacity  # full, whatever the rounding
+        fleet.unplug(c)
+        self.free(fleet, v)
+
+    def go_home(self, fleet: _Fleet, v: _Vehicle):
+        """``v`` drives home empty, taking no request on the way, and is idle there."""
+        yield from self.drive(fleet, v, fleet.home, "empty")
+        fleet.park(v, self.env.now)
 
     # ----------------------------------------------------------------------- power
 

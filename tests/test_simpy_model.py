@@ -716,9 +716,11 @@ def test_vehicle_trace_without_home():
 
 
 def test_vehicle_trace_with_home():
-    # The same line with a home at A's dock: the vehicle drives home empty after each
-    # delivery, so job 1 is loaded at once [1, 1.1] and job 2 waits for the vehicle's return:
-    # [1.2, 2.2] then load [2.2, 2.3], drive [2.3, 2.8], unload [2.8, 2.9], B [2.9, 3.4].
+    # The same line with a home at A's dock: the vehicle waits there, so job 1 is loaded at
+    # once [1, 1.1], driven [1.1, 1.6] and unloaded [1.6, 1.7]. Job 2 waits from 1.2, so the
+    # vehicle drives straight back to A for it [1.7, 2.2] (home is at A's dock: the same drive
+    # as going home first), load [2.2, 2.3], drive [2.3, 2.8], unload [2.8, 2.9], B [2.9, 3.4];
+    # with no request waiting the vehicle then drives home [2.9, 3.4].
     r = sm.run_replication(vehicle_line(home=3), seed=0)
     assert r["exits"] == 60
     assert r["cycle_time_h"] == pytest.approx(2.7)  # 2.2 and 3.2
@@ -729,6 +731,62 @@ def test_vehicle_trace_with_home():
         (1 / 3, 1 / 3, 0.4 / 3, 0.2)
     )
     assert v["mean_wait_h"] == pytest.approx(0.5)  # 0 and 1.0
+
+
+def test_vehicle_with_a_request_waiting_skips_home():
+    # The vehicle_line with its home 250 m past B (at 750 m). A pair enters A at s and s + 0.2
+    # (s = 2.8 + 3k); the vehicle waits at home. Job 1 ends at s + 1: the vehicle drives 750 m
+    # empty [1, 1.75], loads [1.75, 1.85], drives [1.85, 2.35], unloads [2.35, 2.45]; B serves
+    # it [2.45, 2.95]. Job 2 has waited since 1.2, so the vehicle drives from B straight to A
+    # [2.45, 2.95] (not home first, which would have it back at A at 3.45), loads [2.95, 3.05],
+    # drives [3.05, 3.55], unloads [3.55, 3.65]; B [3.65, 4.15]. No request waits then: it
+    # drives home [3.65, 3.9] and is idle until s + 4. Per 3 h: cycle times 2.95 and 3.95, A
+    # blocked 0.85 + 1.85 of 6 server-hours, waits 0.75 and 1.75, the vehicle 1 h loaded,
+    # 0.75 + 0.5 + 0.25 h empty, 0.4 h handling and 0.1 h idle. The window [8.8, 98.8] holds
+    # 30 periods, with 30 exits, 30 unloadings and 30 pickups of each job of a pair.
+    plant = vehicle_line(home=3)
+    plant.distance = line_distances(0, 500, 500, 750, 750)
+    r = sm.run_replication(plant, seed=0)
+    assert r["exits"] == 60
+    assert r["cycle_time_h"] == pytest.approx(3.45)
+    assert r["cycle_time_p95"] == pytest.approx(3.95)
+    assert r["wip"] == pytest.approx(2 / 3 * 3.45)
+    a, b = r["stations"]
+    assert (a["busy"], a["blocked"], a["idle"]) == pytest.approx((2 / 6, 2.7 / 6, 1.3 / 6))
+    assert (b["busy"], b["blocked"]) == pytest.approx((1 / 3, 0.0))
+    expected = {"loaded": 1 / 3, "empty": 1.5 / 3, "handling": 0.4 / 3, "charging": 0.0,
+                "idle": 0.1 / 3, "mean_wait_h": 1.25, "trips_per_h": 2 / 3,
+                "km_per_vehicle_per_h": 2.5 / 3}
+    assert r["transport"][0] == pytest.approx(expected)
+
+
+def test_vehicle_takes_a_waiting_request_when_charging_ends():
+    # Two vehicles at home (750 m), batteries of 2 h, threshold 0.5, 2 h to charge from empty,
+    # one charger at 250 m. Jobs enter A at 1.0, 1.2 and 3.2 (the next at 1003.2). Vehicle 0
+    # takes job 1 at 2: empty 750 m [2, 2.75], load [2.75, 2.85], drive [2.85, 3.35], unload
+    # [3.35, 3.45]: level 0.55 < 1. It drives to the charger [3.45, 3.7] (level 0.3) and
+    # charges 1.7 / 2 x 2 h [3.7, 5.4]. Vehicle 1 carries job 2 [2.2, 3.65] the same way and
+    # waits at B for the charger [3.65, 5.4]. Job 3, done at 4.2, waits for a vehicle. At 5.4
+    # the charger goes to vehicle 1 (drive [5.4, 5.65], level 0.3, charge [5.65, 7.35], then
+    # home 500 m [7.35, 7.85]) and vehicle 0 takes job 3 from the charger, not from home:
+    # empty 250 m [5.4, 5.65], load [5.65, 5.75], drive [5.75, 6.25], unload [6.25, 6.35],
+    # level 1.05, not low, and no request waits: home [6.35, 6.6]. B serves job 1 [3.45,
+    # 3.95], job 2 [3.95, 4.45] (it waits from 3.65) and job 3 [6.35, 6.85].
+    plant = vehicle_line(home=3, battery=(2.0, 2.0, 0.5), interarrival=(1.0, 0.2, 2.0, 1000.0),
+                         horizon=10.0, warmup=0.0)
+    plant.fleets[0].count = 2
+    plant.fleets[0].chargers = [4]
+    plant.distance = line_distances(0, 500, 500, 750, 250)
+    r = sm.run_replication(plant, seed=0)
+    v = r["transport"][0]
+    expected = {"loaded": 1.5 / 20, "empty": (1.5 + 1.5) / 20, "handling": 0.6 / 20,
+                "charging": (1.7 + 1.75 + 1.7) / 20, "idle": 9.75 / 20,
+                "mean_wait_h": (0.75 + 0.75 + 1.45) / 3, "trips_per_h": 0.3,
+                "km_per_vehicle_per_h": 4.5 / 20, "min_battery": 0.3}
+    assert v == pytest.approx(expected)
+    assert r["exits"] == 3
+    assert r["cycle_time_h"] == pytest.approx((2.95 + 3.25 + 3.65) / 3)
+    assert r["stations"][0]["blocked"] == pytest.approx((0.85 + 0.85 + 1.55) / 20)
 
 
 def test_battery_trace_with_a_queue_for_the_charger():
