@@ -32,9 +32,10 @@ def test_the_trace_of_the_hand_computed_plant():
         (1.5, "loading", "station:a", "", ""),
         (1.6, "loaded", "station:a", "station:b", pytest.approx(2.6)),
         (2.6, "unloading", "station:b", "", ""),
-        (2.7, "to_home", "station:b", "home:agv", pytest.approx(3.7)),
-        (3.7, "idle", "home:agv", "", ""),
-        (3.7, "to_pickup", "home:agv", "station:a", 3.7),
+        # job 2's request waits since 2.5, so the AGV drives straight back for it
+        (2.7, "to_pickup", "station:b", "station:a", pytest.approx(3.7)),
+        (3.7, "loading", "station:a", "", ""),
+        (3.8, "loaded", "station:a", "station:b", pytest.approx(4.8)),
     ]
     a = [(round(r[0], 9), r[4], r[12]) for r in rows_of("server", rows) if r[2] == "a"]
     # job 2 leaves at 3.8, and job 3, held at the source, takes the server at that instant

@@ -41,7 +41,9 @@ VEHICLE_STATES = {lg.V_IDLE: "idle", lg.V_TO_PICKUP: "to_pickup", lg.V_LOADING: 
                   lg.V_LOADED: "loaded", lg.V_UNLOADING: "unloading", lg.V_TO_HOME: "to_home",
                   lg.V_TO_CHARGER: "to_charger", lg.V_CHARGE_WAIT: "charge_wait",
                   lg.V_CHARGING: "charging", core.OFF: "off"}
-DRIVES = (lg.V_TO_PICKUP, lg.V_LOADED, lg.V_TO_HOME, lg.V_TO_CHARGER)
+# a status the engine books as a drive and what follows it: (drive row, row after arrival)
+PHASES = {lg.V_LOADING: ("to_pickup", "loading"), lg.V_UNLOADING: ("loaded", "unloading"),
+          lg.V_CHARGING: ("to_charger", "charging"), lg.V_TO_HOME: ("to_home", None)}
 
 
 @dataclass
@@ -109,16 +111,8 @@ def record(plant: Plant, replication: int = 0, seed: int | None = None,
                              "", "", "", "", job_number(s.job_in[0, m])
                              if code != core.IDLE else "", "", kw()])
             elif V0 <= m < V0 + V:
-                v = m - V0
-                fleet = params.fleets.ids[int(params.fleets.vehicle_fleet[v])]
-                to = places.row(int(s.v_pos[0, v])) if code in DRIVES else ["", "", ""]
-                arrive = float(s.t_next[0, m]) if code in DRIVES else ""
-                carries = code in (lg.V_LOADED, lg.V_UNLOADING, lg.V_LOADING)
-                rows.append([t, "vehicle", fleet, v, VEHICLE_STATES.get(code, str(code)),
-                             *places.row(int(pos_before[v])), *to, arrive,
-                             job_number(s.v_job[0, v]) if carries else "",
-                             float(s.v_level[0, v]) if np.isfinite(s.v_level[0, v]) else "",
-                             kw()])
+                rows += _vehicle_rows(params, places, s, m - V0, code, int(pos_before[m - V0]),
+                                      t, job_number, kw())
         for j in np.flatnonzero(s.q_len[0, :J] != queue):
             rows.append([t, "queue", params.station_ids[int(j)], "", "", *places.row(int(j)),
                          "", "", "", "", "", int(s.q_len[0, j]), kw()])
@@ -133,7 +127,34 @@ def record(plant: Plant, replication: int = 0, seed: int | None = None,
             s = loop._grow_queues(np, s, 2 * s.q_job.shape[2])
         if int(s.n_exit[0]) + 2 > s.ct.shape[1]:
             s = loop._grow_exits(np, s, 2 * s.ct.shape[1])
+    rows.sort(key=lambda r: r[0])  # the phases a drive books ahead, in time order
     return rows
+
+
+def _vehicle_rows(params, places: _Places, s, v: int, code: int, start: int, t: float,
+                  job_number, kw) -> list[list]:
+    """Rows of a vehicle that took status ``code`` at ``t`` from place ``start``. The engine
+    books a drive and what follows it (loading, unloading, charging) as one status; the trace
+    gives each its own row, at the time it begins."""
+    fleets = params.fleets
+    f = int(fleets.vehicle_fleet[v])
+    fleet = fleets.ids[f]
+    end = int(s.v_pos[0, v])
+    level = float(s.v_level[0, v]) if np.isfinite(s.v_level[0, v]) else ""
+    job = job_number(s.v_job[0, v]) if code in (lg.V_LOADING, lg.V_UNLOADING) else ""
+    arrive = t + fleets.distance[0, start, end] / fleets.speed[0, f]
+
+    def row(time, state, frm, to=None, when=""):
+        return [time, "vehicle", fleet, v, state, *places.row(frm),
+                *(places.row(to) if to is not None else ["", "", ""]), when, job, level, kw]
+
+    drive, then = PHASES.get(code, (None, None))
+    if drive is None:
+        return [row(t, VEHICLE_STATES.get(code, str(code)), start)]
+    out = [row(t, drive, start, end, arrive)]
+    if then is not None:
+        out.append(row(arrive, then, end))
+    return out
 
 
 def write(path: str, rows: list[list]) -> Path:

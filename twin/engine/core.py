@@ -67,11 +67,10 @@ N_AREA = 7
 S_SERVICE, S_ROUTE, S_TTF, S_REPAIR = 0, 1, 2, 3
 # Movable slots sort before every timed event by key = sequence - MOVE_OFFSET < 0 <= any time,
 # and a grantable power request before them all.
-# Order of the immediate events: power grant < unit grant (by request order) < dispatch < move.
+# Order of the immediate events: power grant < unit grant (by request order) < move.
 MOVE_OFFSET = 2.0**52
 GRANT_KEY = -(2.0**53)
 UNITS_KEY = -(2.0**53) + 2.0**51
-DISPATCH_KEY = -(2.0**52) - 2.0**49
 STEP0 = 8  # first busy-step column of the power tables (twin.compile.POWER_STEP0)
 CAP_TOLERANCE = 1e-9  # relative slack of the cap check, for the rounding of running sums
 
@@ -166,7 +165,6 @@ class DeviceParams:
     lane_p: Array = None  # (L,) lane * NP
     WAIT_UNITS: int = WAIT_UNITS
     UNITS_KEY: float = UNITS_KEY
-    DISPATCH_KEY: float = DISPATCH_KEY
 
 
 @dataclass(frozen=True)
@@ -236,7 +234,8 @@ class State:
     rq: Array  # (L, F, RQ) int64 ring of the slots waiting for a vehicle, per fleet
     rq_head: Array  # (L, F) int64
     rq_len: Array  # (L, F) int64
-    f_area: Array  # (L, F, 9) vehicle-time integrals by vehicle status (column status - 10)
+    f_area: Array  # (L, F, 10) vehicle-time integrals by vehicle status (column status - 10;
+    # the last column is scratch)
     f_wait: Array  # (L, F) request-to-pickup waits of pickups in the window
     f_pickups: Array  # (L, F)
     f_trips: Array  # (L, F) deliveries in the window
@@ -362,7 +361,7 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
         v_seq=f(v_shape), next_vseq=f(L),
         ch_taken=xp.zeros((L, Fn, p.C if p.has_transport else 1), dtype=bool),
         rq=i((L, Fn, RQ)), rq_head=i(f_shape), rq_len=i(f_shape),
-        f_area=f((L, Fn, lg.N_VEHICLE_STATES)), f_wait=f(f_shape), f_pickups=f(f_shape),
+        f_area=f((L, Fn, lg.N_VEHICLE_COLUMNS)), f_wait=f(f_shape), f_pickups=f(f_shape),
         f_trips=f(f_shape),
         p_on=i((L, NP)), p_held=i((L, NP)), p_edge=i((L, NP)), p_area=f((L, NP)),
         p_wait=f((L, NP)), p_grants=f((L, NP)), alt=i(per_slot), useq=f(per_slot),
@@ -440,8 +439,6 @@ def step(xp, p: DeviceParams, s: State) -> State:
     if units:
         free = lg.free_units(xp, p, s)
         lg.offer_units(xp, p, s, key, free)
-    if fleets:
-        lg.offer_vehicles(xp, p, s, key)
     if shifts:  # a shift change comes before any other event at its instant: one ulp early
         timers = key[:, p.T0 : p.T0 + p.edges.shape[0]]
         key[:, p.T0 : p.T0 + p.edges.shape[0]] = xp.nextafter(timers, -xp.inf)
@@ -453,9 +450,8 @@ def step(xp, p: DeviceParams, s: State) -> State:
     t_ev = xp.where(immediate, s.t, kmin)
     live = t_ev <= p.horizon
     is_grant = live & (kmin == GRANT_KEY) if cap else none
-    is_ugrant = live & (kmin >= UNITS_KEY) & (kmin < DISPATCH_KEY) if units else none
-    is_dispatch = live & (kmin == DISPATCH_KEY) if fleets else none
-    is_move = immediate & ~is_grant & ~is_ugrant & ~is_dispatch
+    is_ugrant = live & (kmin >= UNITS_KEY) & (kmin < -MOVE_OFFSET) if units else none
+    is_move = immediate & ~is_grant & ~is_ugrant
     # a lane with no event left at all is deadlocked: its clock stops, for the loop to report
     t = xp.where(t_ev < xp.inf, xp.minimum(t_ev, p.horizon), s.t)
     if power:  # the heat held since the last event counts towards the window's largest
@@ -476,7 +472,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
         vehicle_ev = timed & special & (ev < p.T0)
         shift_ev = timed & special & (ev >= p.T0)
         station_timed = timed & ~special
-        e = xp.where(special | is_dispatch, TRASH, ev)
+        e = xp.where(special, TRASH, ev)
     if fleets:
         vi = xp.where(vehicle_ev, ev - p.V0, p.V)
         vfi = p.lane_v + vi
@@ -775,13 +771,13 @@ def step(xp, p: DeviceParams, s: State) -> State:
         s.n_uwait[...] += uwait_a.astype(xp.int64) + uwait_b - is_ugrant
 
     # --- vehicles and shifts
-    if fleets:
+    if fleets:  # a request that finds no idle vehicle joins its fleet's queue
+        at_once = lg.move_vehicles(xp, p, s, ev, vehicle_ev, reserve, e, fleet_j, t, in_window)
         fl = p.lane_f + xp.maximum(fleet_j, 0)
         RQ = p.requests
         tail = (F(s.rq_head)[fl] + F(s.rq_len)[fl]) % RQ
         F(s.rq)[fl * RQ + tail] = e  # written always: past the last request it is free
-        F(s.rq_len)[fl] += reserve
-        lg.move_vehicles(xp, p, s, ev, vehicle_ev, is_dispatch, t, w, in_window)
+        F(s.rq_len)[fl] += reserve & ~at_once
     if shifts:
         lg.tick_shifts(xp, p, s, ev, shift_ev)
 
@@ -798,7 +794,7 @@ def step(xp, p: DeviceParams, s: State) -> State:
     F(s.ct)[p.lane * E + s.n_exit] = cycle  # kept only when it is an exit (n_exit advances)
     s.n_exit[...] += counted
     s.ct_sum[...] += xp.where(counted, cycle, 0.0)
-    s.events[...] += timed.astype(xp.int64) + move + is_grant + is_ugrant + is_dispatch
+    s.events[...] += timed.astype(xp.int64) + move + is_grant + is_ugrant
     s.entered[...] += leave & is_src
     s.exited[...] += exits
     s.live[...] = live

@@ -17,10 +17,10 @@ Array = Any
 V_IDLE, V_TO_PICKUP, V_LOADING, V_LOADED, V_UNLOADING = 10, 11, 12, 13, 14
 V_TO_HOME, V_TO_CHARGER, V_CHARGE_WAIT, V_CHARGING = 15, 16, 17, 18
 N_VEHICLE_STATES = 9  # column of a status in State.f_area: status - V_IDLE
+SCRATCH = N_VEHICLE_STATES  # a last column that masked bookings write to
+N_VEHICLE_COLUMNS = N_VEHICLE_STATES + 1
 SHIFT_TIMER = 20
 HOURS_PER_WEEK = 168.0
-# Dispatch keys sort the fleets first, then the distance: no layout is 10^9 m long
-FLEET_WEIGHT = 1e12
 
 
 def _flat(a: Array) -> Array:
@@ -59,168 +59,189 @@ def pick(xp, needs: Array, alt: Array) -> Array:
     return xp.take_along_axis(needs, alt[:, None, None], axis=1)[:, 0, :]
 
 
-def offer_vehicles(xp, p, s, key: Array) -> None:
-    """Mark in ``key`` the vehicle that takes a request now, if any: the nearest idle vehicle
-    of the lowest-index fleet whose queue is not empty."""
-    V, RQ = p.V, p.requests
-    fleet_v = p.vehicle_fleet[:V]
-    fl = p.lane_f[:, None] + fleet_v[None, :]
-    wants = _flat(s.rq_len)[fl] > 0
-    head = _flat(s.rq)[fl * RQ + _flat(s.rq_head)[fl]]
-    pickup = p.slot_station[head]
-    d = _flat(p.dist)[p.lane_pp[:, None] + s.v_pos[:, :V] * p.P + pickup]
-    idle = s.status[:, p.V0 : p.V0 + V] == V_IDLE
-    score = xp.where(idle & wants, fleet_v * FLEET_WEIGHT + d, xp.inf)
-    best = xp.argmin(score, axis=1)
-    ok = xp.take_along_axis(score, best[:, None], axis=1)[:, 0] < xp.inf
-    at = p.lane_m + p.V0 + best
-    _flat(key)[at] = xp.where(ok, p.DISPATCH_KEY, _flat(key)[at])
-
-
-def _travel(xp, p, s, fl: Array, here: Array, there: Array) -> Array:
+def _travel(xp, p, fl: Array, here: Array, there: Array) -> Array:
     """Hours to drive from place ``here`` to place ``there`` for vehicles of flat fleets fl."""
     return _flat(p.dist)[p.lane_pp + here * p.P + there] / _flat(p.v_speed)[fl]
 
 
-def _fleet_area(xp, p, s, fl: Array, old: Array, new: Array, w: Array) -> None:
-    """A vehicle of fleet ``fl`` changed status old -> new: move ``w`` of area between them."""
-    area = _flat(s.f_area)
-    base = fl * N_VEHICLE_STATES
-    area[base + old - V_IDLE] -= w
-    area[base + new - V_IDLE] += w
+def _weight(xp, p, x: Array) -> Array:
+    """What a count that starts at time ``x`` adds to its integral over the window."""
+    return p.horizon - xp.minimum(xp.maximum(x, p.warmup), p.horizon)
 
 
-def _home_or_idle(xp, p, s, fl: Array, pos: Array):
-    """Where a vehicle at ``pos`` goes when it has nothing to do: (status, destination)."""
-    home = _flat(p.v_home)[fl]
-    go = (home >= 0) & (home != pos)
-    return xp.where(go, V_TO_HOME, V_IDLE), xp.where(go, home, pos)
+class _Book:
+    """Vehicle-time of the fleets, booked phase by phase: a vehicle's next phases are known
+    when they are scheduled, so each adds its whole length to its column at once."""
+
+    def __init__(self, xp, p, s, fl: Array):
+        self.xp, self.p, self.area, self.base = xp, p, _flat(s.f_area), fl * N_VEHICLE_COLUMNS
+
+    def span(self, mask: Array, code: int | Array, start: Array, end: Array) -> None:
+        xp, p = self.xp, self.p
+        col = xp.where(mask, code - V_IDLE, SCRATCH)
+        self.area[self.base + col] += _weight(xp, p, start) - _weight(xp, p, end)
+
+    def open(self, mask: Array, code: int | Array, t: Array, sign: float) -> None:
+        """An open-ended state (idle, waiting for a charger) begins (+1) or ends (-1) at t."""
+        col = self.xp.where(mask, code - V_IDLE, SCRATCH)
+        self.area[self.base + col] += sign * _weight(self.xp, self.p, t)
 
 
-def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, dispatch: Array, t: Array,
-                  w: Array, in_window: Array) -> None:
-    """Apply a vehicle's timed event or a dispatch at event slot ``ev`` (L,).
+def nearest_idle(xp, p, s, fleet: Array, place: Array):
+    """The idle vehicle of ``fleet`` (L,) nearest ``place`` (L,) (ties: lowest index) and
+    whether there is one: (L,), (L,)."""
+    V = p.V
+    idle = (s.status[:, p.V0 : p.V0 + V] == V_IDLE) & (p.vehicle_fleet[None, :V]
+                                                       == fleet[:, None])
+    d = _flat(p.dist)[p.lane_pp[:, None] + s.v_pos[:, :V] * p.P + place[:, None]]
+    score = xp.where(idle, d, xp.inf)
+    best = xp.argmin(score, axis=1)
+    return best, xp.take_along_axis(score, best[:, None], axis=1)[:, 0] < xp.inf
 
-    The job side of loading and unloading ends (the job leaving its server, entering its next
-    station) is applied by :func:`twin.engine.core.step`; this moves the vehicle, its battery
-    and chargers, the fleets' request queues and their statistics.
+
+def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, reserve: Array, e: Array,
+                  fleet_e: Array, t: Array, in_window: Array) -> Array:
+    """Vehicles' part of a step: a vehicle's timed event at slot ``ev``, and the dispatch of a
+    request. Returns the lanes whose reserving slot ``e`` got a vehicle at once (its request
+    does not queue).
+
+    A vehicle's status says what ends at its next event: LOADING (drive empty to the pickup,
+    then load), UNLOADING (drive loaded, then unload), TO_HOME, CHARGING (drive to the charger,
+    then charge). The job side of the loading and unloading ends is applied by
+    :func:`twin.engine.core.step`. A vehicle that becomes free takes the head request of its
+    fleet if one waits, else drives home or idles; a new request takes the nearest idle vehicle
+    if the queue is empty.
     """
     F = _flat
     V, RQ, C = p.V, p.requests, p.C
-    vev = vehicle_ev | dispatch
-    vi = xp.where(vev, ev - p.V0, V)
-    vf = p.lane_v + vi
-    slot = p.lane_m + xp.where(vev, ev, p.M - 1)
-    st = xp.where(vev, F(s.status)[slot], V_IDLE)
-    fl = p.lane_f + p.vehicle_fleet[vi]
-    pos = F(s.v_pos)[vf]
-
-    # battery: the level falls by the active time since the last change
-    level = F(s.v_level)[vf]
-    if p.has_battery:
-        active = (st >= V_TO_PICKUP) & (st <= V_TO_CHARGER)
-        level = level - xp.where(active & vev, t - F(s.v_since)[vf], 0.0)
-        F(s.v_low)[vf] = xp.minimum(F(s.v_low)[vf], level)
-        F(s.v_since)[vf] = xp.where(vev, t, F(s.v_since)[vf])
-
-    # dispatch: the head request of the fleet goes to this vehicle
-    head = F(s.rq_head)[fl]
-    origin = F(s.rq)[fl * RQ + head]
-    F(s.rq_head)[fl] = (head + dispatch) % RQ
-    F(s.rq_len)[fl] -= dispatch
-    o = p.lane_m + origin
-    F(s.v_origin)[vf] = xp.where(dispatch, origin, F(s.v_origin)[vf])
-    F(s.v_to)[vf] = xp.where(dispatch, F(s.target)[o], F(s.v_to)[vf])
-    F(s.v_job)[vf] = xp.where(dispatch, F(s.job_in)[o], F(s.v_job)[vf])
-
-    at_pickup = vehicle_ev & (st == V_TO_PICKUP)
+    ve = xp.where(vehicle_ev, ev - p.V0, V)
+    st = xp.where(vehicle_ev, F(s.status)[p.lane_m + xp.where(vehicle_ev, ev, p.M - 1)], V_IDLE)
     load_end = vehicle_ev & (st == V_LOADING)
-    at_drop = vehicle_ev & (st == V_LOADED)
     unload_end = vehicle_ev & (st == V_UNLOADING)
-    at_charger = vehicle_ev & (st == V_TO_CHARGER)
+    home_end = vehicle_ev & (st == V_TO_HOME)
     charge_end = vehicle_ev & (st == V_CHARGING)
-    at_home = vehicle_ev & (st == V_TO_HOME)
 
-    new = xp.where(dispatch, V_TO_PICKUP, st)
+    # a new request takes the nearest idle vehicle when none waits before it
+    fl_e = p.lane_f + xp.maximum(fleet_e, 0)
+    nearest, found = nearest_idle(xp, p, s, xp.maximum(fleet_e, 0), p.slot_station[e])
+    at_once = reserve & found & (F(s.rq_len)[fl_e] == 0)
+    u = xp.where(vehicle_ev, ve, xp.where(at_once, nearest, V))  # the vehicle of this step
+    uf = p.lane_v + u
+    f = p.vehicle_fleet[u]
+    fl = p.lane_f + f
+    book = _Book(xp, p, s, fl)
+    pos = F(s.v_pos)[uf]
+    level = F(s.v_level)[uf]
+
+    # a vehicle below its threshold after unloading goes to the nearest free charger
+    low = none = xp.zeros_like(vehicle_ev)
+    to_charger = charge_wait = none
+    if p.has_battery:
+        low = unload_end & (level < F(p.v_thr)[fl])
+        cc = fl[:, None] * C + xp.arange(C)
+        chargers = F(p.charger)[cc]
+        d = F(p.dist)[p.lane_pp[:, None] + pos[:, None] * p.P + xp.maximum(chargers, 0)]
+        d = xp.where((chargers >= 0) & ~F(s.ch_taken)[cc], d, xp.inf)
+        c = xp.argmin(d, axis=1)
+        has_charger = xp.take_along_axis(d, c[:, None], axis=1)[:, 0] < xp.inf
+        to_charger, charge_wait = low & has_charger, low & ~has_charger
+        F(s.ch_taken)[fl * C + c] |= to_charger
+        F(s.v_charger)[uf] = xp.where(to_charger, c, F(s.v_charger)[uf])
+        charger_place = F(p.charger)[fl * C + c]
+
+    # a free vehicle takes the head request of its fleet, if one waits
+    free = (unload_end & ~low) | home_end | charge_end
+    queued = free & (F(s.rq_len)[fl] > 0)
+    head = F(s.rq_head)[fl]
+    F(s.rq_head)[fl] = (head + queued) % RQ
+    F(s.rq_len)[fl] -= queued
+    dispatch = at_once | queued
+    origin = xp.where(at_once, e, F(s.rq)[fl * RQ + head])
+    o = p.lane_m + origin
+    home = F(p.v_home)[fl]
+    go_home = free & ~queued & (home >= 0) & (home != pos)
+    idles = free & ~queued & ~go_home
+
+    # where it drives, and the phases up to its next event
     dest = xp.where(dispatch, p.slot_station[origin], pos)
-    wait = xp.zeros_like(t)
-    new = xp.where(at_pickup, V_LOADING, new)
-    wait = xp.where(at_pickup, F(p.v_load)[fl], wait)
-    new = xp.where(load_end, V_LOADED, new)
-    dest = xp.where(load_end, F(s.v_to)[vf], dest)
-    new = xp.where(at_drop, V_UNLOADING, new)
-    wait = xp.where(at_drop, F(p.v_unload)[fl], wait)
-    new = xp.where(at_home, V_IDLE, new)
-
-    free_after = charge_end
+    dest = xp.where(load_end, F(s.v_to)[uf], dest)
+    dest = xp.where(go_home, home, dest)
+    if p.has_battery:
+        dest = xp.where(to_charger, charger_place, dest)
+    drive = _travel(xp, p, fl, pos, dest)
+    arrive = t + drive
+    handle = xp.where(dispatch, F(p.v_load)[fl], xp.where(load_end, F(p.v_unload)[fl], 0.0))
     if p.has_battery:
         cap = F(p.v_cap)[fl]
-        low = unload_end & (level < F(p.v_thr)[fl])
-        # the nearest free charger of the fleet
-        cc = fl[:, None] * C + xp.arange(C)
-        places = F(p.charger)[cc]
-        taken = F(s.ch_taken)[cc]
-        d = F(p.dist)[p.lane_pp[:, None] + pos[:, None] * p.P + xp.maximum(places, 0)]
-        d = xp.where((places >= 0) & ~taken, d, xp.inf)
-        c = xp.argmin(d, axis=1)
-        found = xp.take_along_axis(d, c[:, None], axis=1)[:, 0] < xp.inf
-        to_charge = low & found
-        F(s.ch_taken)[fl * C + c] |= to_charge
-        F(s.v_charger)[vf] = xp.where(to_charge, c, F(s.v_charger)[vf])
-        new = xp.where(to_charge, V_TO_CHARGER, new)
-        dest = xp.where(to_charge, F(p.charger)[fl * C + c], dest)
-        queue = low & ~found
-        new = xp.where(queue, V_CHARGE_WAIT, new)
-        F(s.v_seq)[vf] = xp.where(queue, s.next_vseq, F(s.v_seq)[vf])
-        s.next_vseq[...] += queue
-        new = xp.where(at_charger, V_CHARGING, new)
-        wait = xp.where(at_charger, (cap - level) / cap * F(p.v_charge)[fl], wait)
-        level = xp.where(charge_end, cap, level)
-        free_after = (unload_end & ~low) | charge_end
-    else:
-        free_after = unload_end
-    rest, rest_dest = _home_or_idle(xp, p, s, fl, pos)
-    new = xp.where(free_after, rest, new)
-    dest = xp.where(free_after, rest_dest, dest)
-    F(s.v_level)[vf] = level
+        left = level - drive
+        handle = xp.where(to_charger, (cap - left) / cap * F(p.v_charge)[fl], handle)
+    end = arrive + handle
+    new = xp.where(dispatch, V_LOADING, st)
+    new = xp.where(load_end, V_UNLOADING, new)
+    new = xp.where(go_home, V_TO_HOME, new)
+    new = xp.where(idles, V_IDLE, new)
+    new = xp.where(to_charger, V_CHARGING, new)
+    new = xp.where(charge_wait, V_CHARGE_WAIT, new)
+    moving = dispatch | load_end | go_home | to_charger
+    first = xp.where(dispatch, V_TO_PICKUP, xp.where(load_end, V_LOADED, xp.where(
+        to_charger, V_TO_CHARGER, V_TO_HOME)))
+    second = xp.where(dispatch, V_LOADING, xp.where(load_end, V_UNLOADING, V_CHARGING))
+    book.open(at_once, V_IDLE, t, -1.0)  # only a vehicle taken at once was idle
+    book.span(moving, first, t, arrive)
+    book.span(moving & ~go_home, second, arrive, end)
+    book.open(idles, V_IDLE, t, 1.0)
+    book.open(charge_wait, V_CHARGE_WAIT, t, 1.0)
 
-    drives = (new == V_TO_PICKUP) | (new == V_LOADED) | (new == V_TO_HOME) | (new == V_TO_CHARGER)
-    drive = xp.where(drives & vev, _travel(xp, p, s, fl, pos, dest), 0.0)
-    ends = (new == V_IDLE) | (new == V_CHARGE_WAIT)
-    F(s.t_next)[slot] = xp.where(vev & ~ends, t + drive + wait, xp.inf)
-    F(s.status)[slot] = xp.where(vev, new, F(s.status)[slot]).astype(s.status.dtype)
-    F(s.v_pos)[vf] = dest
-    _fleet_area(xp, p, s, fl, st, xp.where(vev, new, st), w)
+    # the battery: each drive and handling drains it by its length; a charge fills it
+    active = xp.where(moving, drive, 0.0) + xp.where(dispatch | load_end, handle, 0.0)
+    level = level - active
+    if p.has_battery:
+        F(s.v_low)[uf] = xp.minimum(F(s.v_low)[uf], level)
+        level = xp.where(to_charger, cap, level)
+        F(s.v_seq)[uf] = xp.where(charge_wait, s.next_vseq, F(s.v_seq)[uf])
+        s.next_vseq[...] += charge_wait
+    F(s.v_level)[uf] = level
 
-    # statistics of the window
-    F(s.f_wait)[fl] += xp.where(at_pickup & in_window, t - F(s.t_req)[p.lane_m + F(s.v_origin)[vf]],
-                                0.0)
-    F(s.f_pickups)[fl] += at_pickup & in_window
+    slot = p.lane_m + xp.where(u < V, p.V0 + u, p.M - 1)
+    F(s.status)[slot] = xp.where(u < V, new, F(s.status)[slot]).astype(s.status.dtype)
+    F(s.t_next)[slot] = xp.where((u < V) & moving, end, xp.inf)
+    F(s.v_pos)[uf] = dest
+    F(s.v_origin)[uf] = xp.where(dispatch, origin, F(s.v_origin)[uf])
+    F(s.v_to)[uf] = xp.where(dispatch, F(s.target)[o], F(s.v_to)[uf])
+    F(s.v_job)[uf] = xp.where(dispatch, F(s.job_in)[o], F(s.v_job)[uf])
+
+    # statistics: the wait from request to pickup (known at dispatch), deliveries
+    picks = dispatch & (arrive >= p.warmup) & (arrive <= p.horizon)
+    F(s.f_wait)[fl] += xp.where(picks, arrive - F(s.t_req)[o], 0.0)
+    F(s.f_pickups)[fl] += picks
     F(s.f_trips)[fl] += unload_end & in_window
 
     if p.has_battery:  # a freed charger goes to the vehicle of the fleet that waited longest
         waiting = (s.status[:, p.V0 : p.V0 + V] == V_CHARGE_WAIT) & (
-            p.vehicle_fleet[None, :V] == p.vehicle_fleet[vi][:, None])
+            p.vehicle_fleet[None, :V] == f[:, None])
         score = xp.where(waiting, s.v_seq[:, :V], xp.inf)
         nxt = xp.argmin(score, axis=1)
         has = charge_end & (xp.take_along_axis(score, nxt[:, None], axis=1)[:, 0] < xp.inf)
-        c = F(s.v_charger)[vf]
-        ci = fl * C + c
+        ci = fl * C + F(s.v_charger)[uf]
         F(s.ch_taken)[ci] = xp.where(charge_end, has, F(s.ch_taken)[ci])  # passed on: taken
-        wi = xp.where(has, nxt, V)
-        wf = p.lane_v + wi
+        w = xp.where(has, nxt, V)
+        wf = p.lane_v + w
+        place = F(p.charger)[ci]
+        w_drive = _travel(xp, p, fl, F(s.v_pos)[wf], place)
+        w_level = F(s.v_level)[wf] - w_drive
+        w_end = t + w_drive + (cap - w_level) / cap * F(p.v_charge)[fl]
+        book.open(has, V_CHARGE_WAIT, t, -1.0)
+        book.span(has, V_TO_CHARGER, t, t + w_drive)
+        book.span(has, V_CHARGING, t + w_drive, w_end)
+        F(s.v_low)[wf] = xp.where(has, xp.minimum(F(s.v_low)[wf], w_level), F(s.v_low)[wf])
+        F(s.v_level)[wf] = xp.where(has, cap, F(s.v_level)[wf])
         wslot = p.lane_m + xp.where(has, p.V0 + nxt, p.M - 1)
-        charger_place = F(p.charger)[fl * C + c]
-        w_pos = F(s.v_pos)[wf]
-        F(s.t_next)[wslot] = xp.where(has, t + _travel(xp, p, s, fl, w_pos, charger_place),
-                                      xp.inf)
-        F(s.status)[wslot] = xp.where(has, V_TO_CHARGER, F(s.status)[wslot]).astype(
+        F(s.t_next)[wslot] = xp.where(has, w_end, xp.inf)
+        F(s.status)[wslot] = xp.where(has, V_CHARGING, F(s.status)[wslot]).astype(
             s.status.dtype)
-        F(s.v_pos)[wf] = xp.where(has, charger_place, w_pos)
-        F(s.v_since)[wf] = xp.where(has, t, F(s.v_since)[wf])
-        F(s.v_charger)[wf] = xp.where(has, c, F(s.v_charger)[wf])
-        _fleet_area(xp, p, s, fl, xp.where(has, V_CHARGE_WAIT, V_IDLE),
-                    xp.where(has, V_TO_CHARGER, V_IDLE), w)
+        F(s.v_pos)[wf] = xp.where(has, place, F(s.v_pos)[wf])
+        F(s.v_charger)[wf] = xp.where(has, F(s.v_charger)[uf], F(s.v_charger)[wf])
+    return at_once
 
 
 def tick_shifts(xp, p, s, ev: Array, shift_ev: Array) -> None:
