@@ -772,7 +772,8 @@ def step(xp, p: DeviceParams, s: State) -> State:
 
     # --- vehicles and shifts
     if fleets:  # a request that finds no idle vehicle joins its fleet's queue
-        at_once = lg.move_vehicles(xp, p, s, ev, vehicle_ev, reserve, e, fleet_j, t, in_window)
+        at_once = lg.move_vehicles(xp, p, s, ev, vehicle_ev, reserve, e, fleet_j, t, w,
+                                   in_window)
         fl = p.lane_f + xp.maximum(fleet_j, 0)
         RQ = p.requests
         tail = (F(s.rq_head)[fl] + F(s.rq_len)[fl]) % RQ

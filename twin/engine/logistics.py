@@ -69,22 +69,12 @@ def _weight(xp, p, x: Array) -> Array:
     return p.horizon - xp.minimum(xp.maximum(x, p.warmup), p.horizon)
 
 
-class _Book:
-    """Vehicle-time of the fleets, booked phase by phase: a vehicle's next phases are known
-    when they are scheduled, so each adds its whole length to its column at once."""
-
-    def __init__(self, xp, p, s, fl: Array):
-        self.xp, self.p, self.area, self.base = xp, p, _flat(s.f_area), fl * N_VEHICLE_COLUMNS
-
-    def span(self, mask: Array, code: int | Array, start: Array, end: Array) -> None:
-        xp, p = self.xp, self.p
-        col = xp.where(mask, code - V_IDLE, SCRATCH)
-        self.area[self.base + col] += _weight(xp, p, start) - _weight(xp, p, end)
-
-    def open(self, mask: Array, code: int | Array, t: Array, sign: float) -> None:
-        """An open-ended state (idle, waiting for a charger) begins (+1) or ends (-1) at t."""
-        col = self.xp.where(mask, code - V_IDLE, SCRATCH)
-        self.area[self.base + col] += sign * _weight(self.xp, self.p, t)
+def _book(xp, p, s, fl: Array, cols: list[Array], values: list[Array]) -> None:
+    """Add vehicle-time to the fleets' columns, (L,) each: one scatter. A vehicle's next phases
+    are known when they are scheduled, so each adds its whole length to its column at once;
+    masked entries go to the scratch column (the only column a lane may name twice)."""
+    at = (fl * N_VEHICLE_COLUMNS)[:, None] + xp.stack(cols, axis=1)
+    _flat(s.f_area)[at] += xp.stack(values, axis=1)
 
 
 def nearest_idle(xp, p, s, fleet: Array, place: Array):
@@ -100,9 +90,9 @@ def nearest_idle(xp, p, s, fleet: Array, place: Array):
 
 
 def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, reserve: Array, e: Array,
-                  fleet_e: Array, t: Array, in_window: Array) -> Array:
+                  fleet_e: Array, t: Array, w: Array, in_window: Array) -> Array:
     """Vehicles' part of a step: a vehicle's timed event at slot ``ev``, and the dispatch of a
-    request. Returns the lanes whose reserving slot ``e`` got a vehicle at once (its request
+    request (``w``: what a change at ``t`` weighs in the window). Returns the lanes whose reserving slot ``e`` got a vehicle at once (its request
     does not queue).
 
     A vehicle's status says what ends at its next event: LOADING (drive empty to the pickup,
@@ -129,7 +119,6 @@ def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, reserve: Array, e: Arr
     uf = p.lane_v + u
     f = p.vehicle_fleet[u]
     fl = p.lane_f + f
-    book = _Book(xp, p, s, fl)
     pos = F(s.v_pos)[uf]
     level = F(s.v_level)[uf]
 
@@ -186,11 +175,13 @@ def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, reserve: Array, e: Arr
     first = xp.where(dispatch, V_TO_PICKUP, xp.where(load_end, V_LOADED, xp.where(
         to_charger, V_TO_CHARGER, V_TO_HOME)))
     second = xp.where(dispatch, V_LOADING, xp.where(load_end, V_UNLOADING, V_CHARGING))
-    book.open(at_once, V_IDLE, t, -1.0)  # only a vehicle taken at once was idle
-    book.span(moving, first, t, arrive)
-    book.span(moving & ~go_home, second, arrive, end)
-    book.open(idles, V_IDLE, t, 1.0)
-    book.open(charge_wait, V_CHARGE_WAIT, t, 1.0)
+    w_arrive, w_end = _weight(xp, p, arrive), _weight(xp, p, end)
+    _book(xp, p, s, fl, [
+        xp.where(moving, first, xp.where(idles, V_IDLE, xp.where(charge_wait, V_CHARGE_WAIT,
+                                                                  SCRATCH + V_IDLE))) - V_IDLE,
+        xp.where(moving & ~go_home, second - V_IDLE, SCRATCH),
+        xp.where(at_once, 0, SCRATCH),  # only a vehicle taken at once was idle
+    ], [xp.where(moving, w - w_arrive, w), w_arrive - w_end, -w])
 
     # the battery: each drive and handling drains it by its length; a charge fills it
     active = xp.where(moving, drive, 0.0) + xp.where(dispatch | load_end, handle, 0.0)
@@ -224,19 +215,19 @@ def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, reserve: Array, e: Arr
         has = charge_end & (xp.take_along_axis(score, nxt[:, None], axis=1)[:, 0] < xp.inf)
         ci = fl * C + F(s.v_charger)[uf]
         F(s.ch_taken)[ci] = xp.where(charge_end, has, F(s.ch_taken)[ci])  # passed on: taken
-        w = xp.where(has, nxt, V)
-        wf = p.lane_v + w
+        wf = p.lane_v + xp.where(has, nxt, V)  # the vehicle that takes the charger
         place = F(p.charger)[ci]
         w_drive = _travel(xp, p, fl, F(s.v_pos)[wf], place)
         w_level = F(s.v_level)[wf] - w_drive
-        w_end = t + w_drive + (cap - w_level) / cap * F(p.v_charge)[fl]
-        book.open(has, V_CHARGE_WAIT, t, -1.0)
-        book.span(has, V_TO_CHARGER, t, t + w_drive)
-        book.span(has, V_CHARGING, t + w_drive, w_end)
+        w_done = t + w_drive + (cap - w_level) / cap * F(p.v_charge)[fl]
+        w_at = _weight(xp, p, t + w_drive)
+        _book(xp, p, s, fl, [xp.where(has, c - V_IDLE, SCRATCH)
+                             for c in (V_CHARGE_WAIT, V_TO_CHARGER, V_CHARGING)],
+              [-w, w - w_at, w_at - _weight(xp, p, w_done)])
         F(s.v_low)[wf] = xp.where(has, xp.minimum(F(s.v_low)[wf], w_level), F(s.v_low)[wf])
         F(s.v_level)[wf] = xp.where(has, cap, F(s.v_level)[wf])
         wslot = p.lane_m + xp.where(has, p.V0 + nxt, p.M - 1)
-        F(s.t_next)[wslot] = xp.where(has, w_end, xp.inf)
+        F(s.t_next)[wslot] = xp.where(has, w_done, xp.inf)
         F(s.status)[wslot] = xp.where(has, V_CHARGING, F(s.status)[wslot]).astype(
             s.status.dtype)
         F(s.v_pos)[wf] = xp.where(has, place, F(s.v_pos)[wf])
