@@ -30,11 +30,31 @@ POWERED = {**PLANT, "stations": [
 ], "power": {"base_load": "10kW", "cooling": {"cop": 4}, "cap": "70kW"}}
 
 
+# the same plant on a floor: an AGV with a battery carries build's and test's jobs, and build
+# needs a technician on weekday shifts or a humanoid at twice the time
+PLACED = {**PLANT,
+          "layout": {"floor": [60, 20], "aisles": [[[0, 10], [60, 10]]], "shipping": [55, 10]},
+          "stations": [
+              {**st, "position": [10 + 15 * i, 4], "footprint": [6, 4],
+               **({"transport": "agv"} if st["id"] != "fix" else {}),
+               **({"requires": {"any_of": [{"technician": 1},
+                                           {"humanoid": 1, "time_factor": 2}]}}
+                  if st["id"] == "build" else {})}
+              for i, st in enumerate(PLANT["stations"])],
+          "transport": [{"id": "agv", "kind": "agv", "count": 2, "speed": 0.05,
+                         "load_time": "2min", "unload_time": "2min", "home": [30, 10],
+                         "battery": {"capacity": "3h", "charge_time": "1h", "threshold": 0.5,
+                                     "chargers": [[5, 15]]}}],
+          "resources": [{"id": "technician", "count": 1, "shifts": [
+              {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "06:00",
+               "end": "18:00"}]}, {"id": "humanoid", "count": 1}]}
+
+
 class Stop(KeyboardInterrupt):
     pass
 
 
-@pytest.mark.parametrize("data", [PLANT, POWERED], ids=["flow", "power"])
+@pytest.mark.parametrize("data", [PLANT, POWERED, PLACED], ids=["flow", "power", "fleet"])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backend, data):
     plant = twin.config.plant_from_dict(data)
     whole = twin.simulate(plant, replications=8, seed=3, backend=backend)
@@ -68,9 +88,10 @@ def test_checkpoints_of_another_run_are_ignored(tmp_path, backend):
     np.testing.assert_array_equal(other.lanes["throughput_per_h"], fresh.lanes["throughput_per_h"])
 
 
-def test_worker_processes_do_not_change_the_result(backend, monkeypatch):
+@pytest.mark.parametrize("data", [PLANT, PLACED], ids=["flow", "fleet"])
+def test_worker_processes_do_not_change_the_result(backend, monkeypatch, data):
     monkeypatch.setattr(chunks_module, "MIN_LANES_PER_WORKER", 2)  # split even 6 lanes
-    plant = twin.config.plant_from_dict(PLANT)
+    plant = twin.config.plant_from_dict(data)
     alone = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=1)
     shared = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=3)
     for key, values in alone.lanes.items():
