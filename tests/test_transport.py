@@ -180,3 +180,39 @@ def test_conservation_and_fractions_with_transport(seed, vehicles, speed, load, 
     np.testing.assert_allclose(total, 1.0, atol=1e-9)
     for f in ("busy", "blocked", "down", "waiting", "idle"):
         assert (lanes[f"station.{f}"] >= -1e-9).all()
+
+
+def test_scenarios_with_different_fleets_in_one_batch_equal_their_runs_alone(backend):
+    from twin._backend import get_backend, to_numpy
+    from twin.compile import compile_plants
+    from twin.engine import loop
+    from twin.metrics import per_lane
+
+    xp = get_backend(backend).xp
+
+    def scenario(vehicles, speed, x_test, technicians):
+        return plant(
+            [station("kit", 10, {"dist": "exponential", "mean": "30min"}, servers=2, buffer=1,
+                     transport="agv", requires={"any_of": [{"technician": 1},
+                                                           {"humanoid": 1, "time_factor": 2}]}),
+             station("test", x_test, {"dist": "exponential", "mean": "40min"}, servers=2,
+                     transport="agv")],
+            [agv(count=vehicles, speed=speed, load_time="3min", unload_time="3min",
+                 home=[100, 20])],
+            {"dist": "exponential", "mean": "1h"}, horizon=150.0, warmup=10.0,
+            resources=[{"id": "technician", "count": technicians,
+                        "shifts": [{"days": ["mon", "tue", "wed"], "start": "08:00",
+                                    "end": "20:00"}]},
+                       {"id": "humanoid", "count": 1}])
+
+    def run(params):
+        raw = loop.run(xp, params, queue_budget_bytes=1 << 26)
+        return per_lane({k: to_numpy(v) for k, v in raw.items()}, params)
+
+    scenarios = [scenario(1, 0.05, 60, 1), scenario(3, 0.5, 150, 2)]
+    batch = run(compile_plants(scenarios, 4, seed=2))
+    for i, s in enumerate(scenarios):
+        alone = run(compile_plants([s], 4, seed=2))
+        for key, values in alone.items():
+            np.testing.assert_allclose(batch[key][4 * i: 4 * (i + 1)], values, rtol=1e-12,
+                                       err_msg=key)
