@@ -112,6 +112,8 @@ class PoolPlan:
         Whether a station's jobs need units.
     slots : (R,) int64
         The slots of the stations that need units in some lane (where requests can wait).
+    unit_stations : (U,) int64
+        Those stations; ``slot_unit`` (R,) gives each slot's place among them.
     edges : (P, N) float64
         Hours of the week where each pool's shift state changes, sorted (inf: padding).
     edge_count : (P,) int64
@@ -126,6 +128,8 @@ class PoolPlan:
     factor: np.ndarray
     requires: np.ndarray
     slots: np.ndarray
+    unit_stations: np.ndarray
+    slot_unit: np.ndarray
     edges: np.ndarray
     edge_count: np.ndarray
     on_at_start: np.ndarray
@@ -259,6 +263,8 @@ def pool_plan(plants: list[Plant], lane_scenario: np.ndarray,
     return PoolPlan(
         ids=ids, count=count[lane_scenario], need=need[lane_scenario],
         factor=factor[lane_scenario], requires=requires[lane_scenario], slots=slots,
+        unit_stations=stations_with_needs.astype(np.int64),
+        slot_unit=np.searchsorted(stations_with_needs, slot_station[slots]).astype(np.int64),
         edges=edges, edge_count=np.array([len(e) for e, _ in calendars], np.int64),
         on_at_start=np.array([on for _, on in calendars], bool),
     )

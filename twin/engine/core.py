@@ -158,8 +158,9 @@ class DeviceParams:
     need: Array = None  # (L, W, A, NP)
     factor: Array = None  # (L, W, A)
     requires: Array = None  # (L, W)
-    unit_slots: Array = None  # (R,)
-    need_r: Array = None  # (L, R, A, NP)
+    unit_slots: Array = None  # (R,) slots of the stations that need units
+    unit_station: Array = None  # (R,) which of those U stations each slot belongs to
+    need_u: Array = None  # (L, U, A, NP) the units those stations need
     edges: Array = None  # (NP, N)
     edge_count: Array = None  # (NP,)
     lane_p: Array = None  # (L,) lane * NP

@@ -40,11 +40,12 @@ def fitting(xp, need: Array, free: Array) -> Array:
 
 
 def offer_units(xp, p, s, key: Array, free: Array) -> None:
-    """Mark in ``key`` (L, M) the waiting unit requests that fit now, keyed by request order."""
+    """Mark in ``key`` (L, M) the waiting unit requests that fit now, keyed by request order.
+    Every request of a station asks for the same units, so the fit is tested per station."""
     R = p.unit_slots
-    waiting = s.status[:, R] == p.WAIT_UNITS
-    fits = fitting(xp, p.need_r, free).any(axis=-1) & waiting
-    key[:, R] = xp.where(fits, p.UNITS_KEY + s.useq[:, R], key[:, R])
+    fits = fitting(xp, p.need_u, free).any(axis=-1)  # (L, U) per station that needs units
+    go = fits[:, p.unit_station] & (s.status[:, R] == p.WAIT_UNITS)
+    key[:, R] = xp.where(go, p.UNITS_KEY + s.useq[:, R], key[:, R])
 
 
 def station_needs(xp, p, row: Array) -> Array:

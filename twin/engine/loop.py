@@ -91,11 +91,11 @@ def _logistics_params(xp, params, lane) -> dict[str, Any]:
         )
     if pools is not None:
         R = pools.slots
-        rows = params.slot_station[R]
         out.update(
             has_units=True, has_shifts=pools.has_shifts, pool_count=a(pools.count),
             need=a(pools.need), factor=a(pools.factor), requires=a(pools.requires),
-            unit_slots=a(R), need_r=a(pools.need[:, rows]), edges=a(pools.edges),
+            unit_slots=a(R), unit_station=a(pools.slot_unit),
+            need_u=a(pools.need[:, pools.unit_stations]), edges=a(pools.edges),
             edge_count=a(pools.edge_count), on_at_start=a(pools.on_at_start),
             lane_p=lane * pools.count.shape[1],
         )
