@@ -52,6 +52,7 @@ def test_a_traced_replication_is_that_lane_of_a_full_run():
     from tests.test_transport import mixed_line
 
     p = mixed_line(agv(speed=0.5, load_time="2min", unload_time="2min"))
+    p = p.model_copy(update={"horizon": 150.0})
     r = twin.simulate(p, replications=3, seed=7)
     rows = trace.record(p, replication=2, seed=7)
     window = [row for row in rows_of("exit", rows) if row[0] >= p.warmup]
