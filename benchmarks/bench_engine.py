@@ -13,8 +13,17 @@ busy profile at the second, base load, cooling and 15-minute demand bins (the fa
 apply then). ``--cap`` adds a power cap that binds, which the SimPy model enforces too. The
 table then also compares mean power.
 
+``--fleet`` swaps in a second plant (``FLEET_LINE``, 100 h per replication with 10 h of
+warm-up): five stations with parallel servers, finite buffers, lognormal times, failures and a
+rework loop on a 120 m x 40 m floor with four aisles, and two battery AGVs (a home, one
+charger) carrying the finished jobs of four stations. ``--resources`` adds a pool of
+technicians and one of humanoids (``any_of``) and a forklift to shipping. Only the event engine
+applies. A second table then sets the engine's main figures (throughput, vehicle-time loaded,
+empty, charging and idle, the wait for a vehicle, pools busy) beside SimPy's.
+
     python benchmarks/bench_engine.py                       # NumPy, 1 .. 8,192 lanes
     python benchmarks/bench_engine.py --power --lanes 4096  # with the power model
+    python benchmarks/bench_engine.py --fleet --resources --lanes 4096
     python benchmarks/bench_engine.py --backend cupy --lanes 1024 65536 1048576
 """
 
@@ -64,9 +73,110 @@ def with_power(line: dict, cap: bool) -> dict:
     return dict(line, stations=stations, power=power)
 
 
+def _placed(sid: str, x: float, y: float, process, **extra) -> dict:
+    """An 8 m x 6 m station centred at (x, y), 6 m off the main aisle y = 20 (its dock)."""
+    return {"id": sid, "process": process, "position": [x, y], "footprint": [8, 6], **extra}
+
+
+# Times in minutes: a job every 7 min; the two AGVs are idle 40% of the time and charge 9%.
+# The rework station's buffer is unlimited, so the loop test <-> fix cannot deadlock.
+FLEET_LINE = {
+    "name": "fleet-line-5",
+    "horizon": "100h",
+    "warmup": "10h",
+    "source": {"interarrival": {"dist": "exponential", "mean": "7min"}},
+    "layout": {
+        "floor": [120, 40],
+        "aisles": [[[0, 20], [120, 20]], [[5, 5], [115, 5]], [[5, 5], [5, 35]],
+                   [[115, 5], [115, 35]]],
+        "shipping": [115, 30],
+    },
+    "transport": [{
+        "id": "agv", "kind": "agv", "count": 2, "speed": 1.0, "load_time": "30s",
+        "unload_time": "30s", "home": [60, 20],
+        "battery": {"capacity": "4h", "charge_time": "40min", "threshold": 0.3,
+                    "chargers": [[5, 30]]},
+    }],
+    "stations": [
+        _placed("kit", 20, 14, {"dist": "exponential", "mean": "9min"}, servers=2, buffer=4,
+                transport="agv"),
+        _placed("build", 45, 26, {"dist": "lognormal", "mean": "14min", "cv": 0.5}, servers=3,
+                buffer=3, failures={"mtbf": "8h", "mttr": "20min"}, transport="agv"),
+        _placed("test", 75, 14, {"dist": "exponential", "mean": "7min"}, servers=2, buffer=3,
+                next=[{"to": "pack", "p": 0.85}, {"to": "fix", "p": 0.15}], transport="agv"),
+        _placed("fix", 100, 26, {"dist": "lognormal", "mean": "12min", "cv": 0.6},
+                next="test", transport="agv"),
+        _placed("pack", 100, 14, {"dist": "exponential", "mean": "8min"}, servers=2, buffer=3),
+    ],
+}
+
+
+def with_resources(line: dict) -> dict:
+    """The fleet line with two pools (build staffed by a technician, or else by a humanoid
+    taking 25% longer; fix by a technician) and a forklift carrying packed jobs to shipping."""
+    needs = {"build": {"any_of": [{"tech": 1}, {"humanoid": 1, "time_factor": 1.25}]},
+             "fix": {"tech": 1}}
+    stations = [dict(st, requires=needs[st["id"]]) if st["id"] in needs else dict(st)
+                for st in line["stations"]]
+    stations[-1]["transport"] = "forklift"
+    forklift = {"id": "forklift", "kind": "forklift", "count": 1, "speed": 0.6,
+                "load_time": "1min", "unload_time": "1min"}
+    pools = [{"id": "tech", "count": 2}, {"id": "humanoid", "count": 2}]
+    return dict(line, stations=stations, transport=[*line["transport"], forklift],
+                resources=pools)
+
+
+TRANSPORT_FIGURES = ("loaded", "empty", "charging", "idle", "mean_wait_h")
+RESOURCE_FIGURES = ("busy", "mean_wait_h")
+
+
+def _transport_figures(fleet) -> tuple[str, ...]:
+    """The compared figures of a fleet: without a battery it never charges."""
+    return tuple(k for k in TRANSPORT_FIGURES if fleet.battery is not None or k != "charging")
+
+
+def engine_figures(plant, lanes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The compared figures of an engine run, one value per replication."""
+    out = {"throughput /h": lanes["throughput_per_h"]}
+    if "power.mean_kw" in lanes:
+        out["mean kW"] = lanes["power.mean_kw"]
+    for f, fleet in enumerate(plant.transport or []):
+        for key in _transport_figures(fleet):
+            out[f"{fleet.id} {key}"] = lanes[f"transport.{key}"][:, f]
+    for p, pool in enumerate(plant.resources or []):
+        for key in RESOURCE_FIGURES:
+            out[f"{pool.id} {key}"] = lanes[f"resources.{key}"][:, p]
+    return out
+
+
+def simpy_figures(plant, reps: list[dict]) -> dict[str, np.ndarray]:
+    """The same figures of SimPy replications (fleets and pools keyed by index)."""
+    out = {"throughput /h": [r["throughput_per_h"] for r in reps]}
+    if "power" in reps[0]:
+        out["mean kW"] = [r["power"]["mean_kw"] for r in reps]
+    for f, fleet in enumerate(plant.transport or []):
+        for key in _transport_figures(fleet):
+            out[f"{fleet.id} {key}"] = [r["transport"][f][key] for r in reps]
+    for p, pool in enumerate(plant.resources or []):
+        for key in RESOURCE_FIGURES:
+            out[f"{pool.id} {key}"] = [r["resources"][p][key] for r in reps]
+    return {name: np.asarray(values, dtype=float) for name, values in out.items()}
+
+
 def _ci(values) -> tuple[float, float]:
     ci = mean_ci(np.asarray(values))
     return ci["mean"], (ci["ci95"][1] - ci["ci95"][0]) / 2
+
+
+def agrees(mine: np.ndarray, ref: np.ndarray) -> bool:
+    """Whether the engine's replications and SimPy's agree on a figure: two confidence
+    intervals, their half-widths combined, with margin; one engine replication must fall
+    within the spread of single SimPy replications."""
+    m, m_half = _ci(mine)
+    r, r_half = _ci(ref)
+    if np.asarray(mine).size > 1:
+        return abs(m - r) <= math.hypot(m_half, r_half) * 1.5
+    return abs(m - r) <= 3.0 * math.hypot(float(np.nanstd(ref, ddof=1)), r_half)
 
 
 def run_simpy(plant, replications: int, seed: int, repeat: int = 1) -> dict:
@@ -78,11 +188,12 @@ def run_simpy(plant, replications: int, seed: int, repeat: int = 1) -> dict:
         started = time.perf_counter()
         reps = simpy_model.run(ref, replications, seed)
         wall = min(wall, time.perf_counter() - started)
-    values = [r["throughput_per_h"] for r in reps]
-    mean, half = _ci(values)
-    kw = _ci([r["power"]["mean_kw"] for r in reps]) if "power" in reps[0] else (None, None)
+    figures = simpy_figures(plant, reps)
+    mean, half = _ci(figures["throughput /h"])
+    kw = _ci(figures["mean kW"]) if "mean kW" in figures else (None, None)
     return {"wall": wall, "rate": replications * plant.horizon / wall, "thr": mean, "half": half,
-            "sd": float(np.std(values, ddof=1)), "kw": kw[0], "kw_half": kw[1]}
+            "kw": kw[0], "kw_half": kw[1], "figures": figures,
+            "events": float(np.mean([r["events"] for r in reps]))}
 
 
 def run_engine(plant, lanes: int, backend: str, method: str, seed: int,
@@ -93,7 +204,24 @@ def run_engine(plant, lanes: int, backend: str, method: str, seed: int,
     kw = _ci(result.lanes["power.mean_kw"]) if "power.mean_kw" in result.lanes else (None, None)
     return {"wall": result.wall_s, "rate": lanes * plant.horizon / result.wall_s, "thr": mean,
             "half": half, "method": result.method, "backend": result.backend, "kw": kw[0],
-            "kw_half": kw[1]}
+            "kw_half": kw[1], "figures": engine_figures(plant, result.lanes),
+            "events": float(result.lanes["events"].mean()),
+            "most_events": int(result.lanes["events"].max())}
+
+
+def print_figures(r: dict, ref: dict, lanes: int) -> None:
+    """The engine's compared figures beside SimPy's, with their 95% confidence intervals."""
+    print()
+    print(f"| figure | engine, {lanes:,} lanes | SimPy | agrees |")
+    print("|---|---|---|---|")
+    for name, values in r["figures"].items():
+        (m, m_half), (s, s_half) = _ci(values), _ci(ref["figures"][name])
+        ok = agrees(values, ref["figures"][name])
+        print(f"| {name} | {m:.4f} ±{m_half:.4f} | {s:.4f} ±{s_half:.4f} | "
+              f"{'yes' if ok else 'NO'} |")
+    # the engine takes one event a step, and steps until the busiest lane is done
+    print(f"| events per replication | {r['events']:,.0f} (most {r['most_events']:,}) | "
+          f"{ref['events']:,.0f} (SimPy's own) | |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,14 +239,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="most engine processes (default: every core, as twin run)")
     parser.add_argument("--power", action="store_true", help="add the power model (see above)")
     parser.add_argument("--cap", action="store_true", help="with --power: a cap that binds")
+    parser.add_argument("--fleet", action="store_true",
+                        help="the fleet line (see above) instead of the blocking line")
+    parser.add_argument("--resources", action="store_true",
+                        help="with --fleet: pools of technicians and humanoids, and a forklift")
     args = parser.parse_args(argv)
+    if args.resources and not args.fleet:
+        parser.error("--resources needs --fleet")
 
-    data = with_power(LINE, args.cap) if args.power else dict(LINE)
+    data = dict(FLEET_LINE) if args.fleet else dict(LINE)
+    if args.resources:
+        data = with_resources(data)
+    if args.power:
+        data = with_power(data, args.cap)
     if args.horizon:
         data["horizon"] = args.horizon
     plant = twin.config.plant_from_dict(data, "benchmark line")
     # warm up imports and caches so the first timed run is not penalised
-    twin.simulate(plant, replications=2, seed=0, backend=args.backend, horizon=50.0, warmup=0.0)
+    twin.simulate(plant, replications=2, seed=0, backend=args.backend,
+                  horizon=min(50.0, plant.horizon / 20), warmup=0.0)
 
     ref = run_simpy(plant, args.simpy_replications, args.seed, args.simpy_repeat)
     print(f"# {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
@@ -133,22 +272,21 @@ def main(argv: list[str] | None = None) -> int:
     print("| method | lanes | wall s | replication-h/s | x SimPy | throughput /h (95% CI) | "
           "mean kW | agrees with SimPy |")
     print("|---|---:|---:|---:|---:|---|---:|---|")
-    methods = [m for m in args.methods if not (args.power and m == "serial")]
+    event_only = args.power or args.fleet  # the fast path needs a plain line of single servers
+    methods = [m for m in args.methods if not (event_only and m == "serial")]
+    last = None
     for method in methods:
         for lanes in args.lanes:
             r = run_engine(plant, lanes, args.backend, method, args.seed, args.workers)
-            gap = abs(r["thr"] - ref["thr"])
-            if lanes > 1:  # two confidence intervals: their half-widths, combined, with margin
-                agrees = gap <= math.hypot(r["half"], ref["half"]) * 1.5
-            else:  # one replication: within the spread of single SimPy replications
-                agrees = gap <= 3.0 * math.hypot(ref["sd"], ref["half"])
-            if r["kw"] is not None and lanes > 1:
-                gap = abs(r["kw"] - ref["kw"])
-                agrees = agrees and gap <= math.hypot(r["kw_half"], ref["kw_half"]) * 1.5
+            ok = all(agrees(values, ref["figures"][name]) for name, values in r["figures"].items())
             kw = "-" if r["kw"] is None else f"{r['kw']:.2f}"
             print(f"| {r['method']} ({r['backend']}) | {lanes:,} | {r['wall']:.2f} | "
                   f"{r['rate']:,.0f} | {r['rate'] / ref['rate']:.1f} | {r['thr']:.4f} "
-                  f"±{r['half']:.4f} | {kw} | {'yes' if agrees else 'NO'} |", flush=True)
+                  f"±{r['half']:.4f} | {kw} | {'yes' if ok else 'NO'} |", flush=True)
+            if method == "event" and (last is None or lanes >= last[1]):
+                last = (r, lanes)
+    if args.fleet and last is not None:
+        print_figures(last[0], ref, last[1])
     return 0
 
 
