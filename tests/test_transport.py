@@ -216,3 +216,15 @@ def test_scenarios_with_different_fleets_in_one_batch_equal_their_runs_alone(bac
         for key, values in alone.items():
             np.testing.assert_allclose(batch[key][4 * i: 4 * (i + 1)], values, rtol=1e-12,
                                        err_msg=key)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_fleet_with_a_battery_beside_one_without_runs_clean():
+    # the second fleet's battery is infinite: no inf - inf may reach the charging arithmetic
+    p = battery_plant([[30, 20]])
+    data = p.model_dump(mode="json", exclude_none=True)
+    data["stations"][1]["transport"] = "cart"
+    data["transport"].append({"id": "cart", "kind": "amr", "count": 1, "speed": 1.0})
+    r = twin.simulate(twin.config.plant_from_dict(data), replications=2, seed=1)
+    assert (r.lanes["transport.charging"][:, 0] > 0).all()
+    assert (r.lanes["transport.charging"][:, 1] == 0).all()

@@ -163,7 +163,9 @@ def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, reserve: Array, e: Arr
     handle = xp.where(dispatch, F(p.v_load)[fl], xp.where(load_end, F(p.v_unload)[fl], 0.0))
     if p.has_battery:
         cap = F(p.v_cap)[fl]
-        left = level - drive
+        charged = xp.isfinite(cap)  # (a fleet without a battery has an infinite one)
+        cap = xp.where(charged, cap, 1.0)
+        left = xp.where(charged, level - drive, 1.0)
         handle = xp.where(to_charger, (cap - left) / cap * F(p.v_charge)[fl], handle)
     end = arrive + handle
     new = xp.where(dispatch, V_LOADING, st)
@@ -219,7 +221,7 @@ def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, reserve: Array, e: Arr
         wf = p.lane_v + xp.where(has, nxt, V)  # the vehicle that takes the charger
         place = F(p.charger)[ci]
         w_drive = _travel(xp, p, fl, F(s.v_pos)[wf], place)
-        w_level = F(s.v_level)[wf] - w_drive
+        w_level = xp.where(has, F(s.v_level)[wf] - w_drive, cap)
         w_done = t + w_drive + (cap - w_level) / cap * F(p.v_charge)[fl]
         w_at = _weight(xp, p, t + w_drive)
         _book(xp, p, s, fl, [xp.where(has, c - V_IDLE, SCRATCH)
