@@ -345,7 +345,8 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     server_slots = slice(1, vehicle0)
     slot_on = np.zeros((S, len(slot_station)), bool)
     slot_on[:, 0] = True
-    slot_on[:, server_slots] = slot_rank[None, server_slots] < servers[:, slot_station[server_slots]]
+    ranks, stations = slot_rank[None, server_slots], slot_station[server_slots]
+    slot_on[:, server_slots] = ranks < servers[:, stations]
     slot_on = slot_on[lane_scenario]
     if fleets is not None:
         slot_on[:, vehicle0:timer0] = (

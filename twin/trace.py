@@ -72,7 +72,8 @@ def record(plant: Plant, replication: int = 0, seed: int | None = None,
     p = loop.device_params(np, params)
     s = core.init(np, p, 2 * loop.BLOCK + 1, 2 * loop.BLOCK)
     geo = plant_geometry(plant)
-    places = _Places(list(geo.places), geo.points) if geo is not None else _Places([], np.zeros((0, 2)))
+    places = (_Places(list(geo.places), geo.points) if geo is not None
+              else _Places([], np.zeros((0, 2))))
     J, V0 = params.stations, params.vehicle0
     V = params.fleets.vehicles if params.fleets else 0
     pools = params.pools.ids if params.pools else ()

@@ -43,6 +43,15 @@ and joins the lane's first-come-first-served queue of requests. Of the two start
 the job that moved (at slot b) asks before the next job at the slot it left. The head of that queue is
 *granted* as soon as it fits: a grant comes before every move and timed event.
 
+Fleets, pools and shifts (docs/transport.md, :mod:`twin.engine.logistics`)
+--------------------------------------------------------------------------
+Vehicles and shift timers are slots after the servers, with statuses of their own. A request
+for units that now fits is granted as an immediate event, after power grants and before moves,
+earliest request first; a shift change comes before any other event at its instant. With a
+fleet, a move only reserves the place at the target (the server becomes HANDOVER); the job
+leaves at its vehicle's loading end and arrives at its unloading end, each a timed event of
+the vehicle's slot, whose step then applies the job's side of it here.
+
 The plant's station heat changes only in steps, so its integral over each demand interval is
 kept exactly: a change ``d`` at time ``t`` adds ``d * (end of t's bin - t)`` to that bin and
 ``d`` to the level of every later bin (State.bins).

@@ -93,8 +93,8 @@ def nearest_idle(xp, p, s, fleet: Array, place: Array):
 def move_vehicles(xp, p, s, ev: Array, vehicle_ev: Array, reserve: Array, e: Array,
                   fleet_e: Array, t: Array, w: Array, in_window: Array) -> Array:
     """Vehicles' part of a step: a vehicle's timed event at slot ``ev``, and the dispatch of a
-    request (``w``: what a change at ``t`` weighs in the window). Returns the lanes whose reserving slot ``e`` got a vehicle at once (its request
-    does not queue).
+    request (``w``: what a change at ``t`` weighs in the window). Returns the lanes whose
+    reserving slot ``e`` got a vehicle at once (its request does not queue).
 
     A vehicle's status says what ends at its next event: LOADING (drive empty to the pickup,
     then load), UNLOADING (drive loaded, then unload), TO_HOME, CHARGING (drive to the charger,
