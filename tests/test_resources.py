@@ -126,3 +126,21 @@ def test_units_are_released_when_processing_ends_not_when_the_job_leaves(backend
     assert r.lanes["throughput_per_h"][0] == pytest.approx(0.5, abs=0.02)
     assert r.lanes["resources.busy"][0, 0] == pytest.approx(0.5, abs=0.02)
     assert r.lanes["station.blocked"][0, 0] > 0.2
+
+
+@pytest.mark.parametrize(("requires", "message"), [
+    ({"technician": 0}, "'technician: 0' needs a whole number of units, 1 or more"),
+    ({"any_of": [{"technician": 1, "time_factor": -1}]},
+     "alternative 1: time_factor -1 must be a number above 0"),
+    ({"technican": 1}, "unknown resource 'technican'; did you mean 'technician'?"),
+    ({"technician": 1, "time_factor": 2}, "a `time_factor` belongs to an alternative of `any_of`"),
+    ({"any_of": []}, "`any_of` needs a list of alternatives"),
+    ({"technician": 3}, "needs 3 of 'technician' but the pool has 2"),
+])
+def test_bad_requires_is_one_line_naming_the_field(requires, message):
+    with pytest.raises(twin.ConfigError) as err:
+        plant([{"id": "bench", "process": "1h", "requires": requires}],
+              [{"id": "technician", "count": 2}], "1h", 10.0)
+    text = str(err.value)
+    assert "stations[0].requires" in text and message in text
+    assert len(text.splitlines()) == 1

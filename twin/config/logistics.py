@@ -4,7 +4,7 @@ and who (or what) a station needs beside its servers. See docs/transport.md."""
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from twin.config.fields import Duration, _ConfigModel
 from twin.config.layout import Point
@@ -122,9 +122,6 @@ def on_hours(shifts: list[Shift]) -> list[tuple[float, float]]:
     return [(a, b) for a, b in merged]
 
 
-Needs = dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")], Annotated[int, Field(ge=1)]]
-
-
 class Alternative(_ConfigModel):
     """One way to staff a job: units of pools, and how much longer (or shorter) it takes."""
 
@@ -132,18 +129,6 @@ class Alternative(_ConfigModel):
 
     time_factor: float = Field(1.0, gt=0, description="Processing time multiplier with this "
                                "staffing.")
-
-    @model_validator(mode="after")
-    def _check_units(self) -> "Alternative":
-        extra = self.model_extra or {}
-        if not extra:
-            raise ValueError("an alternative names no pool; write pools as `pool_id: units`")
-        for pool, units in extra.items():
-            if not re.match(r"^[a-z0-9_]+$", pool) or isinstance(units, bool) or \
-                    not isinstance(units, int) or units < 1:
-                raise ValueError(f"'{pool}: {units!r}' is not a pool and a whole number of "
-                                 "units; write it as `pool_id: 1`")
-        return self
 
     def needs(self) -> dict[str, int]:
         return dict(self.model_extra or {})
@@ -156,17 +141,63 @@ class AnyOf(_ConfigModel):
                                       "time_factor}`, the first that is free is taken.")
 
 
-Requires = Annotated[
-    Annotated[Needs, Field(min_length=1)] | AnyOf,
-    Field(union_mode="left_to_right"),
-]
-"""What a job holds while it processes: `{pool: units, ...}` (all of them) or `{any_of: [...]}`."""
+_REQUIRES_FORMS = ("write `requires` as `{pool: units, ...}` or `{any_of: [{pool: units, "
+                   "time_factor: f}, ...]}`")
 
 
-def alternatives(requires: Any) -> list[tuple[dict[str, int], float]]:
-    """A station's `requires` as a list of (units per pool, time factor)."""
+def _parse_requires(value: Any) -> Any:
+    """Read both forms of `requires` into one `AnyOf` (all-of is one alternative), with one
+    plain message per mistake."""
+    if isinstance(value, AnyOf):
+        return value
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"{value!r} is not a staffing; {_REQUIRES_FORMS}")
+    if "any_of" in value:
+        if set(value) != {"any_of"}:
+            raise ValueError("`any_of` stands alone; put every pool inside its alternatives")
+        alts = value["any_of"]
+        if not isinstance(alts, list) or not alts:
+            raise ValueError("`any_of` needs a list of alternatives, such as "
+                             "[{technician: 1}, {humanoid: 1, time_factor: 2}]")
+    else:
+        alts = [value]
+    parsed = []
+    for i, alt in enumerate(alts):
+        where = f"alternative {i + 1}: " if "any_of" in value else ""
+        if not isinstance(alt, dict):
+            raise ValueError(f"{where}{alt!r} is not a mapping; {_REQUIRES_FORMS}")  # noqa: TRY004
+        factor = alt.get("time_factor", 1.0)
+        if "time_factor" in alt and "any_of" not in value:
+            raise ValueError("a `time_factor` belongs to an alternative of `any_of`")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
+            raise ValueError(f"{where}time_factor {factor!r} must be a number above 0")
+        units = {k: n for k, n in alt.items() if k != "time_factor"}
+        if not units:
+            raise ValueError(f"{where}no pool named; write pools as `pool_id: units`")
+        for pool, n in units.items():
+            if not isinstance(pool, str) or not re.match(r"^[a-z0-9_]+$", pool):
+                raise ValueError(f"{where}{pool!r} is not a pool id (lowercase letters, "
+                                 "digits, underscores)")
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"{where}'{pool}: {n!r}' needs a whole number of units, 1 or "
+                                 "more")
+        parsed.append(Alternative(time_factor=float(factor), **units))
+    return AnyOf(any_of=parsed)
+
+
+_REQUIRES_SCHEMA = {
+    "description": "`{pool: units, ...}` (all of them) or `{any_of: [{pool: units, "
+                   "time_factor: f}, ...]}` (the first that is free).",
+    "type": "object",
+}
+
+Requires = Annotated[AnyOf, BeforeValidator(_parse_requires), WithJsonSchema(_REQUIRES_SCHEMA)]
+"""What a job holds while it processes: `{pool: units, ...}` (all of them) or
+`{any_of: [...]}`; always read into an `AnyOf`."""
+
+
+def alternatives(requires: AnyOf | None) -> list[tuple[dict[str, int], float]]:
+    """A station's `requires` as a list of (units per pool, time factor), in the order tried."""
     if requires is None:
         return []
-    if isinstance(requires, AnyOf):
-        return [(a.needs(), a.time_factor) for a in requires.any_of]
-    return [(dict(requires), 1.0)]
+    return [(a.needs(), a.time_factor) for a in requires.any_of]

@@ -3,7 +3,7 @@
 from typing import Any
 
 from twin.config.layout import AisleGrid, Bays, Layout
-from twin.config.logistics import Alternative, AnyOf, Battery, Fleet, Pool, Shift
+from twin.config.logistics import Battery, Fleet, Pool, Shift
 from twin.config.models import (
     DIST_NAMES,
     DISTRIBUTIONS,
@@ -41,7 +41,7 @@ def config_reference_markdown() -> str:
         _reference_section(definitions[model.__name__], f"### {model.__name__}")
         for model in (Source, Station, Failures, Route, StationPower, ProfileStep, PlantPower,
                       Cooling, Tariff, EnergyPrices, PriceBand, Layout, AisleGrid, Bays, Fleet,
-                      Battery, Pool, Shift, AnyOf, Alternative)
+                      Battery, Pool, Shift)
     ]
     parts.append(
         "### Distributions\n\n"
