@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 
 import twin
 from benchmarks import simpy_model as sm
+from tests.batches import assert_batch_equals_runs_alone
 from twin import metrics
-from twin._backend import get_backend, to_numpy
-from twin.compile import compile_plants
 from twin.engine import loop
 
 TOL = 1e-9
@@ -206,8 +205,6 @@ def test_tariff_on_a_constant_load_gives_the_hand_computed_bill():
 
 
 def test_scenarios_with_different_power_in_one_batch_equal_their_runs_alone(backend):
-    xp = get_backend(backend).xp
-
     def scenario(cap: str, busy: str):
         return plant([{"id": "a", "servers": 3, "process": {"dist": "exponential", "mean": "2h"},
                        "buffer": 2, "power": {"idle": "1kW", "busy": busy}},
@@ -218,17 +215,8 @@ def test_scenarios_with_different_power_in_one_batch_equal_their_runs_alone(back
                      {"dist": "exponential", "mean": "1h"}, 150.0, 10.0,
                      power={"base_load": "3kW", "cap": cap})
 
-    def run(params):
-        raw = loop.run(xp, params, queue_budget_bytes=1 << 26, method="event")
-        return metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, params)
-
-    scenarios = [scenario("30kW", "6kW"), scenario("1MW", "9kW")]
-    batch = run(compile_plants(scenarios, 5, seed=2))
-    for i, s in enumerate(scenarios):
-        alone = run(compile_plants([s], 5, seed=2))
-        for key, values in alone.items():
-            np.testing.assert_allclose(batch[key][5 * i: 5 * (i + 1)], values, rtol=1e-12,
-                                       err_msg=key)
+    assert_batch_equals_runs_alone(backend, [scenario("30kW", "6kW"), scenario("1MW", "9kW")],
+                                   5, 2)
 
 
 def test_no_power_model_means_no_power_block():

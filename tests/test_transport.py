@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import twin
+from tests.batches import assert_batch_equals_runs_alone
 
 TOL = 1e-9
 FLOOR = {"floor": [200, 40], "aisles": [[[0, 20], [200, 20]]], "shipping": [190, 20]}
@@ -183,13 +184,6 @@ def test_conservation_and_fractions_with_transport(seed, vehicles, speed, load, 
 
 
 def test_scenarios_with_different_fleets_in_one_batch_equal_their_runs_alone(backend):
-    from twin._backend import get_backend, to_numpy
-    from twin.compile import compile_plants
-    from twin.engine import loop
-    from twin.metrics import per_lane
-
-    xp = get_backend(backend).xp
-
     def scenario(vehicles, speed, x_test, technicians):
         return plant(
             [station("kit", 10, {"dist": "exponential", "mean": "30min"}, servers=2, buffer=1,
@@ -205,17 +199,8 @@ def test_scenarios_with_different_fleets_in_one_batch_equal_their_runs_alone(bac
                                     "end": "20:00"}]},
                        {"id": "humanoid", "count": 1}])
 
-    def run(params):
-        raw = loop.run(xp, params, queue_budget_bytes=1 << 26)
-        return per_lane({k: to_numpy(v) for k, v in raw.items()}, params)
-
-    scenarios = [scenario(1, 0.05, 60, 1), scenario(3, 0.5, 150, 2)]
-    batch = run(compile_plants(scenarios, 4, seed=2))
-    for i, s in enumerate(scenarios):
-        alone = run(compile_plants([s], 4, seed=2))
-        for key, values in alone.items():
-            np.testing.assert_allclose(batch[key][4 * i: 4 * (i + 1)], values, rtol=1e-12,
-                                       err_msg=key)
+    assert_batch_equals_runs_alone(
+        backend, [scenario(1, 0.05, 60, 1), scenario(3, 0.5, 150, 2)], 4, 2)
 
 
 @pytest.mark.filterwarnings("error")
