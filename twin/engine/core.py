@@ -461,7 +461,11 @@ def step(xp, p: DeviceParams, s: State) -> State:
     live = t_ev <= p.horizon
     is_grant = live & (kmin == GRANT_KEY) if cap else none
     is_ugrant = live & (kmin >= UNITS_KEY) & (kmin < -MOVE_OFFSET) if units else none
-    is_move = immediate & ~is_grant & ~is_ugrant
+    is_move = immediate  # otherwise a move (plants without a cap or pools test nothing more)
+    if cap:
+        is_move = is_move & ~is_grant
+    if units:
+        is_move = is_move & ~is_ugrant
     # a lane with no event left at all is deadlocked: its clock stops, for the loop to report
     t = xp.where(t_ev < xp.inf, xp.minimum(t_ev, p.horizon), s.t)
     if power:  # the heat held since the last event counts towards the window's largest
@@ -805,7 +809,10 @@ def step(xp, p: DeviceParams, s: State) -> State:
     F(s.ct)[p.lane * E + s.n_exit] = cycle  # kept only when it is an exit (n_exit advances)
     s.n_exit[...] += counted
     s.ct_sum[...] += xp.where(counted, cycle, 0.0)
-    s.events[...] += timed.astype(xp.int64) + move + is_grant + is_ugrant
+    applied = timed.astype(xp.int64) + move
+    if cap or units:
+        applied = applied + is_grant + is_ugrant
+    s.events[...] += applied
     s.entered[...] += leave & is_src
     s.exited[...] += exits
     s.live[...] = live
