@@ -92,6 +92,8 @@ def _run_chunk(job: Chunk, progress: Callable[[float], None] | None = None) -> d
             checkpoint_every_s=CHECKPOINT_EVERY_S)
     except loop.Deadlock as err:
         raise loop.Deadlock(err.lane + job.start, err.time, err.full) from None
+    except loop.Overload as err:
+        raise loop.Overload(err.station, err.queue, err.time, err.lane + job.start) from None
     lanes = metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, job.params)
     if saved is not None:
         saved.save_done(job.index, lanes)

@@ -15,7 +15,14 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from twin import config, report, trace
 from twin._backend import BACKENDS
@@ -123,6 +130,45 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from twin import tune  # Optuna loads only here
+
+    settings = tune.Settings(
+        trials=args.trials, batch=args.batch, replications=args.replications, seed=args.seed,
+        sampler=args.sampler, backend=args.backend, workers=args.workers, storage=args.storage,
+        study=args.study, out=args.out, resume=args.resume, worker=args.worker)
+    if args.seed is not None and args.seed < 0:
+        raise TwinError(f"--seed {args.seed}: must be 0 or more")
+    if args.workers is not None and args.workers < 1:
+        raise TwinError(f"--workers {args.workers}: must be at least 1")
+    tuner = tune.Tuner(args.config, settings)
+    tuner.open()
+    out = report.console()
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("{task.fields[best]}"),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task(f"tuning {tuner.plant.name}", total=tuner.trials,
+                        completed=min(tuner.counted(), tuner.trials), best=tuner.best_text())
+    try:
+        with bar:
+            tuner.run(on_batch=lambda done, total, best: bar.update(task, completed=done,
+                                                                     best=best))
+    except KeyboardInterrupt:
+        print(f"interrupted: the finished trials are saved in {tuner.storage_url}; run the "
+              f"same command with --resume to continue", file=sys.stderr)
+        return 130
+    if args.worker:
+        print(f"worker done: study '{tuner.study_name}' has {tuner.counted()} of "
+              f"{tuner.trials} trials", file=sys.stderr)
+        return 0
+    result = tune.finish(tuner)
+    if args.json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    else:
+        tune.print_report(result, out)
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     plant = config.load_plant(args.config)
     servers = sum(st.servers for st in plant.stations)
@@ -166,6 +212,33 @@ def build_parser() -> argparse.ArgumentParser:
                           "power_kw.csv and PNG charts); an interrupted run keeps its partial "
                           "results there and the same command resumes it")
     run.set_defaults(func=_cmd_run)
+
+    tun = sub.add_parser("tune", help="search a plant's `tune` variables for the best "
+                         "objectives with Optuna, batches of candidates as lanes of one run")
+    tun.add_argument("config", help="plant YAML file with a `tune:` section")
+    tun.add_argument("--trials", type=int, help="candidates in the study (default: the config's)")
+    tun.add_argument("--batch", type=int, help="candidates simulated together (K)")
+    tun.add_argument("--replications", type=int, help="replications per candidate (M)")
+    tun.add_argument("--seed", type=int, help="seed of the sampler and the simulations")
+    tun.add_argument("--sampler", choices=("auto", "tpe", "cmaes", "nsga2", "random"),
+                     help="Optuna sampler (default: the config's, else TPE for one objective "
+                          "and NSGA-II for several)")
+    tun.add_argument("--backend", choices=BACKENDS, default="auto", help="array backend")
+    tun.add_argument("--workers", type=int, help="most CPU processes per batch")
+    tun.add_argument("--storage", metavar="URL",
+                     help="Optuna storage (default: sqlite:///DIR/study.db); a PostgreSQL or "
+                          "MySQL URL lets several machines work on one study")
+    tun.add_argument("--study", metavar="NAME", help="study name (default: the plant's name)")
+    tun.add_argument("--out", metavar="DIR",
+                     help="folder for best.yaml, trials.csv, report.json and charts "
+                          "(default: tune-NAME)")
+    tun.add_argument("--resume", action="store_true",
+                     help="continue the study (candidates that were in flight run again)")
+    tun.add_argument("--worker", action="store_true",
+                     help="only evaluate candidates of a shared study, then stop; run one per "
+                          "machine or GPU, and a plain run (with --resume) for the report")
+    tun.add_argument("--json", action="store_true", help="print the report as JSON only")
+    tun.set_defaults(func=_cmd_tune)
 
     val = sub.add_parser("validate", help="check a plant file and print a one-line summary")
     val.add_argument("config")

@@ -22,7 +22,7 @@ from twin.chunks import (
     run_chunks,
     useful_workers,
 )
-from twin.compile import PowerPlan, compile_plant
+from twin.compile import PowerPlan, compile_plant, compile_plants
 from twin.config import Plant
 from twin.engine import loop
 from twin.errors import TwinError
@@ -204,31 +204,15 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
         chosen = loop.choose_method(params, method)
     except ValueError as err:
         raise TwinError(f"--method {method}: {err}") from None
-    window = params.horizon - params.warmup
-    exits = expected_exits(plant, window)
-    workers = default_workers(be.name) if workers is None else max(1, workers)
-    workers = useful_workers(params.lanes, workers)
-    size = chunk_size(be, params, exits, workers)
-    folder = None if checkpoint_dir is None else Path(checkpoint_dir)
-    saved = Checkpoints(folder) if folder is not None else None
-    if saved is not None:
-        size = saved.claim(run_key(plant, params, be.name, chosen), size)
-    n_chunks = math.ceil(params.lanes / size)
-    found = {c: saved.done(c) for c in range(n_chunks)} if saved is not None else {}
-    done = [c for c, lanes in found.items() if lanes is not None]
-    jobs = [Chunk(c, c * size, params.take(slice(c * size, min(params.lanes, (c + 1) * size))),
-                  be.name, chosen, exits, MEMORY_SHARE / workers, folder)
-            for c in range(n_chunks) if c not in done]
+    exits = expected_exits(plant, params.horizon - params.warmup)
     try:
-        results = run_chunks(jobs, workers, n_chunks, done, progress)
+        lanes_all = _run_params(params, be, chosen, exits, workers, plant, checkpoint_dir,
+                                progress)
     except loop.Overload as err:
         how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
         raise SimulationError(_overload_message(plant, err.station, how)) from None
     except loop.Deadlock as err:
         raise SimulationError(_deadlock_message(plant, err)) from None
-    results.update({c: found[c] for c in done})
-    parts = [results[c] for c in range(n_chunks)]
-    lanes_all = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     _check_observed_load(plant, lanes_all)
     return Result(
         name=plant.name, station_ids=params.station_ids, backend=be.name,
@@ -238,3 +222,88 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
         fleet_ids=params.fleets.ids if params.fleets else (),
         pool_ids=params.pools.ids if params.pools else (),
     )
+
+
+def _run_params(params, be, method: str, exits: int, workers: int | None, plant: Plant,
+                checkpoint_dir, progress) -> dict[str, np.ndarray]:
+    """Run every lane of ``params`` in chunks (side by side in worker processes where that
+    pays) and return the per-lane figures; raises the engine's Overload and Deadlock."""
+    workers = default_workers(be.name) if workers is None else max(1, workers)
+    workers = useful_workers(params.lanes, workers)
+    size = chunk_size(be, params, exits, workers)
+    folder = None if checkpoint_dir is None else Path(checkpoint_dir)
+    saved = Checkpoints(folder) if folder is not None else None
+    if saved is not None:
+        size = saved.claim(run_key(plant, params, be.name, method), size)
+    n_chunks = math.ceil(params.lanes / size)
+    found = {c: saved.done(c) for c in range(n_chunks)} if saved is not None else {}
+    done = [c for c, lanes in found.items() if lanes is not None]
+    jobs = [Chunk(c, c * size, params.take(slice(c * size, min(params.lanes, (c + 1) * size))),
+                  be.name, method, exits, MEMORY_SHARE / workers, folder)
+            for c in range(n_chunks) if c not in done]
+    results = run_chunks(jobs, workers, n_chunks, done, progress)
+    results.update({c: found[c] for c in done})
+    parts = [results[c] for c in range(n_chunks)]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def simulate_batch(plants: list[Plant], replications: int, seed: int, backend: str = "auto",
+                   horizon: float | None = None, warmup: float | None = None,
+                   progress: Callable[[float], None] | None = None,
+                   workers: int | None = None) -> list[Result | SimulationError]:
+    """Simulate several scenarios of one plant together: ``len(plants) x replications`` lanes
+    of one engine run, with common random numbers (replication r of every scenario sees the
+    same random numbers, so two equal scenarios give equal results).
+
+    The plants must have the same stations in one order; server counts, buffers, distances,
+    fleet sizes, pool counts and power caps may differ. A scenario that overloads or deadlocks
+    does not stop the others: its entry is the :class:`SimulationError` that says why, and the
+    rest are run again without it (their figures do not depend on which others share the run).
+    """
+    started = time.perf_counter()
+    be = get_backend(backend)
+    out: list[Result | SimulationError | None] = [None] * len(plants)
+    for i, plant in enumerate(plants):
+        overload = certain_overload(plant)
+        if overload is not None:
+            how = "every station feeding it has an unlimited buffer"
+            out[i] = SimulationError(_overload_message(plant, overload[0], how))
+    while True:
+        todo = [i for i, r in enumerate(out) if r is None]
+        if not todo:
+            break
+        batch = [plants[i] for i in todo]
+        params = compile_plants(batch, replications, seed, horizon, warmup)
+        if params.warmup >= params.horizon:
+            raise TwinError(f"warmup ({params.warmup}h) must be shorter than the horizon "
+                            f"({params.horizon}h)")
+        window = params.horizon - params.warmup
+        exits = max(expected_exits(p, window) for p in batch)
+        method = loop.choose_method(params, "auto")
+        try:
+            lanes = _run_params(params, be, method, exits, workers, batch[0], None, progress)
+        except loop.Overload as err:
+            i = todo[err.lane // replications]
+            how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
+            out[i] = SimulationError(_overload_message(plants[i], err.station, how))
+            continue
+        except loop.Deadlock as err:
+            i = todo[err.lane // replications]
+            out[i] = SimulationError(_deadlock_message(plants[i], err))
+            continue
+        wall = time.perf_counter() - started
+        for k, i in enumerate(todo):
+            mine = {key: v[k * replications: (k + 1) * replications] for key, v in lanes.items()}
+            try:
+                _check_observed_load(plants[i], mine)
+            except SimulationError as err:
+                out[i] = err
+                continue
+            out[i] = Result(
+                name=plants[i].name, station_ids=params.station_ids, backend=be.name,
+                replications=replications, seed=params.seed, horizon_h=params.horizon,
+                warmup_h=params.warmup, lanes=mine, wall_s=wall, method=method,
+                power_plan=params.power,
+                fleet_ids=params.fleets.ids if params.fleets else (),
+                pool_ids=params.pools.ids if params.pools else ())
+    return out

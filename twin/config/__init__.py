@@ -17,7 +17,7 @@ from strings such as ``'45min'``. Dumping a model writes times back as exact hou
 (``'0.75h'``), so ``Plant.model_validate(plant.model_dump())`` reproduces the plant.
 """
 
-from twin.config.loading import load_plant, plant_from_dict
+from twin.config.loading import load_plant, plant_from_dict, plant_from_text
 from twin.config.models import (
     EXIT,
     PROBABILITY_TOLERANCE,
@@ -59,4 +59,5 @@ __all__ = [
     "json_schema",
     "load_plant",
     "plant_from_dict",
+    "plant_from_text",
 ]

@@ -41,7 +41,11 @@ def load_plant(path: str | os.PathLike[str]) -> Plant:
         Listing every problem found, one line each, in the order of the file.
     """
     source = os.fspath(path)
-    text = _read_text(Path(path), source)
+    return plant_from_text(_read_text(Path(path), source), source)
+
+
+def plant_from_text(text: str, source: str = "<text>") -> Plant:
+    """Validate the text of a plant file (as if read from ``source``)."""
     data, lines, duplicates = _parse_yaml(text, source)
     return _validate(data, source, lines, duplicates)
 

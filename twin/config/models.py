@@ -36,6 +36,16 @@ from twin.config.logistics import (
     Shift,
     alternatives,
 )
+from twin.config.tuning import (
+    Constraint,
+    Costs,
+    Objective,
+    Reevaluate,
+    Region,
+    Tune,
+    Variable,
+    tune_problems,
+)
 
 EXIT = "exit"
 """Routing target meaning "leave the plant"; reserved, so no station may use it as its id."""
@@ -516,6 +526,8 @@ class Plant(_ConfigModel):
     transport: list[Fleet] = Field(default_factory=list, description="Vehicle fleets.")
     resources: list[Pool] = Field(default_factory=list, description="Shared pools of "
                                   "technicians, robot arms, humanoids.")
+    tune: Tune | None = Field(None, description="Layout tuning for `twin tune`: variables, "
+                              "objectives, constraints, costs; ignored by `twin run`.")
 
     @model_validator(mode="after")
     def _check_plant(self) -> "Plant":
@@ -524,6 +536,7 @@ class Plant(_ConfigModel):
         # flow, fleets, pools and the layout need every target resolved
         placed = [] if structure else _logistics_problems(self) + layout_problems(self)
         problems = _warmup_problems(self) + structure + flow + _power_problems(self) + placed
+        problems += tune_problems(self)
         if problems:
             raise ValidationError.from_exception_data(
                 "Plant",
@@ -568,6 +581,13 @@ MODEL_AT_LOC_NAME: dict[str, type[BaseModel]] = {
     "resources": Pool,
     "shifts": Shift,
     "any_of": Alternative,
+    "tune": Tune,
+    "variables": Variable,
+    "region": Region,
+    "objectives": Objective,
+    "constraints": Constraint,
+    "costs": Costs,
+    "reevaluate": Reevaluate,
     **dict(zip(DIST_NAMES, DISTRIBUTIONS)),
 }
 """Which model a pydantic error location is inside, by the last name in the location."""

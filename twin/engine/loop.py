@@ -22,12 +22,13 @@ BLOCK = 128  # steps between host-side checks; each step adds at most one job to
 class Overload(Exception):
     """A station's queue outgrew its memory budget (arrivals faster than it can serve)."""
 
-    def __init__(self, station: int, queue: int, time: float):
-        self.station, self.queue, self.time = station, queue, time
-        super().__init__(f"station {station} queue reached {queue} at t={time:.1f}h")
+    def __init__(self, station: int, queue: int, time: float, lane: int = 0):
+        self.station, self.queue, self.time, self.lane = station, queue, time, lane
+        super().__init__(f"station {station} queue reached {queue} at t={time:.1f}h "
+                         f"(lane {lane})")
 
     def __reduce__(self):  # rebuilt from its fields when it crosses a process boundary
-        return (Overload, (self.station, self.queue, self.time))
+        return (Overload, (self.station, self.queue, self.time, self.lane))
 
 
 class Deadlock(Exception):
@@ -132,7 +133,8 @@ def _fit_queues(xp, s: core.State, limit: int, unbounded: Any, now: float) -> co
     growing = xp.where(unbounded, longest_per_station, 0)
     if int(growing.max()) + BLOCK + 1 > limit:
         station = int(xp.argmax(growing))
-        raise Overload(station, int(growing[station]), now)
+        lane = int(xp.argmax(s.q_len[:, station]))
+        raise Overload(station, int(growing[station]), now, lane)
     want = 1 << (longest + 2 * BLOCK).bit_length()
     return _grow_queues(xp, s, min(want, limit))
 

@@ -1,0 +1,188 @@
+"""The search space: each decision variable of `tune.variables` as Optuna suggestions, and a
+candidate plant made from the input file with only those fields changed.
+
+A candidate is built on the parsed YAML of the input (so that it is validated exactly like a
+file a user writes: the layout validator included), and its file is written by a round-trip
+YAML writer that keeps the input's comments, order and formatting."""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from twin.config import ConfigError, Plant, plant_from_text
+from twin.config.tuning import Variable, quantity
+from twin.errors import TwinError
+
+PRIMITIVE = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One variable of the space: its path, its form and how to suggest and write it."""
+
+    path: str
+    spec: Variable
+
+    @property
+    def kind(self) -> str:
+        """``int``, ``float``, ``quantity``, ``choice``, ``region`` or ``places``."""
+        spec = self.spec
+        if spec.choices is not None:
+            return "choice"
+        if spec.region is not None:
+            return "region"
+        if spec.places is not None:
+            return "places"
+        if spec.is_integer:
+            return "int"
+        return "quantity" if quantity(spec.min)[1] else "float"
+
+    def suggest(self, trial) -> Any:
+        """Ask ``trial`` (an Optuna trial) for this variable; return its value as the plant
+        file writes it."""
+        spec, name = self.spec, self.path
+        kind = self.kind
+        if kind == "int":
+            return trial.suggest_int(name, spec.min, spec.max, step=int(spec.step or 1),
+                                     log=spec.log)
+        if kind in ("float", "quantity"):
+            (low, unit), (high, _) = quantity(spec.min), quantity(spec.max)
+            value = trial.suggest_float(name, low, high, step=spec.step, log=spec.log)
+            return f"{value:.10g}{unit}" if unit else value
+        if kind == "choice":
+            if all(isinstance(c, PRIMITIVE) for c in spec.choices):
+                return trial.suggest_categorical(name, spec.choices)
+            return copy.deepcopy(spec.choices[trial.suggest_categorical(
+                name, list(range(len(spec.choices))))])
+        if kind == "places":
+            return list(spec.places[trial.suggest_categorical(
+                name, list(range(len(spec.places))))])
+        (x0, x1), (y0, y1), step = spec.region.x, spec.region.y, spec.step
+        i = trial.suggest_int(f"{name}.x", 0, math.floor((x1 - x0) / step + 1e-9))
+        j = trial.suggest_int(f"{name}.y", 0, math.floor((y1 - y0) / step + 1e-9))
+        return [x0 + i * step, y0 + j * step]
+
+
+class Space:
+    """The decision variables of a plant's `tune` section, over its input file."""
+
+    def __init__(self, path: str | Path, plant: Plant):
+        self.source = str(path)
+        self.text = Path(path).read_text(encoding="utf-8")
+        self._yaml = YAML()  # round-trip: keeps comments, key order and flow style
+        self._yaml.width = 100
+        self.base = self._yaml.load(self.text)
+        self.plant = plant
+        self.dimensions = [Dimension(p, v) for p, v in plant.tune.variables.items()]
+
+    @property
+    def paths(self) -> list[str]:
+        return [d.path for d in self.dimensions]
+
+    def suggest(self, trial) -> dict[str, Any]:
+        """Values of every variable for an Optuna trial, by path."""
+        return {d.path: d.suggest(trial) for d in self.dimensions}
+
+    def document(self, values: dict[str, Any]):
+        """The input file's YAML tree with ``values`` set at their paths (a deep copy)."""
+        doc = copy.deepcopy(self.base)
+        for path, value in values.items():
+            set_path(doc, path, value)
+        return doc
+
+    def plant_for(self, values: dict[str, Any]) -> Plant:
+        """Validate the candidate; raises ConfigError (its first problem says why not)."""
+        return plant_from_text(self.dump(values), self.source)
+
+    def dump(self, values: dict[str, Any]) -> str:
+        """The candidate's plant file: the input with only the variables changed."""
+        buf = io.StringIO()
+        self._yaml.dump(self.document(values), buf)
+        return buf.getvalue()
+
+    def check_bounds(self) -> None:
+        """Every variable at its lowest and highest value must give a field the plant accepts
+        (other problems at these corners, such as overlaps, only reject those candidates)."""
+        for dim in self.dimensions:
+            for end in _extremes(dim):
+                try:
+                    self.plant_for({dim.path: end})
+                except ConfigError as err:
+                    mine = [p for p in err.problems if _names_path(p, dim.path, self.plant)]
+                    if mine:
+                        raise TwinError(f"{self.source}: tune.variables.{dim.path}: the value "
+                                        f"{end!r} is not valid there: "
+                                        f"{_message_of(mine[0])}") from None
+
+
+def _extremes(dim: Dimension) -> list[Any]:
+    spec = dim.spec
+    if dim.kind in ("int", "float", "quantity"):
+        return [spec.min, spec.max]
+    if dim.kind == "choice":
+        return list(spec.choices)
+    return []  # positions: a bad place is an ordinary rejected candidate
+
+
+def _names_path(problem: str, path: str, plant: Plant) -> bool:
+    """Whether a one-line problem is about the field at ``path`` (``stations[3].servers``)."""
+    from twin.config.tuning import resolve_path
+
+    loc, _, _ = resolve_path(plant, path)
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    return f" {text}:" in problem or f" {text}." in problem
+
+
+def _message_of(problem: str) -> str:
+    """The message of a ``file:line: path: message`` problem."""
+    return problem.split(": ", 2)[-1]
+
+
+def set_path(doc: Any, path: str, value: Any) -> None:
+    """Set ``value`` at ``path`` (dots; list items by id or index) in a parsed YAML tree.
+
+    Moving a station that has an explicit `dock` moves the dock with it."""
+    parts = path.split(".")
+    node = doc
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            node = node[_index(node, part)]
+        else:
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+    last = parts[-1]
+    if last == "position" and isinstance(node, dict) and node.get("dock") is not None and \
+            node.get("position") is not None:
+        dx, dy = (float(value[k]) - float(node["position"][k]) for k in (0, 1))
+        node["dock"] = [float(node["dock"][0]) + dx, float(node["dock"][1]) + dy]
+    node[last] = value
+
+
+def get_path(doc: Any, path: str) -> Any:
+    """The value at ``path`` in a parsed YAML tree, None where absent."""
+    node = doc
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = node[_index(node, part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def _index(items: list, part: str) -> int:
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("id") == part:
+            return i
+    return int(part)
