@@ -151,8 +151,14 @@ def _cmd_tune(args: argparse.Namespace) -> int:
                         completed=min(tuner.counted(), tuner.trials), best=tuner.best_text())
     try:
         with bar:
-            tuner.run(on_batch=lambda done, total, best: bar.update(task, completed=done,
-                                                                     best=best))
+            def batch_done(done: int, total: int, best: str) -> None:
+                bar.update(task, completed=done, best=best)
+
+            def simulating(frac: float) -> None:  # within a batch, as its lanes run
+                before, k = tuner.in_flight
+                bar.update(task, completed=before + frac * k)
+
+            tuner.run(on_batch=batch_done, progress=simulating)
     except KeyboardInterrupt:
         print(f"interrupted: the finished trials are saved in {tuner.storage_url}; run the "
               f"same command with --resume to continue", file=sys.stderr)

@@ -20,6 +20,7 @@ from twin.config.models import (
     StationPower,
     Tariff,
 )
+from twin.config.tuning import Constraint, Costs, Objective, Reevaluate, Region, Tune, Variable
 from twin.units import DURATION_PATTERN, POWER_PATTERN
 
 # --------------------------------------------------------------------------------------------
@@ -41,7 +42,8 @@ def config_reference_markdown() -> str:
         _reference_section(definitions[model.__name__], f"### {model.__name__}")
         for model in (Source, Station, Failures, Route, StationPower, ProfileStep, PlantPower,
                       Cooling, Tariff, EnergyPrices, PriceBand, Layout, AisleGrid, Bays, Fleet,
-                      Battery, Pool, Shift)
+                      Battery, Pool, Shift, Tune, Variable, Region, Objective, Constraint,
+                      Costs, Reevaluate)
     ]
     parts.append(
         "### Distributions\n\n"
@@ -92,8 +94,12 @@ def _type_text(prop: dict[str, Any]) -> str:
         return "power"
     if "const" in prop:
         return f"`{prop['const']}`"
+    if "type" not in prop:
+        return "any value"
     if prop["type"] == "array":
         return f"list of {_type_text(prop['items'])}"
+    if prop["type"] == "object" and "additionalProperties" in prop:
+        return f"mapping to {_type_text(prop['additionalProperties'])}"
     bounds = [
         f"{symbol} {prop[key]}"
         for key, symbol in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="))

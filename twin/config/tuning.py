@@ -50,10 +50,10 @@ class Region(_ConfigModel):
 
 
 class Variable(_ConfigModel):
-    """One decision variable, in one of four forms: a range ``{min, max}`` (whole numbers: an
-    integer variable; numbers with a fraction or units such as ``20MW``: a continuous one), a
-    list of ``choices``, a floor ``region`` with a grid ``step`` (positions), or candidate
-    ``places`` (positions)."""
+    """One decision variable, in one of four forms: a range `{min, max}` (whole numbers: an
+    integer variable; numbers with a fraction or units such as `20MW`: a continuous one), a
+    list of `choices`, a floor `region` with a grid `step` (positions), or candidate
+    `places` (positions)."""
 
     min: Number | str | None = Field(None, description="Lowest value (range form).")
     max: Number | str | None = Field(None, description="Highest value (range form).")
@@ -112,7 +112,7 @@ class Variable(_ConfigModel):
 
 
 class Objective(_ConfigModel):
-    """What to optimize: ``{maximize: METRIC}`` or ``{minimize: METRIC}``."""
+    """What to optimize: `{maximize: METRIC}` or `{minimize: METRIC}`."""
 
     maximize: str | None = Field(None, description="A metric to make as large as possible.")
     minimize: str | None = Field(None, description="A metric to make as small as possible.")

@@ -78,6 +78,8 @@ class Space:
         self.text = Path(path).read_text(encoding="utf-8")
         self._yaml = YAML()  # round-trip: keeps comments, key order and flow style
         self._yaml.width = 100
+        # keep quotes as written: `end: "14:00"` unquoted would read as 840 (YAML 1.1 base 60)
+        self._yaml.preserve_quotes = True
         self.base = self._yaml.load(self.text)
         self.plant = plant
         self.dimensions = [Dimension(p, v) for p, v in plant.tune.variables.items()]

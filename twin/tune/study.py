@@ -93,6 +93,7 @@ class Tuner:
         self.study_name = s.study or plant.name
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.study = None
+        self.in_flight = (0, 0)
 
     # -- objectives and constraints ----------------------------------------------------------
 
@@ -298,6 +299,7 @@ class Tuner:
                 values = self.space.suggest(trial)
                 trial.set_user_attr("values", _jsonable(values))
                 asked.append((trial, values))
+            self.in_flight = (self.counted() - k, k)  # trials done before, and this batch
             outcomes = self.evaluate([v for _, v in asked], self.replications, self.seed,
                                      progress)
             for (trial, _), out in zip(asked, outcomes):
