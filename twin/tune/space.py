@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.util import load_yaml_guess_indent
 
 from twin.config import ConfigError, Plant, plant_from_text
 from twin.config.tuning import Variable, quantity
@@ -80,6 +82,10 @@ class Space:
         self._yaml.width = 100
         # keep quotes as written: `end: "14:00"` unquoted would read as 840 (YAML 1.1 base 60)
         self._yaml.preserve_quotes = True
+        _, sequence, offset = load_yaml_guess_indent(self.text)
+        if sequence is not None and offset is not None:  # list items indented as in the input
+            self._yaml.indent(sequence=sequence, offset=offset)
+        self._yaml.Representer = _Representer
         self.base = self._yaml.load(self.text)
         self.plant = plant
         self.dimensions = [Dimension(p, v) for p, v in plant.tune.variables.items()]
@@ -122,6 +128,14 @@ class Space:
                         raise TwinError(f"{self.source}: tune.variables.{dim.path}: the value "
                                         f"{end!r} is not valid there: "
                                         f"{_message_of(mine[0])}") from None
+
+
+class _Representer(RoundTripRepresenter):
+    """The round-trip writer, with None as ``null`` as plant files write it (not empty)."""
+
+
+_Representer.add_representer(
+    type(None), lambda rep, _value: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
 
 
 def _extremes(dim: Dimension) -> list[Any]:

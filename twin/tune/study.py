@@ -12,6 +12,7 @@ import json
 import math
 import os
 import socket
+import time
 import uuid
 import warnings
 from collections.abc import Callable
@@ -186,11 +187,16 @@ class Tuner:
             except OSError as err:
                 raise TwinError(f"--out {folder}: cannot write there ({err.strerror}); choose "
                                 "a writable folder") from None
-        try:
-            storage = optuna.storages.RDBStorage(self.storage_url)
-        except Exception as err:  # noqa: BLE001 - any storage problem is the user's URL
-            raise TwinError(f"--storage {self.storage_url}: cannot open it "
-                            f"({type(err).__name__}: {str(err).splitlines()[0]})") from None
+        for attempt in range(8):
+            try:
+                storage = optuna.storages.RDBStorage(self.storage_url)
+                break
+            except Exception as err:  # noqa: BLE001 - any storage problem is the user's URL
+                if attempt < 7 and _schema_race(err):  # workers started at once: try again
+                    time.sleep(0.1 * (attempt + 1))
+                    continue
+                raise TwinError(f"--storage {self.storage_url}: cannot open it "
+                                f"({type(err).__name__}: {str(err).splitlines()[0]})") from None
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         exists = self.study_name in names
         if exists and not (self.settings.resume or self.settings.worker):
@@ -253,11 +259,13 @@ class Tuner:
             return optuna.samplers.RandomSampler(seed=seed)
 
     def counted(self) -> int:
-        """Trials that count towards --trials: finished ones, and those in flight."""
+        """Trials that count towards --trials: finished ones, and those in flight. Waiting
+        (enqueued) trials do not count: they are asked first, and count once running."""
         states = _optuna().trial.TrialState
         n = 0
         for t in self.study.get_trials(deepcopy=False):
-            if t.state in (states.COMPLETE, states.RUNNING, states.WAITING) or t.state == states.FAIL and t.user_attrs.get("status") in COUNTED:
+            if t.state in (states.COMPLETE, states.RUNNING) or (
+                    t.state == states.FAIL and t.user_attrs.get("status") in COUNTED):
                 n += 1
         return n
 
@@ -334,6 +342,14 @@ def completed(study) -> list:
     """The study's complete trials."""
     states = _optuna().trial.TrialState
     return study.get_trials(deepcopy=False, states=(states.COMPLETE,))
+
+
+def _schema_race(err: Exception) -> bool:
+    """Whether opening the storage failed because another process was creating its tables at
+    the same moment (several workers started at once on a new database)."""
+    text = str(err)
+    return any(s in text for s in ("already exists", "UNIQUE constraint failed",
+                                   "database is locked"))
 
 
 def _positive(flag: str, given: int | None, default: int) -> int:
