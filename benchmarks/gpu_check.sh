@@ -28,3 +28,6 @@ echo
 timeout "${BENCH_S:-150}" $PY benchmarks/bench_engine.py --backend cupy \
     --lanes ${LANES:-1024 16384 131072 1048576} --simpy-replications 8 ${BENCH_ARGS:-} 2>&1 \
     | tee "$LOG/bench.log"
+# Layout tuning: candidates per second, K x M lanes per batch, on the GPU.
+timeout "${TUNE_S:-120}" $PY benchmarks/bench_tune.py --backend cupy --candidates 64 \
+    --replications 16 --sizes 64 256 1024 --simpy-candidates 2 2>&1 | tee "$LOG/tune.log"

@@ -16,7 +16,8 @@ from fractions import Fraction
 
 from twin.errors import quote_value
 
-__all__ = ["DURATION_PATTERN", "POWER_PATTERN", "parse_duration", "parse_power"]
+__all__ = ["DURATION_PATTERN", "POWER_PATTERN", "in_unit_of", "parse_duration", "parse_power",
+           "unit_factor"]
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _QUANTITY = re.compile(rf"(?P<number>[+-]?{_NUMBER})\s*(?P<unit>[A-Za-z]*)")
@@ -77,6 +78,22 @@ def parse_power(text: object) -> float:
         If `text` is a bare number, has no or an unknown unit, is negative or not finite.
     """
     return _parse_quantity(text, "power", _KW_PER_UNIT, "'500W' or '6kW'")
+
+
+def in_unit_of(value: float, like: str, digits: int = 6) -> str:
+    """Write ``value`` (hours or kW) in the unit that ``like`` is written in.
+
+    >>> in_unit_of(31477.41752, "30MW"), in_unit_of(0.75, "20min")
+    ('31.4774MW', '45min')
+    """
+    _, unit = _number_and_unit(like)
+    return f"{value / unit_factor(like):.{digits}g}{unit}"
+
+
+def unit_factor(like: str) -> float:
+    """Hours or kW in one unit of the quantity ``like`` (1000 for '30MW', 1/60 for '5min')."""
+    _, unit = _number_and_unit(like)
+    return float({**_HOURS_PER_UNIT, **_KW_PER_UNIT}[unit])
 
 
 def _parse_quantity(

@@ -57,8 +57,8 @@ class Variable(_ConfigModel):
 
     min: Number | str | None = Field(None, description="Lowest value (range form).")
     max: Number | str | None = Field(None, description="Highest value (range form).")
-    step: Number | None = Field(None, gt=0, description="Range: spacing of the values tried; "
-                                "region: grid spacing in metres (needed).")
+    step: Number | None = Field(None, gt=0, description="Range: spacing of the values tried, "
+                                "in the unit of `min`; region: grid spacing in metres (needed).")
     log: bool = Field(False, description="Range: sample on a log scale.")
     choices: list[Any] | None = Field(None, min_length=1, description="Values to choose from, "
                                       "each as the plant file would write it.")

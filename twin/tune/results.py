@@ -51,7 +51,8 @@ def _records(tuner: Tuner) -> list[dict[str, Any]]:
             state = t.state.name.lower()
         out.append({"trial": t.number, "state": state, "reason": attrs.get("reason", ""),
                     "values": attrs.get("values", {}), "means": attrs.get("means", {}),
-                    "objectives": list(t.values) if t.state == states.COMPLETE else None,
+                    "objectives": ([attrs["means"][o.metric] for o in tuner.tune.objectives]
+                                   if t.state == states.COMPLETE else None),
                     "feasible": bool(attrs.get("feasible", False))})
     return out
 
@@ -213,9 +214,9 @@ def print_report(report: dict[str, Any], console) -> None:
     table.add_column("trial", justify="right")
     paths = list(report["reevaluated"][0]["values"])
     for p in paths:
-        table.add_column(p)
+        table.add_column(".".join(p.split(".")[-2:]), overflow="fold")
     for m in metrics:
-        table.add_column(f"{m} (95% CI)", justify="right")
+        table.add_column(f"{m} ± 95% CI", justify="right")
     table.add_column("feasible")
     chosen = {e["trial"] for e in report.get("pareto", [])} | (
         {report["best"]["trial"]} if "best" in report else set())
@@ -224,8 +225,7 @@ def print_report(report: dict[str, Any], console) -> None:
         cells += [_short(e["values"][p]) for p in paths]
         for m in metrics:
             s = e["rerun"].get(m)
-            cells.append("-" if s is None else
-                         f"{_num(s['mean'])} [{_num(s['ci95'][0])}, {_num(s['ci95'][1])}]")
+            cells.append("-" if s is None else _plus_minus(s))
         cells.append("yes" if e["feasible"] else (e["reason"] or "no")[:40])
         table.add_row(*cells)
     console.print(table)
@@ -246,6 +246,13 @@ def print_report(report: dict[str, Any], console) -> None:
 def _short(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
     return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _plus_minus(stat: dict[str, Any]) -> str:
+    """``5.731 ± 0.071``, or the mean alone when it does not vary."""
+    half = (stat["ci95"][1] - stat["ci95"][0]) / 2 if stat["ci95"][0] is not None else 0.0
+    return _num(stat["mean"]) if half <= 1e-12 * abs(stat["mean"]) else \
+        f"{_num(stat['mean'])} ± {half:.2g}"
 
 
 def _num(x: float | None) -> str:

@@ -21,6 +21,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from twin.config import ConfigError, Plant, plant_from_text
 from twin.config.tuning import Variable, quantity
 from twin.errors import TwinError
+from twin.units import in_unit_of, unit_factor
 
 PRIMITIVE = (str, int, float, bool, type(None))
 
@@ -56,8 +57,11 @@ class Dimension:
                                      log=spec.log)
         if kind in ("float", "quantity"):
             (low, unit), (high, _) = quantity(spec.min), quantity(spec.max)
-            value = trial.suggest_float(name, low, high, step=spec.step, log=spec.log)
-            return f"{value:.10g}{unit}" if unit else value
+            step = spec.step
+            if unit and step is not None:  # written in the unit of `min`: 1 with 30MW is 1 MW
+                step = step * unit_factor(spec.min)
+            value = trial.suggest_float(name, low, high, step=step, log=spec.log)
+            return in_unit_of(value, spec.min) if unit else value
         if kind == "choice":
             if all(isinstance(c, PRIMITIVE) for c in spec.choices):
                 return trial.suggest_categorical(name, spec.choices)

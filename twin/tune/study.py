@@ -29,6 +29,7 @@ from twin.tune import measures
 from twin.tune.space import Space
 
 OK, REJECTED, FAILED = "ok", "rejected", "failed"
+PENALTY = 10.0  # CMA-ES: how much worse a candidate is told per unit of relative violation
 COUNTED = (REJECTED, FAILED)  # failed trials that count towards --trials (not interruptions)
 
 
@@ -171,7 +172,11 @@ class Tuner:
                     continue
                 out.reps = {m: measures.values(m, result, plants[k], self.tune.costs)
                             for m in self.metrics}
-                out.violations = self._violations({m: out.mean(m) for m in self.metrics})
+                means = {m: out.mean(m) for m in self.metrics}
+                out.violations = self._violations(means)
+                out.reason = "; ".join(
+                    _broken(c, means[c.metric]) for c, v in zip(self.tune.constraints,
+                                                                out.violations) if v > 0)
         return outcomes
 
     # -- the study ----------------------------------------------------------------------------
@@ -235,11 +240,25 @@ class Tuner:
         text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    @property
+    def sampler_kind(self) -> str:
+        """The sampler that runs: ``auto`` resolved."""
+        if self.sampler_name != "auto":
+            return self.sampler_name
+        return "tpe" if len(self.directions) == 1 else "nsga2"
+
+    def _penalized(self, objectives: list[float], violations: list[float]) -> list[float]:
+        """For CMA-ES, which knows no constraints: each objective made worse by
+        ``PENALTY x (1 + |value|) x`` the sum of the (relative) violations."""
+        excess = sum(v for v in violations if v > 0)
+        if excess <= 0:
+            return objectives
+        return [v + (-1.0 if d == "maximize" else 1.0) * PENALTY * (1.0 + abs(v)) * excess
+                for v, d in zip(objectives, self.directions)]
+
     def _sampler(self):
         optuna = _optuna()
-        name = self.sampler_name
-        if name == "auto":
-            name = "tpe" if len(self.directions) == 1 else "nsga2"
+        name = self.sampler_kind
         if name == "cmaes" and len(self.directions) > 1:
             raise TwinError("--sampler cmaes: CMA-ES optimizes one objective; use nsga2 or tpe "
                             "for several")
@@ -254,7 +273,7 @@ class Tuner:
                 return optuna.samplers.NSGAIISampler(population_size=max(self.batch, 2),
                                                      seed=seed)
             if name == "cmaes":
-                return optuna.samplers.CmaEsSampler(seed=seed, popsize=max(self.batch, 2),
+                return optuna.samplers.CmaEsSampler(seed=seed, popsize=max(self.batch, 4),
                                                     warn_independent_sampling=False)
             return optuna.samplers.RandomSampler(seed=seed)
 
@@ -318,10 +337,13 @@ class Tuner:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     continue
                 trial.set_user_attr("means", {m: out.mean(m) for m in self.metrics})
-                for i, (c, v) in enumerate(zip(self.tune.constraints, out.violations)):
-                    trial.set_constraint(f"{i}:{c.metric}", v)  # samplers rank these last
                 trial.set_user_attr("feasible", out.feasible)
                 objectives = [out.mean(o.metric) for o in self.tune.objectives]
+                if self.sampler_kind == "cmaes":  # no constraint handling: a static penalty
+                    objectives = self._penalized(objectives, out.violations)
+                else:
+                    for i, (c, v) in enumerate(zip(self.tune.constraints, out.violations)):
+                        trial.set_constraint(f"{i}:{c.metric}", v)  # ranked after feasible
                 study.tell(trial, objectives if len(objectives) > 1 else objectives[0])
             if on_batch is not None:
                 on_batch(self.counted(), self.trials, self.best_text())
@@ -342,6 +364,14 @@ def completed(study) -> list:
     """The study's complete trials."""
     states = _optuna().trial.TrialState
     return study.get_trials(deepcopy=False, states=(states.COMPLETE,))
+
+
+def _broken(constraint, value: float) -> str:
+    """``throughput 4.76 is below its min 5`` for a broken constraint."""
+    low, _ = constraint.bounds
+    if low is not None and value < low:
+        return f"{constraint.metric} {value:.4g} is below its min {constraint.min}"
+    return f"{constraint.metric} {value:.4g} is above its max {constraint.max}"
 
 
 def _schema_race(err: Exception) -> bool:
