@@ -847,3 +847,38 @@ def test_cmaes_refuses_several_objectives(work, capsys):
     line = one_line_error(capsys, config, "--sampler", "cmaes", "--out", work / "out")
     assert line == "error: --sampler cmaes: CMA-ES optimizes one objective; use nsga2 or tpe " \
                    "for several"
+
+
+def test_cmaes_is_told_a_penalty_for_broken_constraints(work):
+    config = write(work, "toy.yaml", TOY)
+    tuner = Tuner(config, Settings(out=str(work / "probe"), sampler="cmaes", batch=4))
+    # one objective, minimized: a candidate 10% short of its throughput minimum is told
+    # 80,000 + 10 x (1 + 80,000) x 0.1 = 160,001; a feasible one its true value
+    assert tuner._penalized([80000.0], [0.1, -0.5]) == [pytest.approx(160001.0)]
+    assert tuner._penalized([80000.0], [-0.1]) == [80000.0]
+    tuner.run()
+    states = optuna.trial.TrialState
+    for t in tuner.study.get_trials(states=(states.COMPLETE,)):
+        means = t.user_attrs["means"]
+        if t.user_attrs["feasible"]:
+            assert t.values[0] == means["capital_cost"]
+        else:
+            assert t.values[0] > means["capital_cost"]  # penalized for the sampler only
+            assert "throughput" in t.user_attrs["reason"]
+            assert "below its min 2.5" in t.user_attrs["reason"]
+
+
+def test_a_quantity_step_is_in_the_unit_of_the_range():
+    from twin.config.tuning import Variable
+    from twin.units import in_unit_of, unit_factor
+
+    assert in_unit_of(31477.41752, "30MW") == "31.4774MW"
+    assert in_unit_of(0.75, "20min") == "45min"
+    assert unit_factor("30MW") == 1000.0 and unit_factor("5min") == pytest.approx(1 / 60)
+    dim = Dimension("power.cap", Variable(min="30MW", max="46MW", step=0.5))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    written = [dim.suggest(study.ask()) for _ in range(20)]
+    megawatts = [parse_power(w) / 1000 for w in written]
+    assert all(w.endswith("MW") for w in written)
+    assert all(30 <= mw <= 46 and (mw * 2) == int(mw * 2) for mw in megawatts)
+    assert len(set(megawatts)) > 5

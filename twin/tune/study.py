@@ -200,8 +200,12 @@ class Tuner:
                 if attempt < 7 and _schema_race(err):  # workers started at once: try again
                     time.sleep(0.1 * (attempt + 1))
                     continue
+                hint = "" if not isinstance(err, ImportError) else (
+                    "; install its driver in the venv: pip install 'psycopg[binary]' for "
+                    "PostgreSQL, pymysql for MySQL")
                 raise TwinError(f"--storage {self.storage_url}: cannot open it "
-                                f"({type(err).__name__}: {str(err).splitlines()[0]})") from None
+                                f"({type(err).__name__}: {str(err).splitlines()[0]}){hint}"
+                                ) from None
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         exists = self.study_name in names
         if exists and not (self.settings.resume or self.settings.worker):
@@ -320,12 +324,15 @@ class Tuner:
             if k <= 0:
                 break
             asked = []
-            for _ in range(k):
+            for i in range(k):
+                if i and self.settings.worker and self.counted() >= self.trials:
+                    break  # other workers took the rest
                 trial = study.ask()
                 trial.set_user_attr("owner", self.owner)
                 values = self.space.suggest(trial)
                 trial.set_user_attr("values", _jsonable(values))
                 asked.append((trial, values))
+            k = len(asked)
             self.in_flight = (self.counted() - k, k)  # trials done before, and this batch
             outcomes = self.evaluate([v for _, v in asked], self.replications, self.seed,
                                      progress)
