@@ -858,7 +858,9 @@ def test_cmaes_is_told_a_penalty_for_broken_constraints(work):
     assert tuner._penalized([80000.0], [-0.1]) == [80000.0]
     tuner.run()
     states = optuna.trial.TrialState
-    for t in tuner.study.get_trials(states=(states.COMPLETE,)):
+    done = tuner.study.get_trials(states=(states.COMPLETE,))
+    assert {t.user_attrs["feasible"] for t in done} == {True, False}  # both kinds were told
+    for t in done:
         means = t.user_attrs["means"]
         if t.user_attrs["feasible"]:
             assert t.values[0] == means["capital_cost"]
