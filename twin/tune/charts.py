@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
 
 from twin.plots import DPI, _figure, _save_atomic
 
@@ -32,6 +33,7 @@ def convergence_plot(path: Path, numbers: np.ndarray, values: np.ndarray, feasib
             ax.step(numbers[order], pick(best), where="post", color="tab:red",
                     label="best so far")
         ax.set_ylabel(f"{metric}\n({direction})")
+        _large_numbers(ax.yaxis, y)
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("trial")
     axes[0].set_title(title)
@@ -63,8 +65,17 @@ def pareto_plot(path: Path, values: np.ndarray, feasible: np.ndarray, front: np.
                     label="re-run, 95% CI" if k == 0 else None)
     ax.set_xlabel(f"{mx} ({dx})")
     ax.set_ylabel(f"{my} ({dy})")
+    _large_numbers(ax.xaxis, values[:, 0])
+    _large_numbers(ax.yaxis, values[:, 1])
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     _save_atomic(fig, path)
     return path
+
+
+def _large_numbers(axis, values: np.ndarray) -> None:
+    """Ticks such as ``84 M`` instead of an offset ``1e8`` for costs and the like."""
+    if values.size and np.nanmax(np.abs(values)) >= 1e5:
+        axis.set_major_formatter(EngFormatter(places=0 if np.nanmax(np.abs(values)) >= 1e7
+                                              else 1))
