@@ -175,6 +175,17 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_view(args: argparse.Namespace) -> int:
+    from twin.viz import app  # pyvista loads only here
+
+    files = app.view(args.config, results=args.results, color=args.color,
+                     screenshot=args.screenshot, camera=args.camera, size=args.size,
+                     gltf=args.gltf, usd=args.usd)
+    if files:
+        print("written: " + ", ".join(str(f) for f in files), file=sys.stderr)
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     plant = config.load_plant(args.config)
     servers = sum(st.servers for st in plant.stations)
@@ -245,6 +256,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "machine or GPU, and a plain run (with --resume) for the report")
     tun.add_argument("--json", action="store_true", help="print the report as JSON only")
     tun.set_defaults(func=_cmd_tune)
+
+    viw = sub.add_parser("view", help="3D view of a plant's layout, coloured by results; "
+                         "off-screen files where there is no display")
+    viw.add_argument("config", help="plant YAML file")
+    viw.add_argument("--results", metavar="DIR", help="colour by what `twin run --out DIR` "
+                     "measured")
+    viw.add_argument("--color", choices=("state", "busy", "blocked", "queue", "power"),
+                     help="what the colour shows (default busy; needs --results)")
+    viw.add_argument("--screenshot", metavar="FILE.png", help="render off-screen to a PNG")
+    viw.add_argument("--gltf", metavar="FILE.glb", help="write the layout as binary glTF, one "
+                     "node per station")
+    viw.add_argument("--usd", metavar="FILE.usda", help="write the layout as OpenUSD, one prim "
+                     "per station (needs the usd extra)")
+    viw.add_argument("--camera", choices=("iso", "top", "front"), default="iso")
+    viw.add_argument("--size", default="1600x1000", metavar="WxH", help="image size in pixels")
+    viw.set_defaults(func=_cmd_view)
 
     val = sub.add_parser("validate", help="check a plant file and print a one-line summary")
     val.add_argument("config")
