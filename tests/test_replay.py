@@ -1,0 +1,176 @@
+"""Replay of a run's event trace (`twin.viz.replay`): reading and checking the trace, the plant's
+state at any time (servers, queues, vehicles along the aisles), videos and the player."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from tests.test_transport import agv, plant, station
+from twin import trace
+from twin.errors import TwinError
+from twin.geometry import plant_geometry
+
+pv = pytest.importorskip("pyvista")
+replay = pytest.importorskip("twin.viz.replay")
+
+# an L of aisles: along y = 20, and up x = 100 to c's dock at (100, 50)
+L_FLOOR = {"floor": [140, 70], "aisles": [[[0, 20], [130, 20]], [[100, 20], [100, 60]]],
+           "shipping": [130, 20]}
+
+
+def small_plant():
+    """a and b on the long aisle, c up the short one; one AGV (180 m/h) carries jobs from a to
+    b and from b to c, so its drives to c turn the corner at (100, 20). Jobs queue at a."""
+    c = station("c", 110, "10min")
+    c.update(position=[110, 50], dock=[100, 50])
+    return plant([station("a", 10, "25min", buffer=4, transport="agv"),
+                  station("b", 46, "15min", servers=2, transport="agv"), c],
+                 [agv(load_time="3min", unload_time="3min", home=[10, 20], speed=0.05)],
+                 interarrival="20min", horizon=8.0, layout=L_FLOOR)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    p = small_plant()
+    rows = trace.record(p)
+    path = tmp_path_factory.mktemp("replay") / "trace.csv"
+    trace.write(str(path), rows)
+    return p, rows, path, replay.read_trace(path, p, "small.yaml")
+
+
+def drives(rows):
+    return [r for r in rows if r[1] == "vehicle" and r[11] != ""]
+
+
+def test_vehicles_drive_along_the_aisles(recorded):
+    p, rows, _, tr = recorded
+    geo = plant_geometry(p)
+    place = {name: i for i, name in enumerate(geo.places)}
+    moving = [r for r in drives(rows) if r[11] > r[0] + 1e-9]
+    assert {(r[5], r[8]) for r in moving} >= {("station:a", "station:b"),
+                                              ("station:b", "station:c")}
+    for r in moving:
+        t0, t1 = r[0], r[11]
+        start, end = np.array([r[6], r[7]]), np.array([r[9], r[10]])
+        length = geo.distance[place[r[5]], place[r[8]]]
+        assert length / (t1 - t0) == pytest.approx(180.0)  # the AGV's speed in m/h
+        np.testing.assert_allclose(replay.state_at(tr, t0).vehicles[0], start, atol=1e-9)
+        np.testing.assert_allclose(replay.state_at(tr, t1).vehicles[0], end, atol=1e-9)
+        for share in (0.25, 0.5, 0.9):
+            st = replay.state_at(tr, t0 + share * (t1 - t0))
+            pos = st.vehicles[0]
+            assert st.moving[0]
+            # a point on a shortest path: as far from each end as the share of the drive says
+            # at most, and on the floor's aisles
+            assert np.linalg.norm(pos - start) <= share * length + 1e-6
+            assert np.linalg.norm(pos - end) <= (1 - share) * length + 1e-6
+            assert pos[1] == pytest.approx(20) or pos[0] == pytest.approx(100)
+    to_c = next(r for r in moving if r[8] == "station:c")
+    t0, t1 = to_c[0], to_c[11]
+    # b (46, 20) -> corner (100, 20) -> c's dock (100, 50): 84 m; 63 m in, it is at (100, 29)
+    np.testing.assert_allclose(replay.state_at(tr, t0 + 0.75 * (t1 - t0)).vehicles[0],
+                               [100, 29], atol=1e-9)
+    np.testing.assert_allclose(replay.state_at(tr, t0 + 0.5 * (t1 - t0)).vehicles[0],
+                               [88, 20], atol=1e-9)
+
+
+def test_queues_and_servers_match_the_rows(recorded):
+    p, rows, _, tr = recorded
+    ids = [s.id for s in p.stations]
+    last = {}
+    for r in rows:
+        if r[1] == "queue":
+            last[(r[0], r[2])] = r[13]
+    assert last, "the plant should queue"
+    for (t, sid), value in last.items():
+        assert replay.state_at(tr, t).queue[ids.index(sid)] == value
+    servers = {}  # (station, index) -> state, replayed by hand
+    checked = 0
+    for i, r in enumerate(rows):
+        if r[1] == "server":
+            servers[(r[2], r[3])] = r[4]
+        if i + 1 < len(rows) and rows[i + 1][0] > r[0]:  # the state between two times
+            t = (r[0] + rows[i + 1][0]) / 2
+            st = replay.state_at(tr, t)
+            for j, sid in enumerate(ids):
+                busy = sum(1 for (s, _), v in servers.items() if s == sid and v == "busy")
+                assert st.count(j, "busy") == busy
+            assert st.servers.sum(axis=1).tolist() == [1, 2, 1]
+            checked += 1
+    assert checked > 10
+    assert replay.state_at(tr, 100.0).exits == sum(r[1] == "exit" for r in rows)
+    assert replay.clock(31.5) == "day 2 07:30"
+
+
+def test_a_video_has_its_frames_and_they_change(recorded, tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    import imageio.v3 as iio
+
+    from twin.viz.scene import build
+
+    p, _, _, tr = recorded
+    scene = build(p)
+    fps, speed = 4, 2.0
+    expected = math.ceil(tr.end_h / speed * fps)
+    out, n = replay.write_video(scene, tr, tmp_path / "replay.mp4", fps=fps, speed=speed,
+                                size=(240, 160), camera="top")
+    assert n == expected
+    images = list(iio.imiter(out, plugin="FFMPEG"))
+    assert len(images) == n
+    assert images[0].shape == (160, 240, 3)
+    assert np.abs(images[0].astype(int) - images[n // 2].astype(int)).sum() > 0
+    assert [f.name for f in tmp_path.iterdir()] == ["replay.mp4"]  # no temporary left
+    out, n = replay.write_video(scene, tr, tmp_path / "replay.mp4", fps=fps, speed=speed,
+                                size=(240, 160), max_frames=5)
+    assert n == 5 and len(list(iio.imiter(out, plugin="FFMPEG"))) == 5
+
+
+def test_a_gif_and_the_player(recorded, tmp_path):
+    from PIL import Image
+
+    from twin.viz.scene import build
+
+    p, _, _, tr = recorded
+    scene = build(p)
+    out, n = replay.write_video(scene, tr, tmp_path / "replay.gif", fps=2, speed=2.0,
+                                size=(160, 120))
+    assert n == math.ceil(tr.end_h / 2.0 * 2)
+    with Image.open(out) as gif:  # Pillow merges equal frames, adding up their durations
+        assert 1 < gif.n_frames <= n
+    player = replay.play(scene, tr, size=(200, 150), off_screen=True, show=False)
+    try:
+        player.seek(3.0)
+        assert player.replay.t == 3.0
+        player.toggle(True)
+        player.tick()
+        assert player.replay.t > 3.0
+    finally:
+        player.replay.close()
+
+
+def test_a_trace_of_another_plant_or_no_trace(recorded, tmp_path):
+    p, _, path, _ = recorded
+    other = small_plant().model_copy(update={"stations": [
+        s.model_copy(update={"id": f"x{s.id}"}) for s in small_plant().stations]})
+    with pytest.raises(TwinError, match=r"this trace is from another plant \(station 'a' is "
+                                        r"not in other.yaml\).*twin run other.yaml --trace"):
+        replay.read_trace(path, other, "other.yaml")
+    with pytest.raises(TwinError, match="no such file"):
+        replay.read_trace(tmp_path / "none.csv", p)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time_h,kind\n1,server\n")
+    with pytest.raises(TwinError, match="not a twin trace"):
+        replay.read_trace(bad, p)
+    with path.open() as fh:
+        table = list(csv.reader(fh))
+    table[1][0] = "soon"
+    with bad.open("w", newline="") as fh:
+        csv.writer(fh).writerows(table)
+    with pytest.raises(TwinError, match="line 2: time_h 'soon' is not a number"):
+        replay.read_trace(bad, p)
+    with pytest.raises(TwinError, match="is a folder"):
+        replay.read_trace(tmp_path, p)
