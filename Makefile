@@ -21,6 +21,9 @@ run: $(VENV)/.installed
 	$(BIN)/twin run configs/houston.yaml
 
 test: $(VENV)/.installed-dev
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium could not be installed: the HTML page tests will skip"
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-dev

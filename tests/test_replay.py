@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,3 +175,28 @@ def test_a_trace_of_another_plant_or_no_trace(recorded, tmp_path):
         replay.read_trace(bad, p)
     with pytest.raises(TwinError, match="is a folder"):
         replay.read_trace(tmp_path, p)
+
+
+def test_twin_view_replays_to_a_video_from_the_command_line(recorded, tmp_path, capsys):
+    import yaml
+
+    from twin import cli
+
+    p, _, path, _ = recorded
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump(p.model_dump(mode="json", exclude_none=True)))
+    out = tmp_path / "replay.gif"
+    code = cli.main(["view", str(config), "--replay", str(path), "--video", str(out),
+                     "--size", "160x120", "--speed", "2", "--fps", "2"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"{out}: 9 frames" in err  # 8 h at 2 h a second, 2 frames a second: 0, 1, ..., 8 h
+    assert out.stat().st_size > 0
+    # a video needs a trace; a trace of another plant is refused
+    assert cli.main(["view", str(config), "--video", str(out)]) == 2
+    assert "give --replay TRACE too" in capsys.readouterr().err
+    other = tmp_path / "other.yaml"
+    other.write_text((Path(__file__).parent.parent / "configs" / "example-line.yaml").read_text())
+    assert cli.main(["view", str(other), "--replay", str(path), "--video", str(out)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and "another plant" in line

@@ -180,7 +180,8 @@ def _cmd_view(args: argparse.Namespace) -> int:
 
     files = app.view(args.config, results=args.results, color=args.color,
                      screenshot=args.screenshot, camera=args.camera, size=args.size,
-                     gltf=args.gltf, usd=args.usd)
+                     gltf=args.gltf, usd=args.usd, html=args.html, replay=args.replay,
+                     video=args.video, speed=args.speed, fps=args.fps)
     if files:
         print("written: " + ", ".join(str(f) for f in files), file=sys.stderr)
     return 0
@@ -269,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "node per station")
     viw.add_argument("--usd", metavar="FILE.usda", help="write the layout as OpenUSD, one prim "
                      "per station (needs the usd extra)")
+    viw.add_argument("--html", metavar="FILE.html", help="write a self-contained interactive "
+                     "page (WebGL, no server, no network)")
+    viw.add_argument("--replay", metavar="TRACE", help="replay a trace from `twin run CONFIG "
+                     "--trace FILE`: a time slider in the window, or --video")
+    viw.add_argument("--video", metavar="FILE.mp4", help="render the replay to MP4 or GIF")
+    viw.add_argument("--speed", type=float, default=1.0, help="simulated hours per second of "
+                     "video (default 1)")
+    viw.add_argument("--fps", type=float, default=24.0, help="video frames per second")
     viw.add_argument("--camera", choices=("iso", "top", "front"), default="iso")
     viw.add_argument("--size", default="1600x1000", metavar="WxH", help="image size in pixels")
     viw.set_defaults(func=_cmd_view)

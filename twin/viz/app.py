@@ -29,16 +29,34 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def view(config: str, results: str | None = None, color: str | None = None,
          screenshot: str | None = None, camera: str = "iso", size: str = "1600x1000",
-         gltf: str | None = None, usd: str | None = None, window: bool | None = None) -> list[Path]:
-    """Show or write the view of a plant file; returns the files written."""
+         gltf: str | None = None, usd: str | None = None, html: str | None = None,
+         replay: str | None = None, video: str | None = None, speed: float = 1.0,
+         fps: float = 24.0, window: bool | None = None) -> list[Path]:
+    """Show or write the view of a plant file; returns the files written.
+
+    ``replay`` (a trace from ``twin run CONFIG --trace FILE``) plays the run in the window with
+    a time slider, or renders it to ``video`` (MP4 or GIF) at ``speed`` simulated hours per
+    second of video."""
     plant = load_plant(config)
     width_height = parse_size(size)
+    if video is not None and replay is None:
+        raise TwinError("--video: give --replay TRACE too (record one with `twin run CONFIG "
+                        "--trace FILE`)")
+    if not speed > 0 or not fps > 0:
+        raise TwinError(f"--speed {speed} / --fps {fps}: both must be above 0")
     summary = read_summary(results, plant) if results is not None else None
     scene = build(plant, summary, color)
-    files: list[Path] = []
-    for flag, path in (("--screenshot", screenshot), ("--gltf", gltf), ("--usd", usd)):
+    trace = None
+    if replay is not None:
+        from twin.viz.replay import read_trace
+
+        trace = read_trace(replay, plant, config)
+    outputs = (("--screenshot", screenshot), ("--gltf", gltf), ("--usd", usd),
+               ("--html", html), ("--video", video))
+    for flag, path in outputs:
         if path is not None:
             _check_writable(flag, Path(path))
+    files: list[Path] = []
     if gltf is not None:
         from twin.viz.export import write_gltf
 
@@ -47,12 +65,28 @@ def view(config: str, results: str | None = None, color: str | None = None,
         from twin.viz.export import write_usd
 
         files.append(write_usd(scene, usd))
+    if html is not None:
+        from twin.viz.html import write_html
+
+        files.append(write_html(scene, html))
     if screenshot is not None:
         files.append(render.screenshot(scene, screenshot, width_height, camera))
+    if video is not None:
+        from twin.viz.replay import write_video
+
+        path, count = write_video(scene, trace, video, fps=fps, speed=speed, size=width_height,
+                                  camera=camera)
+        print(f"{video}: {count} frames", file=sys.stderr)
+        files.append(path)
     if window is None:
         window = not files and render.has_display()
     if window:
-        _interactive(scene, width_height, camera)
+        if trace is not None:
+            from twin.viz.replay import play
+
+            play(scene, trace, size=width_height, camera=camera)
+        else:
+            _interactive(scene, width_height, camera)
     elif not files:  # no display and nothing asked: a picture all the same
         name = f"{plant.name}-view.png"
         files.append(render.screenshot(scene, name, width_height, camera))
