@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -81,13 +82,32 @@ def test_load_duration_keeps_the_time_weighted_mean():
 
 
 def test_writes_three_pngs_without_pyplot(tmp_path):
+    preloaded = PYPLOT_PRELOADED or "matplotlib.pyplot" in sys.modules  # by an earlier test
     files = _write(tmp_path)
     _assert_written(tmp_path, files)
     assert _png_size(files[0]) == (9 * 120, int(4.5 * 120))  # 120 dpi
     # pyplot is what picks and switches the global backend (reading rcParams["backend"] would
     # itself import it); the check means something only when nothing imported pyplot before.
-    if not PYPLOT_PRELOADED:
+    if not preloaded:
         assert "matplotlib.pyplot" not in sys.modules, "twin.plots must not go through pyplot"
+
+
+def test_plots_never_import_pyplot_in_a_fresh_process(tmp_path):
+    """The same check in a process of its own, where no other test (the viewer's, say) can have
+    loaded pyplot first."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import numpy as np\n"
+        "from twin.plots import power_plots\n"
+        f"files = power_plots(Path({str(tmp_path)!r}), np.array([0.0, 1.0]), np.array([1.0, 2.0]),"
+        " 400 * np.ones((3, 2)), 700.0, ['a', 'b'], np.ones((3, 2)), 'P')\n"
+        "assert len(files) == 3\n"
+        "sys.exit(3 if 'matplotlib.pyplot' in sys.modules else 0)\n")
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr or "twin.plots imported matplotlib.pyplot"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES)
 
 
 @pytest.mark.parametrize("case", [
