@@ -751,7 +751,7 @@ def play(scene: Scene, trace: Trace, size: tuple[int, int] = (1600, 1000), camer
 
     player.seek, player.toggle, player.tick = seek, toggle, tick
     player.slider = p.add_slider_widget(seek, [a, b], value=a, title="hours",
-                                        pointa=(0.25, 0.06), pointb=(0.75, 0.06), style="modern",
+                                        pointa=(0.25, 0.13), pointb=(0.75, 0.13), style="modern",
                                         fmt="%.1f", interaction_event="always")
     p.add_checkbox_button_widget(toggle, value=False, position=(10, 10), size=36,
                                  color_on="#2e9e5b", color_off="#b8c2cc")
