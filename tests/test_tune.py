@@ -884,3 +884,32 @@ def test_a_quantity_step_is_in_the_unit_of_the_range():
     assert all(w.endswith("MW") for w in written)
     assert all(30 <= mw <= 46 and (mw * 2) == int(mw * 2) for mw in megawatts)
     assert len(set(megawatts)) > 5
+
+
+def test_ctrl_c_waits_until_an_asked_trial_has_its_owner():
+    import signal as sig
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt), tune_study._deferred_interrupt():
+        os.kill(os.getpid(), sig.SIGINT)
+        time.sleep(0.05)
+        reached.append("the block ran to its end")
+    assert reached == ["the block ran to its end"]
+    assert sig.getsignal(sig.SIGINT) is sig.default_int_handler
+
+
+def test_a_trial_asked_but_never_claimed_is_recovered_once_old(work, monkeypatch):
+    config = write(work, "toy.yaml", TOY)
+    tuner = Tuner(config, Settings(out=str(work / "out"), trials=2, batch=2))
+    study = tuner.open()
+    orphan = study.ask()  # a process killed right after ask(), before it set its owner
+    orphan.suggest_int("stations.prep.servers", 1, 3)
+    assert tuner.recover() == 0  # too young: it may be another process's, about to be claimed
+    monkeypatch.setattr(tune_study, "ORPHAN_S", 0.0)
+    assert tuner.recover() == 1
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states[orphan.number] == optuna.trial.TrialState.FAIL
+    assert optuna.trial.TrialState.WAITING in states.values()  # asked again first
+    tuner.settings.resume = True
+    tuner.run()
+    assert tuner.counted() == 2

@@ -7,11 +7,15 @@ first. Several processes, on one machine or several, can work on one study (``--
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
 import json
 import math
 import os
+import signal
 import socket
+import threading
 import time
 import uuid
 import warnings
@@ -29,6 +33,7 @@ from twin.tune import measures
 from twin.tune.space import Space
 
 OK, REJECTED, FAILED = "ok", "rejected", "failed"
+ORPHAN_S = 30.0  # a running trial with no owner this old was asked by a process that died
 PENALTY = 10.0  # CMA-ES: how much worse a candidate is told per unit of relative violation
 COUNTED = (REJECTED, FAILED)  # failed trials that count towards --trials (not interruptions)
 
@@ -303,7 +308,12 @@ class Tuner:
             owner = str(t.user_attrs.get("owner", ""))
             who_host, _, rest = owner.partition(":")
             pid = int(rest.split(":")[0]) if rest.split(":")[0].isdigit() else -1
-            if who_host != host or (pid != os.getpid() and _alive(pid)):
+            if not owner:  # asked, then killed before it was claimed: stale once old enough
+                started = t.datetime_start
+                if started is None or (datetime.datetime.now() - started).total_seconds() \
+                        < ORPHAN_S:
+                    continue
+            elif who_host != host or (pid != os.getpid() and _alive(pid)):
                 continue  # another machine's, or a live worker's
             self.study.tell(t.number, state=optuna.trial.TrialState.FAIL)
             if t.params:
@@ -327,8 +337,9 @@ class Tuner:
             for i in range(k):
                 if i and self.settings.worker and self.counted() >= self.trials:
                     break  # other workers took the rest
-                trial = study.ask()
-                trial.set_user_attr("owner", self.owner)
+                with _deferred_interrupt():  # never a trial in flight without its owner
+                    trial = study.ask()
+                    trial.set_user_attr("owner", self.owner)
                 values = self.space.suggest(trial)
                 trial.set_user_attr("values", _jsonable(values))
                 asked.append((trial, values))
@@ -401,6 +412,24 @@ def _message(problem: str) -> str:
     """A config problem without its file and line: ``path: what is wrong``."""
     _head, sep, rest = problem.partition(": ")
     return rest if sep else problem
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) back until the block ends; only in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):  # Python's own handler raises KeyboardInterrupt
+            previous(*caught[0])
+        elif caught and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def _alive(pid: int) -> bool:
