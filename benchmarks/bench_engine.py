@@ -43,7 +43,7 @@ import numpy as np
 
 import twin
 from benchmarks import simpy_model
-from twin.metrics import mean_ci
+from twin.results.metrics import mean_ci
 
 LINE = {
     "name": "blocking-line-3",

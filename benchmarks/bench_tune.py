@@ -56,7 +56,7 @@ import yaml
 import twin
 from benchmarks import simpy_model
 from twin.config import Plant, plant_from_dict
-from twin.simulate import SimulationError, simulate_batch
+from twin.run.simulate import SimulationError, simulate_batch
 from twin.units import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]

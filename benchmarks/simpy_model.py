@@ -419,7 +419,7 @@ def from_plant(plant: object) -> RefPlant:
     fleets, ``resources`` pools, ``layout`` and stations' ``power``, ``transport`` and
     ``requires``) into a ``RefPlant``.
 
-    Distances come from ``twin.geometry.plant_geometry`` and shifts and alternatives from
+    Distances come from ``twin.config.geometry.plant_geometry`` and shifts and alternatives from
     ``twin.config.logistics``: config reading, imported only when the plant needs them."""
     fleet_ids = [fleet.id for fleet in getattr(plant, "transport", None) or []]
     pool_ids = [pool.id for pool in getattr(plant, "resources", None) or []]
@@ -480,7 +480,7 @@ def _transport(plant: object) -> dict:
     fleets = getattr(plant, "transport", None) or []
     if not fleets:
         return {}
-    from twin.geometry import plant_geometry
+    from twin.config.geometry import plant_geometry
 
     geometry = None if getattr(plant, "layout", None) is None else plant_geometry(plant)
     if geometry is None:

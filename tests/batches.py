@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin import metrics
+from twin.results import metrics
 from twin._backend import get_backend, to_numpy
 from twin.compile import compile_plants
 from twin.engine import loop

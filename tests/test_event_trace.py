@@ -11,7 +11,7 @@ import pytest
 
 import twin
 from tests.test_transport import agv, plant, station
-from twin import trace
+from twin.run import trace
 from twin.cli import main
 
 HAND = {"stations": [station("a", 10, "30min", buffer=0, transport="agv"),

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import twin
-from twin.metrics import mean_ci
+from twin.results.metrics import mean_ci
 
 K = 2.5  # allowed half-widths of the 95% confidence interval
 

@@ -1,4 +1,4 @@
-"""Tests of the floor geometry (twin.geometry) and of the layout checks (twin.config.layout):
+"""Tests of the floor geometry (twin.config.geometry) and of the layout checks (twin.config.layout):
 exact distances on hand-drawn aisles, the order of places, every layout message through
 `plant_from_dict`, and the metric properties of driving distances."""
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from twin.config import plant_from_dict
 from twin.config.layout import Layout
 from twin.errors import ConfigError
-from twin.geometry import TOLERANCE, plant_geometry
+from twin.config.geometry import TOLERANCE, plant_geometry
 
 
 def station(id: str, **fields) -> dict:

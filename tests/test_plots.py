@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-# Read before twin.plots is imported, so that the pyplot check below sees what twin.plots does.
+# Read before twin.results.plots is imported, so that the pyplot check below sees what twin.results.plots does.
 PYPLOT_PRELOADED = "matplotlib.pyplot" in sys.modules
 
 from twin.errors import TwinError
-from twin.plots import load_duration, power_plots
+from twin.results.plots import load_duration, power_plots
 
 pytestmark = pytest.mark.filterwarnings("error")  # edge cases must not warn either
 
@@ -89,7 +89,7 @@ def test_writes_three_pngs_without_pyplot(tmp_path):
     # pyplot is what picks and switches the global backend (reading rcParams["backend"] would
     # itself import it); the check means something only when nothing imported pyplot before.
     if not preloaded:
-        assert "matplotlib.pyplot" not in sys.modules, "twin.plots must not go through pyplot"
+        assert "matplotlib.pyplot" not in sys.modules, "twin.results.plots must not go through pyplot"
 
 
 def test_plots_never_import_pyplot_in_a_fresh_process(tmp_path):
@@ -99,14 +99,14 @@ def test_plots_never_import_pyplot_in_a_fresh_process(tmp_path):
         "import sys\n"
         "from pathlib import Path\n"
         "import numpy as np\n"
-        "from twin.plots import power_plots\n"
+        "from twin.results.plots import power_plots\n"
         f"files = power_plots(Path({str(tmp_path)!r}), np.array([0.0, 1.0]), np.array([1.0, 2.0]),"
         " 400 * np.ones((3, 2)), 700.0, ['a', 'b'], np.ones((3, 2)), 'P')\n"
         "assert len(files) == 3\n"
         "sys.exit(3 if 'matplotlib.pyplot' in sys.modules else 0)\n")
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True,
                           text=True, timeout=120)
-    assert done.returncode == 0, done.stderr or "twin.plots imported matplotlib.pyplot"
+    assert done.returncode == 0, done.stderr or "twin.results.plots imported matplotlib.pyplot"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES)
 
 

@@ -20,7 +20,7 @@ from scipy import stats
 
 import benchmarks.simpy_model as sm
 import twin
-from twin.metrics import mean_ci
+from twin.results.metrics import mean_ci
 
 ENGINE_LANES = 256
 SIMPY_REPLICATIONS = 64  # about 6 s of SimPy

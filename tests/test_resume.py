@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import twin
-from twin import chunks as chunks_module
+from twin.run import chunks as chunks_module
 
 PLANT = {
     "name": "resumable", "horizon": "400h", "warmup": "40h",

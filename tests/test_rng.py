@@ -7,7 +7,7 @@ import pytest
 from scipy import special, stats
 
 from twin._backend import get_backend, to_numpy
-from twin.compile import gamma_log_quantiles
+from twin.compile.plant import gamma_log_quantiles
 from twin.engine import rng
 from twin.errors import TwinError
 

@@ -31,7 +31,7 @@ import pytest
 import scipy.linalg
 
 import twin
-from twin.metrics import mean_ci
+from twin.results.metrics import mean_ci
 
 K = 2.5  # allowed half-widths of the 95% confidence interval
 LANES = 512

@@ -25,7 +25,7 @@ import yaml
 import twin
 from twin import cli
 from twin.config import plant_from_dict
-from twin.simulate import Result, SimulationError, simulate_batch
+from twin.run.simulate import Result, SimulationError, simulate_batch
 from twin.tune import Settings, Tuner, finish
 from twin.tune import study as tune_study
 from twin.tune.results import pareto_front

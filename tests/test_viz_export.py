@@ -12,7 +12,7 @@ import pytest
 
 import twin
 from twin.errors import TwinError
-from twin.report import write_results
+from twin.results.report import write_results
 from twin.viz.export import write_gltf, write_usd
 from twin.viz.scene import build, read_summary
 

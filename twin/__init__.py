@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from twin.config import Plant, load_plant
 from twin.errors import ConfigError, TwinError
-from twin.simulate import Result, SimulationError, simulate
+from twin.run.simulate import Result, SimulationError, simulate
 
 __all__ = ["ConfigError", "Plant", "Result", "SimulationError", "TwinError", "load", "simulate"]
 

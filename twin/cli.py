@@ -24,11 +24,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from twin import config, report, trace
+from twin import config
 from twin._backend import BACKENDS
 from twin.engine.loop import METHODS
 from twin.errors import TwinError
-from twin.simulate import simulate
+from twin.results import report
+from twin.run import trace
+from twin.run.simulate import simulate
 from twin.units import parse_duration
 
 PARTIAL = ".partial"  # folder under --out that keeps an interrupted run's partial results

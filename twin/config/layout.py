@@ -4,7 +4,7 @@ metres, x along the hall's length and y across it, the origin at a corner of the
 `layout_problems` checks a whole plant against its floor plan once every field is valid:
 stations inside the floor, apart and off the aisles, every place vehicles use on the floor and
 on the aisle network, routes that fleets drive joined by aisles, batteries that last the drive
-to a charger. The aisle graph and its distances come from `twin.geometry`."""
+to a charger. The aisle graph and its distances come from `twin.config.geometry`."""
 
 import math
 from typing import TYPE_CHECKING, Annotated
@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from twin.config.fields import _ConfigModel
-from twin.geometry import TOLERANCE, Geometry, aisle_segments, plant_geometry
+from twin.config.geometry import TOLERANCE, Geometry, aisle_segments, plant_geometry
 
 if TYPE_CHECKING:
     from twin.config.models import Plant, Station

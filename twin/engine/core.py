@@ -135,7 +135,7 @@ class DeviceParams:
     has_power: bool
     has_cap: bool
     has_profiles: bool
-    # transport (twin.compile_logistics.FleetPlan); empty placeholders without fleets
+    # transport (twin.compile.logistics.FleetPlan); empty placeholders without fleets
     has_transport: bool = False
     has_battery: bool = False
     V0: int = 0  # first vehicle slot
@@ -158,7 +158,7 @@ class DeviceParams:
     lane_pp: Array = None  # (L,) scenario * P * P
     lane_f: Array = None  # (L,) lane * F
     lane_v: Array = None  # (L,) lane * (V + 1)
-    # resource pools (twin.compile_logistics.PoolPlan)
+    # resource pools (twin.compile.logistics.PoolPlan)
     has_units: bool = False
     has_shifts: bool = False
     on_at_start: Array = None  # (NP,) bool

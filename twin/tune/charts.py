@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 
-from twin.plots import DPI, _figure, _save_atomic
+from twin.results.plots import DPI, _figure, _save_atomic
 
 
 def convergence_plot(path: Path, numbers: np.ndarray, values: np.ndarray, feasible: np.ndarray,

@@ -12,10 +12,10 @@ import difflib
 
 import numpy as np
 
-from twin import metrics
+from twin.results import metrics
 from twin.config import Plant
 from twin.config.tuning import Costs
-from twin.simulate import Result
+from twin.run.simulate import Result
 
 SHORT_NAMES = {
     "throughput": "throughput_per_h",

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from twin.errors import TwinError
-from twin.metrics import mean_ci
-from twin.report import _csv_text, write_atomic
+from twin.results.metrics import mean_ci
+from twin.results.report import _csv_text, write_atomic
 from twin.tune import charts
 from twin.tune.study import FAILED, REJECTED, Outcome, Tuner, _optuna
 

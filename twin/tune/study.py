@@ -28,7 +28,7 @@ import numpy as np
 
 from twin.config import ConfigError, Plant, load_plant
 from twin.errors import TwinError
-from twin.simulate import SimulationError, simulate_batch
+from twin.run.simulate import SimulationError, simulate_batch
 from twin.tune import measures
 from twin.tune.space import Space
 

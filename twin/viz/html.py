@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from twin.errors import TwinError
-from twin.report import write_atomic
+from twin.results.report import write_atomic
 from twin.viz.render import AISLE_COLOR, CMAP, FLOOR_COLOR, PLAIN_STATION, RACK_COLOR, STATE_COLORS
 from twin.viz.scene import Scene
 

@@ -189,7 +189,7 @@ def set_camera(p, scene: Scene, camera: str) -> None:
 
 def screenshot(scene: Scene, path: str | Path, size: tuple[int, int], camera: str) -> Path:
     """Render off-screen and write a PNG (through a temporary file and a rename)."""
-    from twin.report import write_atomic
+    from twin.results.report import write_atomic
 
     p = plotter(scene, size=size, off_screen=True)
     set_camera(p, scene, camera)

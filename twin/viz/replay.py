@@ -343,7 +343,7 @@ class _Router:
     predecessors), and the leg to the other place."""
 
     def __init__(self, plant: Any):
-        from twin.geometry import plant_geometry
+        from twin.config.geometry import plant_geometry
 
         self.geo = plant_geometry(plant) if plant.layout is not None else None
         self.homes: dict[str, np.ndarray] = {}
@@ -370,7 +370,7 @@ class _Router:
     def _feet(self, point: np.ndarray) -> np.ndarray:
         """Aisle nodes where a place can join the aisle: those as near as its nearest aisle
         point (the engine cuts the aisle there, so the foot is a node)."""
-        from twin.geometry import nearest_aisle_points
+        from twin.config.geometry import nearest_aisle_points
 
         foot = nearest_aisle_points(point[None], self.segments)[0][0]
         gap = np.linalg.norm(self.nodes - point, axis=1)

@@ -18,7 +18,7 @@ import numpy as np
 from twin.config import Plant
 from twin.config.layout import station_rectangle
 from twin.errors import TwinError
-from twin.geometry import aisle_segments, plant_geometry
+from twin.config.geometry import aisle_segments, plant_geometry
 
 COLORS = ("state", "busy", "blocked", "queue", "power")
 STATES = ("idle", "busy", "blocked", "down")  # `state`: the one a station spends most time in

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from twin import metrics
+from twin.results import metrics
 from twin._backend import get_backend
-from twin.checkpoints import Checkpoints, run_key
-from twin.chunks import (
+from twin.run.checkpoints import Checkpoints, run_key
+from twin.run.chunks import (
     MEMORY_SHARE,
     Chunk,
     chunk_size,
@@ -26,7 +26,7 @@ from twin.compile import PowerPlan, compile_plant, compile_plants
 from twin.config import Plant
 from twin.engine import loop
 from twin.errors import TwinError
-from twin.flow import (
+from twin.compile.flow import (
     certain_overload,
     effective_process_mean,
     expected_exits,
@@ -46,7 +46,7 @@ class Result:
     Attributes
     ----------
     lanes : dict of NumPy arrays
-        Per-replication figures (see :func:`twin.metrics.per_lane`), lane axis first; with
+        Per-replication figures (see :func:`twin.results.metrics.per_lane`), lane axis first; with
         power, ``power.series_kw`` (R, B) is the plant power of each demand interval.
     power_plan : twin.compile.PowerPlan or None
         The demand-interval bins, tariff and cap behind the power figures (None: no power).

@@ -1,7 +1,7 @@
 """Power and energy charts as PNG files: plant power over time, its load duration curve, and
 energy per station.
 
-NumPy only, like :mod:`twin.report`. Figures are drawn on matplotlib's Agg canvas directly
+NumPy only, like :mod:`twin.results.report`. Figures are drawn on matplotlib's Agg canvas directly
 (``Figure`` + ``FigureCanvasAgg``), never through pyplot, so that importing this module selects
 no backend, opens no window and leaves matplotlib's global state alone.
 """
@@ -17,8 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from twin.errors import TwinError
-from twin.metrics import mean_ci
-from twin.report import write_atomic
+from twin.results.metrics import mean_ci
+from twin.results.report import write_atomic
 
 DPI = 120
 BAND = (5.0, 95.0)  # percentiles of the shaded band across replications
@@ -211,7 +211,7 @@ def _finish(ax) -> None:
 
 
 def _save_atomic(fig: Figure, path: Path) -> None:
-    """Render ``fig`` as PNG and write it with :func:`twin.report.write_atomic`."""
+    """Render ``fig`` as PNG and write it with :func:`twin.results.report.write_atomic`."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     write_atomic(path, buf.getvalue())

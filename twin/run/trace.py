@@ -30,7 +30,7 @@ from twin.config import Plant
 from twin.engine import core, loop
 from twin.engine import logistics as lg
 from twin.errors import TwinError
-from twin.geometry import plant_geometry
+from twin.config.geometry import plant_geometry
 
 COLUMNS = ("time_h", "kind", "id", "index", "state", "place", "x", "y", "to_place", "to_x",
            "to_y", "arrive_h", "job", "value", "plant_kw")
@@ -161,7 +161,7 @@ def _vehicle_rows(params, places: _Places, s, v: int, code: int, start: int, t: 
 def write(path: str, rows: list[list]) -> Path:
     """Write trace rows to ``path``: Parquet when it ends in ``.parquet`` (pyarrow needed),
     else CSV; atomically, as every result file."""
-    from twin.report import write_atomic
+    from twin.results.report import write_atomic
 
     out = Path(path)
     if out.suffix == ".parquet":

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from twin.compile_logistics import FleetPlan, PoolPlan, fleet_plan, pool_plan
+from twin.compile.logistics import FleetPlan, PoolPlan, fleet_plan, pool_plan
 from twin.config import Deterministic, Empirical, Exponential, Gamma, Lognormal, Plant, Triangular
 from twin.config import Uniform as UniformDist
 from twin.engine import rng

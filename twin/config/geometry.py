@@ -12,9 +12,11 @@ The graph is built once, from NumPy arrays, when a plant is checked or compiled:
 4. Nodes closer than `TOLERANCE` are merged, and SciPy's Dijkstra
    (``scipy.sparse.csgraph.shortest_path``) gives the shortest path between every two places.
 
-This module takes the plant by duck typing (``plant.layout``, ``plant.stations``,
-``plant.transport``) and imports nothing from `twin.config`, which imports it. Lengths are
-metres, x along the hall and y across it.
+It lives in the config package because the config's own checks (`twin.config.layout`) need
+the graph to say which places no aisle reaches; compiling, the trace and the viewer use it
+too. It takes the plant by duck typing (``plant.layout``, ``plant.stations``,
+``plant.transport``) and imports nothing else from `twin`. Lengths are metres, x along the hall
+and y across it.
 """
 
 from dataclasses import dataclass

@@ -3,7 +3,7 @@
 A chunk is a block of consecutive lanes that the engine runs as one batch. On NumPy, chunks
 run side by side in worker processes, one per CPU core, when each keeps hundreds of lanes (a
 step costs a fixed overhead plus work per lane, so smaller splits only add overhead). Every
-chunk may keep checkpoints (:mod:`twin.checkpoints`).
+chunk may keep checkpoints (:mod:`twin.run.checkpoints`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin import metrics
+from twin.results import metrics
 from twin._backend import Backend, get_backend, to_numpy
-from twin.checkpoints import Checkpoints
+from twin.run.checkpoints import Checkpoints
 from twin.compile import Params
 from twin.engine import loop
 

@@ -1,8 +1,8 @@
 """Compile fleets and resource pools into the arrays the engine reads (see docs/transport.md).
 
-Units end here, as in :mod:`twin.compile`: times in hours, distances in metres, speeds in
-metres per hour. Places are those of :class:`twin.geometry.Geometry`: station docks ``0..J-1``,
-the shipping point ``J``, then each fleet's home and chargers.
+Units end here, as in :mod:`twin.compile.plant`: times in hours, distances in metres, speeds
+in metres per hour. Places are those of :class:`twin.config.geometry.Geometry`: station docks
+``0..J-1``, the shipping point ``J``, then each fleet's home and chargers.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.config import Plant
+from twin.config.geometry import plant_geometry
 from twin.config.logistics import HOURS_PER_WEEK, alternatives, on_hours
 
 NO_PLACE = -1
@@ -159,7 +160,6 @@ def fleet_plan(plants: list[Plant], lane_scenario: np.ndarray) -> FleetPlan | No
                 "all scenarios of a batch must have the same fleets in one order")
     if not ids:
         return None
-    from twin.geometry import plant_geometry  # TODO top-level once twin/geometry.py lands
 
     S, F, J = len(plants), len(ids), len(plants[0].stations)
     geos = [plant_geometry(p) for p in plants]

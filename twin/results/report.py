@@ -163,7 +163,7 @@ def write_results(out_dir: str | os.PathLike, result) -> list[Path]:
     """Write what a run measured into ``out_dir`` (created if needed): ``summary.json`` and
     ``replications.csv``; with power, also ``power_kw.csv`` (the demand-interval series) and
     the charts ``power.png``, ``load_duration.png`` and ``energy_by_station.png``."""
-    from twin import plots  # matplotlib loads only when charts are written
+    from twin.results import plots  # matplotlib loads only when charts are written
 
     out = Path(out_dir)
     try:
