@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.results import metrics
 from twin._backend import get_backend, to_numpy
 from twin.compile import compile_plants
 from twin.engine import loop
+from twin.results import metrics
 
 
 def assert_batch_equals_runs_alone(backend: str, scenarios: list, replications: int,

@@ -11,8 +11,8 @@ import pytest
 
 import twin
 from tests.test_transport import agv, plant, station
-from twin.run import trace
 from twin.cli import main
+from twin.run import trace
 
 HAND = {"stations": [station("a", 10, "30min", buffer=0, transport="agv"),
                       station("b", 46, "15min")],

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin.config import plant_from_dict
+from twin.config.geometry import TOLERANCE, plant_geometry
 from twin.config.layout import Layout
 from twin.errors import ConfigError
-from twin.config.geometry import TOLERANCE, plant_geometry
 
 
 def station(id: str, **fields) -> dict:

@@ -82,9 +82,9 @@ def test_scenarios_in_one_batch_equal_their_runs_alone(backend):
     """Lanes of different scenarios (server counts, buffers, times) share one batch, padded to
     the largest server counts, with common random numbers: each scenario's lanes equal its own
     run alone, number for number."""
-    from twin.results import metrics
     from twin._backend import get_backend, to_numpy
     from twin.compile import compile_plants
+    from twin.results import metrics
 
     def plant(servers: int, buffer: int, mean: str):
         return twin.config.plant_from_dict({

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 import twin
 from benchmarks import simpy_model as sm
 from tests.batches import assert_batch_equals_runs_alone
-from twin.results import metrics
 from twin.engine import loop
+from twin.results import metrics
 
 TOL = 1e-9
 

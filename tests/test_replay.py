@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from tests.test_transport import agv, plant, station
-from twin.run import trace
-from twin.errors import TwinError
 from twin.config.geometry import plant_geometry
+from twin.errors import TwinError
+from twin.run import trace
 
 pv = pytest.importorskip("pyvista")
 replay = pytest.importorskip("twin.viz.replay")

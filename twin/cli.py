@@ -28,6 +28,7 @@ from twin import config
 from twin._backend import BACKENDS
 from twin.engine.loop import METHODS
 from twin.errors import TwinError
+from twin.files import writing
 from twin.results import report
 from twin.run import trace
 from twin.run.simulate import simulate
@@ -96,11 +97,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         f"{replications} replications, 0 to {replications - 1}")
     partial = Path(args.out) / PARTIAL if args.out else None
     if partial is not None:
-        try:
+        with writing(f"--out {args.out}", "results there", "folder"):
             partial.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise TwinError(f"--out {args.out}: cannot write results there ({err.strerror}); "
-                            f"choose a writable folder") from None
     bar = _LazyProgress(f"simulating {plant.name}")
     try:
         result = simulate(plant, replications=args.replications, seed=args.seed,

@@ -16,9 +16,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from twin.errors import TwinError
+from twin.files import write_atomic, writing
 from twin.results.metrics import mean_ci
-from twin.results.report import write_atomic
 
 DPI = 120
 BAND = (5.0, 95.0)  # percentiles of the shaded band across replications
@@ -94,13 +93,10 @@ def power_plots(out_dir: Path, bin_start_h: np.ndarray, bin_end_h: np.ndarray,
         _load_duration_figure(end - start, series * per_kw, cap, unit, title),
         _energy_figure(station_ids, energy, title),
     ]
-    try:
+    with writing(out, "the power charts there", "folder"):
         out.mkdir(parents=True, exist_ok=True)
         for fig, path in zip(figures, files, strict=True):
-            _save_atomic(fig, path)
-    except OSError as err:
-        raise TwinError(f"{out}: cannot write the power charts there ({err.strerror}); "
-                        f"choose a writable folder") from None
+            save_png(fig, path)
     return files
 
 
@@ -125,7 +121,7 @@ def _power_figure(start: np.ndarray, end: np.ndarray, series: np.ndarray, cap: f
     """Median plant power over time, as steps, with the 5-95% band across replications."""
     in_days = end[-1] - start[0] > 72.0
     edges = np.append(start, end[-1]) / (24.0 if in_days else 1.0)
-    fig, ax = _figure((9.0, 4.5))
+    fig, ax = figure((9.0, 4.5))
     _median_and_band(ax, edges, series)
     _cap_line(ax, cap)
     ax.set_xlim(edges[0], edges[-1])
@@ -151,7 +147,7 @@ def _load_duration_figure(lengths: np.ndarray, series: np.ndarray, cap: float | 
     mid = (edges[:-1] + edges[1:]) / 2
     idx = np.stack([np.searchsorted(row, mid, side="right") - 1 for row in share])
     on_grid = np.take_along_axis(kw, np.clip(idx, 0, kw.shape[1] - 1), axis=1)
-    fig, ax = _figure((7.0, 4.5))
+    fig, ax = figure((7.0, 4.5))
     _median_and_band(ax, 100.0 * edges, on_grid)
     _cap_line(ax, cap)
     ax.set_xlim(0.0, 100.0)
@@ -168,7 +164,7 @@ def _energy_figure(station_ids: Sequence[str], energy: np.ndarray, title: str) -
     means = np.array([s["mean"] for s in stats], dtype=np.float64)
     half = np.array([(s["ci95"][1] - s["ci95"][0]) / 2 for s in stats], dtype=np.float64)
     reps = energy.shape[0]
-    fig, ax = _figure((7.0, 1.5 + 0.35 * max(len(station_ids), 1)))
+    fig, ax = figure((7.0, 1.5 + 0.35 * max(len(station_ids), 1)))
     ax.barh(np.arange(len(station_ids)), means, xerr=half if reps > 1 else None,
             tick_label=list(station_ids), color="tab:blue", ecolor="black", capsize=3)
     ax.invert_yaxis()
@@ -180,7 +176,9 @@ def _energy_figure(station_ids: Sequence[str], energy: np.ndarray, title: str) -
     return fig
 
 
-def _figure(size: tuple[float, float]):
+def figure(size: tuple[float, float]):
+    """A new figure of ``size`` inches at :data:`DPI` on its own Agg canvas (no pyplot), and
+    its one axes."""
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
@@ -210,8 +208,8 @@ def _finish(ax) -> None:
     ax.figure.legend(loc="outside lower center", ncols=3, frameon=False)
 
 
-def _save_atomic(fig: Figure, path: Path) -> None:
-    """Render ``fig`` as PNG and write it with :func:`twin.results.report.write_atomic`."""
+def save_png(fig: Figure, path: Path) -> None:
+    """Render ``fig`` as PNG and write it atomically (:func:`twin.files.write_atomic`)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     write_atomic(path, buf.getvalue())

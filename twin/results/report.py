@@ -1,4 +1,4 @@
-"""Human-readable results: the rich tables ``twin run`` prints, and atomic result files."""
+"""Human-readable results: the rich tables ``twin run`` prints, and the result files."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import io
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from twin.errors import TwinError
+from twin.files import write_atomic, writing
 
 
 def _fmt(stat: dict, scale: float = 1.0) -> str:
@@ -132,26 +131,8 @@ def print_power(power: dict, console: Console) -> None:
     console.print(table)
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename,
-    so that a reader never sees a half-written file and an interrupted run leaves the old one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        mode = "wb" if isinstance(content, bytes) else "w"
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"newline": ""})) as fh:
-            fh.write(content)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # as a plain open() would have made it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _csv_text(columns: list[str], rows: list[list[float]]) -> str:
+def csv_text(columns: list[str], rows: list[list[float]]) -> str:
+    """A table as CSV text: a header line of ``columns``, then one line per row."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(columns)
@@ -166,21 +147,18 @@ def write_results(out_dir: str | os.PathLike, result) -> list[Path]:
     from twin.results import plots  # matplotlib loads only when charts are written
 
     out = Path(out_dir)
-    try:
+    with writing(f"--out {out_dir}", "results there", "folder"):
         out.mkdir(parents=True, exist_ok=True)
         files = [out / "summary.json", out / "replications.csv"]
         write_atomic(files[0], json.dumps(result.summary(), indent=2) + "\n")
-        write_atomic(files[1], _csv_text(*result.replication_rows()))
+        write_atomic(files[1], csv_text(*result.replication_rows()))
         plan = result.power_plan
         if plan is not None:
             files.append(out / "power_kw.csv")
-            write_atomic(files[-1], _csv_text(*result.power_rows()))
+            write_atomic(files[-1], csv_text(*result.power_rows()))
             caps = plan.cap_kw[np.isfinite(plan.cap_kw)]
             files += plots.power_plots(
                 out, plan.bin_start, plan.bin_end, result.lanes["power.series_kw"],
                 float(caps.min()) if caps.size else None, result.station_ids,
                 result.lanes["power.station.energy_mwh"], result.name)
-    except OSError as err:
-        raise TwinError(f"--out {out_dir}: cannot write results there ({err.strerror}); "
-                        f"choose a writable folder") from None
     return files

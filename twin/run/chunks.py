@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin.results import metrics
 from twin._backend import Backend, get_backend, to_numpy
-from twin.run.checkpoints import Checkpoints
 from twin.compile import Params
 from twin.engine import loop
+from twin.results import metrics
+from twin.run.checkpoints import Checkpoints
 
 CPU_MAX_CHUNK = 2048  # lanes per chunk on NumPy: past it the state falls out of cache (measured)
 MEMORY_SHARE = 0.25  # share of free (device) memory the chunks may plan to use

@@ -11,8 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.results import metrics
 from twin._backend import get_backend
+from twin.compile import PowerPlan, compile_plant, compile_plants
+from twin.compile.flow import (
+    certain_overload,
+    effective_process_mean,
+    expected_exits,
+    offered_loads,
+    visit_ratios,
+)
+from twin.config import Plant
+from twin.engine import loop
+from twin.errors import TwinError
+from twin.results import metrics
 from twin.run.checkpoints import Checkpoints, run_key
 from twin.run.chunks import (
     MEMORY_SHARE,
@@ -21,17 +32,6 @@ from twin.run.chunks import (
     default_workers,
     run_chunks,
     useful_workers,
-)
-from twin.compile import PowerPlan, compile_plant, compile_plants
-from twin.config import Plant
-from twin.engine import loop
-from twin.errors import TwinError
-from twin.compile.flow import (
-    certain_overload,
-    effective_process_mean,
-    expected_exits,
-    offered_loads,
-    visit_ratios,
 )
 
 

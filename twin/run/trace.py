@@ -27,10 +27,11 @@ import numpy as np
 
 from twin.compile import compile_plant
 from twin.config import Plant
+from twin.config.geometry import plant_geometry
 from twin.engine import core, loop
 from twin.engine import logistics as lg
 from twin.errors import TwinError
-from twin.config.geometry import plant_geometry
+from twin.files import write_atomic, writing
 
 COLUMNS = ("time_h", "kind", "id", "index", "state", "place", "x", "y", "to_place", "to_x",
            "to_y", "arrive_h", "job", "value", "plant_kw")
@@ -161,8 +162,6 @@ def _vehicle_rows(params, places: _Places, s, v: int, code: int, start: int, t: 
 def write(path: str, rows: list[list]) -> Path:
     """Write trace rows to ``path``: Parquet when it ends in ``.parquet`` (pyarrow needed),
     else CSV; atomically, as every result file."""
-    from twin.results.report import write_atomic
-
     out = Path(path)
     if out.suffix == ".parquet":
         try:
@@ -181,9 +180,6 @@ def write(path: str, rows: list[list]) -> Path:
         writer.writerow(COLUMNS)
         writer.writerows(rows)
         content = text.getvalue()
-    try:
+    with writing(f"--trace {path}", "the trace there"):
         write_atomic(out, content)
-    except OSError as err:
-        raise TwinError(f"--trace {path}: cannot write the trace there ({err.strerror}); "
-                        "choose a writable path") from None
     return out

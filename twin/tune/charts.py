@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 
-from twin.results.plots import DPI, _figure, _save_atomic
+from twin.results.plots import DPI, figure, save_png
 
 
 def convergence_plot(path: Path, numbers: np.ndarray, values: np.ndarray, feasible: np.ndarray,
@@ -38,7 +38,7 @@ def convergence_plot(path: Path, numbers: np.ndarray, values: np.ndarray, feasib
     axes[-1].set_xlabel("trial")
     axes[0].set_title(title)
     axes[0].legend(loc="best", fontsize="small")
-    _save_atomic(fig, path)
+    save_png(fig, path)
     return path
 
 
@@ -47,7 +47,7 @@ def pareto_plot(path: Path, values: np.ndarray, feasible: np.ndarray, front: np.
                 title: str) -> Path:
     """The first two objectives of every simulated candidate, the Pareto-optimal ones joined,
     and the re-run candidates with their 95% confidence intervals."""
-    fig, ax = _figure((7.0, 5.0))
+    fig, ax = figure((7.0, 5.0))
     (mx, dx), (my, dy) = objectives[:2]
     if (~feasible).any():
         ax.scatter(values[~feasible, 0], values[~feasible, 1], s=14, marker="x", color="0.6",
@@ -70,7 +70,7 @@ def pareto_plot(path: Path, values: np.ndarray, feasible: np.ndarray, front: np.
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
-    _save_atomic(fig, path)
+    save_png(fig, path)
     return path
 
 

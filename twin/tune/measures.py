@@ -12,9 +12,9 @@ import difflib
 
 import numpy as np
 
-from twin.results import metrics
 from twin.config import Plant
 from twin.config.tuning import Costs
+from twin.results import metrics
 from twin.run.simulate import Result
 
 SHORT_NAMES = {

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from twin.errors import TwinError
+from twin.files import write_atomic, writing
 from twin.results.metrics import mean_ci
-from twin.results.report import _csv_text, write_atomic
+from twin.results.report import csv_text
 from twin.tune import charts
-from twin.tune.study import FAILED, REJECTED, Outcome, Tuner, _optuna
+from twin.tune.study import FAILED, REJECTED, Outcome, Tuner, load_optuna
 
 
 def pareto_front(points: np.ndarray, directions: list[str]) -> np.ndarray:
@@ -38,7 +38,7 @@ def pareto_front(points: np.ndarray, directions: list[str]) -> np.ndarray:
 
 def _records(tuner: Tuner) -> list[dict[str, Any]]:
     """Every trial of the study as a flat record, by trial number."""
-    states = _optuna().trial.TrialState
+    states = load_optuna().trial.TrialState
     out = []
     for t in tuner.study.get_trials(deepcopy=False):
         attrs = t.user_attrs
@@ -130,7 +130,7 @@ def finish(tuner: Tuner) -> dict[str, Any]:
     }
     out_dir = tuner.out
     files: list[Path] = []
-    try:
+    with writing(f"--out {out_dir}", "results there", "folder"):
         out_dir.mkdir(parents=True, exist_ok=True)
         if len(objectives) == 1:
             metric, direction = objectives[0]
@@ -161,14 +161,11 @@ def finish(tuner: Tuner) -> dict[str, Any]:
                 write_atomic(files[-1], tuner.space.dump(picked[k]["values"]))
                 reran[k]["file"] = str(files[-1])
         files.append(out_dir / "trials.csv")
-        write_atomic(files[-1], _csv_text(*trials_table(tuner, records)))
+        write_atomic(files[-1], csv_text(*trials_table(tuner, records)))
         files += _charts(tuner, records, objectives, outcomes, picked, good)
         files.append(out_dir / "report.json")
         report["files"] = [str(f) for f in files]
         write_atomic(files[-1], json.dumps(report, indent=2, default=str) + "\n")
-    except OSError as err:
-        raise TwinError(f"--out {out_dir}: cannot write results there ({err.strerror}); choose "
-                        "a writable folder") from None
     return report
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from twin.config import ConfigError, Plant, load_plant
 from twin.errors import TwinError
+from twin.files import writing
 from twin.run.simulate import SimulationError, simulate_batch
 from twin.tune import measures
 from twin.tune.space import Space
@@ -189,14 +190,11 @@ class Tuner:
     def open(self):
         """Create the study, or load it with --resume/--worker; check it belongs to this
         config."""
-        optuna = _optuna()
+        optuna = load_optuna()
         if self.storage_url.startswith("sqlite:///"):
             folder = Path(self.storage_url.removeprefix("sqlite:///")).parent
-            try:
+            with writing(f"--out {folder}", "there", "folder"):
                 folder.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise TwinError(f"--out {folder}: cannot write there ({err.strerror}); choose "
-                                "a writable folder") from None
         for attempt in range(8):
             try:
                 storage = optuna.storages.RDBStorage(self.storage_url)
@@ -266,7 +264,7 @@ class Tuner:
                 for v, d in zip(objectives, self.directions)]
 
     def _sampler(self):
-        optuna = _optuna()
+        optuna = load_optuna()
         name = self.sampler_kind
         if name == "cmaes" and len(self.directions) > 1:
             raise TwinError("--sampler cmaes: CMA-ES optimizes one objective; use nsga2 or tpe "
@@ -289,7 +287,7 @@ class Tuner:
     def counted(self) -> int:
         """Trials that count towards --trials: finished ones, and those in flight. Waiting
         (enqueued) trials do not count: they are asked first, and count once running."""
-        states = _optuna().trial.TrialState
+        states = load_optuna().trial.TrialState
         n = 0
         for t in self.study.get_trials(deepcopy=False):
             if t.state in (states.COMPLETE, states.RUNNING) or (
@@ -300,7 +298,7 @@ class Tuner:
     def recover(self) -> int:
         """Candidates that were in flight when a process on this machine stopped: marked
         interrupted and asked again first. Returns how many."""
-        optuna = _optuna()
+        optuna = load_optuna()
         host = socket.gethostname()
         again = 0
         for t in self.study.get_trials(deepcopy=False,
@@ -326,7 +324,7 @@ class Tuner:
             progress: Callable[[float], None] | None = None) -> None:
         """Ask, simulate and tell batches until the study has its trials."""
         study = self.study or self.open()
-        optuna = _optuna()
+        optuna = load_optuna()
         if self.settings.resume:
             self.recover()
         while True:
@@ -380,7 +378,7 @@ class Tuner:
 
 def completed(study) -> list:
     """The study's complete trials."""
-    states = _optuna().trial.TrialState
+    states = load_optuna().trial.TrialState
     return study.get_trials(deepcopy=False, states=(states.COMPLETE,))
 
 
@@ -448,7 +446,7 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(values, default=str))
 
 
-def _optuna():
+def load_optuna():
     import optuna  # loaded only by `twin tune`
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from twin.errors import TwinError
-from twin.results.report import write_atomic
+from twin.files import atomic_path, write_atomic, writing
 from twin.viz.render import AISLE_COLOR, CMAP, FLOOR_COLOR, PLAIN_STATION, RACK_COLOR, STATE_COLORS
 from twin.viz.scene import Scene
 
@@ -169,11 +168,6 @@ def _station_info(scene: Scene, j: int) -> dict[str, Any]:
     return info
 
 
-def _cannot_write(flag: str, path: Path, err: OSError) -> TwinError:
-    why = err.strerror or str(err)
-    return TwinError(f"{flag} {path}: cannot write it ({why}); choose a writable path")
-
-
 # ----------------------------------------------------------------------------- glTF
 
 
@@ -225,10 +219,8 @@ def write_gltf(scene: Scene, path: str | os.PathLike) -> Path:
         add("Shipping", *_discs(scene.shipping, radius, height), _rgb(colour),
             {"point": np.asarray(scene.shipping, dtype=float).tolist()})
     data = out.export(file_type="glb", include_normals=True)
-    try:
+    with writing(f"--gltf {path}"):
         write_atomic(path, data)
-    except OSError as err:
-        raise _cannot_write("--gltf", path, err) from None
     return path
 
 
@@ -339,31 +331,23 @@ def write_usd(scene: Scene, path: str | os.PathLike) -> Path:
         mesh("/Plant/Shipping", *_discs(scene.shipping, radius, height), _rgb(colour))
 
     layer = stage.GetRootLayer()
-    try:
+    with writing(f"--usd {path}"):
         if suffix == ".usdc":
             _export_atomic(layer, path)
         else:  # ASCII, whatever the suffix
             write_atomic(path, layer.ExportToString())
-    except OSError as err:
-        raise _cannot_write("--usd", path, err) from None
     return path
 
 
 def _export_atomic(layer, path: Path) -> None:
-    """Export a USD layer (USD picks the file format by the suffix) into a temporary folder
-    beside ``path``, then rename the file into place."""
+    """Export a USD layer to ``path`` through a temporary file of the same suffix (USD picks
+    the file format by it) and a rename."""
     from pxr import Tf
 
-    folder = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
-    tmp = folder / path.name
-    try:
+    with atomic_path(path) as tmp:
         try:
             done = layer.Export(str(tmp))
         except Tf.ErrorException as err:
             raise OSError(0, str(err).strip().splitlines()[-1]) from None
         if not done:
             raise OSError(0, "USD could not export the layer")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        folder.rmdir()

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.errors import TwinError
-from twin.results.report import write_atomic
+from twin.files import write_atomic, writing
 from twin.viz.render import AISLE_COLOR, CMAP, FLOOR_COLOR, PLAIN_STATION, RACK_COLOR, STATE_COLORS
 from twin.viz.scene import Scene
 
@@ -56,11 +55,8 @@ def write_html(scene: Scene, path: str | Path) -> Path:
     folder and a rename) and return the path."""
     path = Path(path)
     page = page_text(scene)
-    try:
+    with writing(f"--html {path}"):
         write_atomic(path, page.encode("utf-8"))
-    except OSError as err:
-        raise TwinError(f"--html {path}: cannot write it ({err.strerror or err}); choose a "
-                        f"writable path") from None
     return path
 
 
@@ -188,16 +184,6 @@ def _station_colours(scene: Scene) -> tuple[np.ndarray | None, dict[str, Any]]:
                   "max": high}
 
 
-def _figure(scene: Scene, j: int) -> str:
-    """The label under a station's id when coloured, as twin.viz.render writes it."""
-    v = float(scene.values[j])
-    if scene.color == "state":
-        return scene.state_names[int(v)]
-    if scene.color in ("busy", "blocked"):
-        return f"{v:.0%}"
-    return f"{v:.3g}"
-
-
 def _format(key: str, value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return "-" if value is None else str(value)
@@ -278,7 +264,7 @@ def _payload(scene: Scene) -> dict[str, Any]:
             "servers": int(scene.servers[j]),
             "lo": [round(float(v), 4) for v in scene.lo[j]],
             "hi": [round(float(v), 4) for v in pick_hi[j]],
-            "label": _figure(scene, j) if scene.values is not None else "",
+            "label": scene.value_text(j) if scene.values is not None else "",
             "figures": [[str(k), _format(str(k), v)] for k, v in figures.items()],
             "bottleneck": sid == scene.bottleneck,
         })

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.errors import TwinError
+from twin.files import write_atomic, writing
 from twin.viz.scene import Scene
 
 CAMERAS = ("iso", "top", "front")
@@ -104,21 +104,12 @@ def plotter(scene: Scene, size: tuple[int, int] = (1600, 1000), off_screen: bool
     if labels:
         tops = np.column_stack([(scene.lo[:, :2] + scene.hi[:, :2]) / 2,
                                 np.maximum(scene.hi[:, 2], 2.5) + 1.0])
-        text = [f"{sid}\n{_figure(scene, j)}" if scene.values is not None else sid
+        text = [f"{sid}\n{scene.value_text(j)}" if scene.values is not None else sid
                 for j, sid in enumerate(scene.station_ids)]
         p.add_point_labels(tops, text, font_size=11, point_size=1, shape_opacity=0.6,
                            always_visible=True, name="labels", show_points=False)
     p.add_text(scene.title, position="upper_left", font_size=12, color="black", name="title")
     return p
-
-
-def _figure(scene: Scene, j: int) -> str:
-    v = scene.values[j]
-    if scene.color == "state":
-        return scene.state_names[int(v)]
-    if scene.color in ("busy", "blocked"):
-        return f"{v:.0%}"
-    return f"{v:.3g}"
 
 
 def _station_colour(scene: Scene) -> dict | None:
@@ -189,8 +180,6 @@ def set_camera(p, scene: Scene, camera: str) -> None:
 
 def screenshot(scene: Scene, path: str | Path, size: tuple[int, int], camera: str) -> Path:
     """Render off-screen and write a PNG (through a temporary file and a rename)."""
-    from twin.results.report import write_atomic
-
     p = plotter(scene, size=size, off_screen=True)
     set_camera(p, scene, camera)
     try:
@@ -204,9 +193,6 @@ def screenshot(scene: Scene, path: str | Path, size: tuple[int, int], camera: st
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
     path = Path(path)
-    try:
+    with writing(f"--screenshot {path}"):
         write_atomic(path, buf.getvalue())
-    except OSError as err:
-        raise TwinError(f"--screenshot {path}: cannot write it ({err.strerror}); choose a "
-                        f"writable path") from None
     return path

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from twin.errors import TwinError
+from twin.files import atomic_path, writing
 from twin.viz.scene import Scene
 
 SERVER_STATES = ("idle", "busy", "blocked", "down", "off", "waiting", "handover", "wait_units")
@@ -669,12 +669,10 @@ def write_video(scene: Scene, trace: Trace, path: str | os.PathLike, fps: float 
         except ImportError:
             raise TwinError(f"{flag}: MP4 needs imageio and imageio-ffmpeg (pip install imageio "
                             "imageio-ffmpeg); or give a .gif file") from None
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=suffix)
-    os.close(fd)
     count = 0
-    try:
+    with writing(flag, "the video"), atomic_path(out) as tmp:
         if suffix == ".mp4":
-            writer = iio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264",
+            writer = iio.get_writer(str(tmp), format="FFMPEG", mode="I", fps=fps, codec="libx264",
                                     quality=7, pixelformat="yuv420p", macro_block_size=2,
                                     ffmpeg_log_level="error")
             try:
@@ -693,22 +691,7 @@ def write_video(scene: Scene, trace: Trace, path: str | os.PathLike, fps: float 
             count = len(images)
             images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                            duration=max(20, round(1000 / fps)), loop=0)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, out)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise TwinError(f"{flag}: cannot write the video ({err.strerror or err}); choose a "
-                        "writable path") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out, count
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @dataclass

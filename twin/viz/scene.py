@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from twin.config import Plant
+from twin.config.geometry import aisle_segments, plant_geometry
 from twin.config.layout import station_rectangle
 from twin.errors import TwinError
-from twin.config.geometry import aisle_segments, plant_geometry
 
 COLORS = ("state", "busy", "blocked", "queue", "power")
 STATES = ("idle", "busy", "blocked", "down")  # `state`: the one a station spends most time in
@@ -56,6 +56,16 @@ class Scene:
     def title(self) -> str:
         what = f": {self.value_label}" if self.color else ""
         return f"{self.name}{what}"
+
+    def value_text(self, j: int) -> str:
+        """Station ``j``'s value as its label shows it under the id: a state name, a share as
+        a percentage, or a number."""
+        v = float(self.values[j])
+        if self.color == "state":
+            return self.state_names[int(v)]
+        if self.color in ("busy", "blocked"):
+            return f"{v:.0%}"
+        return f"{v:.3g}"
 
 
 def build(plant: Plant, summary: dict[str, Any] | None = None, color: str | None = None,
