@@ -82,7 +82,7 @@ def section(dom: str, element: str) -> str:
 
 def pixels(image: np.ndarray, colour: str | np.ndarray, tol: int = 3) -> int:
     """How many pixels are within ``tol`` of ``colour`` in each channel."""
-    rgb = viz_html._rgb(colour) if isinstance(colour, str) else np.asarray(colour)
+    rgb = hex_rgb(colour) if isinstance(colour, str) else np.asarray(colour)
     return int(np.all(np.abs(image.astype(int) - rgb.astype(int)) <= tol, axis=2).sum())
 
 
@@ -90,7 +90,7 @@ def faces(colour: str, tol: int = 4):
     """Pixels of boxes in ``colour``: their tops and the two sides the first view sees (the
     page's light: 0.5 + 0.6 * max(n . L, 0) with L along (-0.35, -0.55, 1))."""
     light = np.array([-0.35, -0.55, 1.0]) / np.linalg.norm([-0.35, -0.55, 1.0])
-    rgb = viz_html._rgb(colour).astype(float)
+    rgb = hex_rgb(colour).astype(float)
     shades = [np.round(rgb * min(1.0, 0.5 + 0.6 * max(float(n @ light), 0.0)))
               for n in np.array([[0, 0, 1], [-1, 0, 0], [0, -1, 0]], dtype=float)]
     return lambda image: sum(pixels(image, s, tol) for s in shades)
@@ -168,7 +168,7 @@ def test_results_colour_the_stations(houston, tmp_path):
     total = image.shape[0] * image.shape[1]
     assert pixels(image, FLOOR_COLOR) > 0.25 * total
     assert pixels(image, PLAIN_STATION) < 50, "stations are drawn uncoloured"
-    expected = viz_html._viridis(np.array([busy[s] for s in ids]))
+    expected = viz_html.viridis(np.array([busy[s] for s in ids]))
     seen = [pixels(image, c, tol=4) for c in expected]
     assert sum(n > 100 for n in seen) >= len(ids) - 3, dict(zip(ids, seen, strict=True))
     assert "<title>houston: busy share of server time</title>" in dom

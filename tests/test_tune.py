@@ -860,8 +860,8 @@ def test_cmaes_is_told_a_penalty_for_broken_constraints(work):
     tuner = Tuner(config, Settings(out=str(work / "probe"), sampler="cmaes", batch=4))
     # one objective, minimized: a candidate 10% short of its throughput minimum is told
     # 80,000 + 10 x (1 + 80,000) x 0.1 = 160,001; a feasible one its true value
-    assert tuner._penalized([80000.0], [0.1, -0.5]) == [pytest.approx(160001.0)]
-    assert tuner._penalized([80000.0], [-0.1]) == [80000.0]
+    assert tuner.penalized([80000.0], [0.1, -0.5]) == [pytest.approx(160001.0)]
+    assert tuner.penalized([80000.0], [-0.1]) == [80000.0]
     tuner.run()
     states = optuna.trial.TrialState
     done = tuner.study.get_trials(states=(states.COMPLETE,))
@@ -896,7 +896,7 @@ def test_ctrl_c_waits_until_an_asked_trial_has_its_owner():
     import signal as sig
 
     reached = []
-    with pytest.raises(KeyboardInterrupt), tune_study._deferred_interrupt():
+    with pytest.raises(KeyboardInterrupt), tune_study.deferred_interrupt():
         os.kill(os.getpid(), sig.SIGINT)
         time.sleep(0.05)
         reached.append("the block ran to its end")

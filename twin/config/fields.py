@@ -18,7 +18,7 @@ from twin.units import DURATION_PATTERN, POWER_PATTERN, parse_duration, parse_po
 # Field types
 # --------------------------------------------------------------------------------------------
 
-_DURATION_SCHEMA = {
+DURATION_SCHEMA = {
     "type": "string",
     "pattern": DURATION_PATTERN,
     "description": "A number and a unit: s, min, h, d or w, such as '45min' or '1.5h'.",
@@ -34,7 +34,7 @@ Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
     PlainSerializer(_hours_text, return_type=str),
-    WithJsonSchema(_DURATION_SCHEMA),
+    WithJsonSchema(DURATION_SCHEMA),
 ]
 """A time read from a string with a unit and stored in hours."""
 
@@ -80,7 +80,7 @@ Power = Annotated[
 """A power read from a string with a unit and stored in kilowatts."""
 
 
-class _ConfigModel(BaseModel):
+class ConfigModel(BaseModel):
     """Base of every config model: unknown keys are errors and no type is silently coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True)

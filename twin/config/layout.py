@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 from pydantic import Field
 
-from twin.config.fields import _ConfigModel
+from twin.config.fields import ConfigModel
 from twin.config.geometry import TOLERANCE, Geometry, aisle_segments, plant_geometry
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ Size = Annotated[
 ]
 
 
-class AisleGrid(_ConfigModel):
+class AisleGrid(ConfigModel):
     """A regular grid of aisles: lines along x every `spacing[1]` metres and along y every
     `spacing[0]` metres, `margin` metres inside the floor's edges."""
 
@@ -41,7 +41,7 @@ class AisleGrid(_ConfigModel):
     margin: float = Field(0.0, ge=0, description="Distance of the outer aisles from the walls.")
 
 
-class Layout(_ConfigModel):
+class Layout(ConfigModel):
     """The floor plan: its size, the aisles vehicles drive on, and where jobs leave."""
 
     floor: Size = Field(description="[length, width] of the hall in metres.")
@@ -59,7 +59,7 @@ class Layout(_ConfigModel):
     )
 
 
-class Bays(_ConfigModel):
+class Bays(ConfigModel):
     """How a station's servers stand in its footprint, for the viewer: rows x columns."""
 
     rows: int = Field(ge=1, description="Rows of bays.")

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
-from twin.config.fields import Duration, _ConfigModel
+from twin.config.fields import ConfigModel, Duration
 from twin.config.layout import Point
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -14,7 +14,7 @@ HOURS_PER_WEEK = 168.0
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
 
-class Battery(_ConfigModel):
+class Battery(ConfigModel):
     """A vehicle battery: it drains while the vehicle drives or handles a load, and a vehicle
     below its threshold after a trip charges to full at the nearest free charger."""
 
@@ -28,7 +28,7 @@ class Battery(_ConfigModel):
                                   "vehicle charges at each at a time.")
 
 
-class Fleet(_ConfigModel):
+class Fleet(ConfigModel):
     """Identical vehicles that carry finished jobs from a station's dock to the next one's."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$", description="Unique name, used by stations' "
@@ -57,7 +57,7 @@ def _clock_hours(text: Any) -> float:
     return value
 
 
-class Shift(_ConfigModel):
+class Shift(ConfigModel):
     """A shift: on the given days, from `start` to `end` (an `end` not after `start` means the
     next day). Days start Monday 00:00, the simulation's time 0."""
 
@@ -81,7 +81,7 @@ class Shift(_ConfigModel):
                 for d in self.days]
 
 
-class Pool(_ConfigModel):
+class Pool(ConfigModel):
     """A shared pool of identical units (technicians, robot arms, humanoids) that stations
     hold while they process."""
 
@@ -122,10 +122,10 @@ def on_hours(shifts: list[Shift]) -> list[tuple[float, float]]:
     return [(a, b) for a, b in merged]
 
 
-class Alternative(_ConfigModel):
+class Alternative(ConfigModel):
     """One way to staff a job: units of pools, and how much longer (or shorter) it takes."""
 
-    model_config = _ConfigModel.model_config | {"extra": "allow"}
+    model_config = ConfigModel.model_config | {"extra": "allow"}
 
     time_factor: float = Field(1.0, gt=0, description="Processing time multiplier with this "
                                "staffing.")
@@ -134,7 +134,7 @@ class Alternative(_ConfigModel):
         return dict(self.model_extra or {})
 
 
-class AnyOf(_ConfigModel):
+class AnyOf(ConfigModel):
     """One of several staffings, tried in the order listed."""
 
     any_of: list[Alternative] = Field(min_length=1, description="Alternatives `{pool: units, "

@@ -20,11 +20,11 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from twin.config.fields import (
-    _DURATION_SCHEMA,
+    DURATION_SCHEMA,
+    ConfigModel,
     Duration,
     MeanDuration,
     Power,
-    _ConfigModel,
 )
 from twin.config.layout import AisleGrid, Bays, Layout, Point, Size, layout_problems
 from twin.config.logistics import (
@@ -55,7 +55,7 @@ PROBABILITY_TOLERANCE = 1e-6
 
 
 
-class Exponential(_ConfigModel):
+class Exponential(ConfigModel):
     """Exponentially distributed times (memoryless), given their mean."""
 
     dist: Literal["exponential"] = Field(description="Selects this distribution.")
@@ -66,7 +66,7 @@ class Exponential(_ConfigModel):
         return self.mean**2
 
 
-class Deterministic(_ConfigModel):
+class Deterministic(ConfigModel):
     """A fixed time. A plain duration such as `45min` is shorthand for this."""
 
     dist: Literal["deterministic"] = Field(description="Selects this distribution.")
@@ -81,7 +81,7 @@ class Deterministic(_ConfigModel):
         return 0.0
 
 
-class Uniform(_ConfigModel):
+class Uniform(ConfigModel):
     """Times spread evenly between `low` and `high`."""
 
     dist: Literal["uniform"] = Field(description="Selects this distribution.")
@@ -106,7 +106,7 @@ class Uniform(_ConfigModel):
         return (self.high - self.low) ** 2 / 12
 
 
-class Triangular(_ConfigModel):
+class Triangular(ConfigModel):
     """Times between `low` and `high`, most often near `mode`."""
 
     dist: Literal["triangular"] = Field(description="Selects this distribution.")
@@ -133,7 +133,7 @@ class Triangular(_ConfigModel):
         return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
 
 
-class _MeanCv(_ConfigModel):
+class _MeanCv(ConfigModel):
     """Times given by their mean and coefficient of variation (lognormal, gamma)."""
 
     dist: str  # narrowed to one name by each subclass; declared here to come first
@@ -159,7 +159,7 @@ class Gamma(_MeanCv):
     dist: Literal["gamma"] = Field(description="Selects this distribution.")
 
 
-class Empirical(_ConfigModel):
+class Empirical(ConfigModel):
     """Times drawn from a list of observed values, each equally likely."""
 
     dist: Literal["empirical"] = Field(description="Selects this distribution.")
@@ -203,12 +203,12 @@ TimeDistribution = Annotated[
     Distribution,
     BeforeValidator(
         _deterministic_shorthand,
-        json_schema_input_type=Annotated[str, WithJsonSchema(_DURATION_SCHEMA)] | Distribution,
+        json_schema_input_type=Annotated[str, WithJsonSchema(DURATION_SCHEMA)] | Distribution,
     ),
 ]
 
 
-class Source(_ConfigModel):
+class Source(ConfigModel):
     """Where jobs come from: one job after each interarrival time, into the first station."""
 
     interarrival: TimeDistribution = Field(
@@ -216,7 +216,7 @@ class Source(_ConfigModel):
     )
 
 
-class Failures(_ConfigModel):
+class Failures(ConfigModel):
     """Operation-dependent breakdowns of each server of a station."""
 
     mtbf: Duration = Field(
@@ -225,7 +225,7 @@ class Failures(_ConfigModel):
     mttr: Duration = Field(gt=0, description="Mean time to repair (exponential); positive.")
 
 
-class Route(_ConfigModel):
+class Route(ConfigModel):
     """One branch of a probabilistic routing."""
 
     to: str = Field(description="Station id, or `exit` to leave the plant.")
@@ -258,7 +258,7 @@ POWER_STATES = ("idle", "busy", "blocked", "down", "waiting")
 HOURS_PER_DAY = 24.0
 
 
-class ProfileStep(_ConfigModel):
+class ProfileStep(ConfigModel):
     """One step of a busy-power profile: a share of the processing time at one draw."""
 
     share: float = Field(gt=0, le=1, description="Share of the job's processing time; the "
@@ -277,7 +277,7 @@ BusyPower = Annotated[
 ]
 
 
-class StationPower(_ConfigModel):
+class StationPower(ConfigModel):
     """Draw of each server of a station by state, per server; a state not given draws 0."""
 
     idle: Power = Field(0.0, description="Draw of a server with no job.")
@@ -322,7 +322,7 @@ class StationPower(_ConfigModel):
         return max([self.standby()] + [kw for _, kw in self.steps()])
 
 
-class PriceBand(_ConfigModel):
+class PriceBand(ConfigModel):
     """An energy price over a band of hours of the day."""
 
     hours: list[float] = Field(
@@ -358,7 +358,7 @@ def _check_day(bands: list[PriceBand]) -> list[PriceBand]:
 DayBands = Annotated[list[PriceBand], Field(min_length=1), AfterValidator(_check_day)]
 
 
-class EnergyPrices(_ConfigModel):
+class EnergyPrices(ConfigModel):
     """Time-of-day energy prices, weekdays (Monday to Friday) and weekends."""
 
     weekday: DayBands = Field(description="Price bands of Monday to Friday, covering 0-24 h.")
@@ -381,7 +381,7 @@ def _energy_kind(value: Any) -> str | None:
     return "bands" if isinstance(value, (dict, EnergyPrices)) else "flat"
 
 
-class Tariff(_ConfigModel):
+class Tariff(ConfigModel):
     """What electricity costs: energy by time of day and a demand charge on the monthly peak."""
 
     energy: Annotated[
@@ -409,7 +409,7 @@ class Tariff(_ConfigModel):
         return self.energy.price(day >= 5, hour % HOURS_PER_DAY)
 
 
-class Cooling(_ConfigModel):
+class Cooling(ConfigModel):
     """Cooling plant that removes the stations' heat."""
 
     cop: float = Field(
@@ -417,7 +417,7 @@ class Cooling(_ConfigModel):
     )
 
 
-class PlantPower(_ConfigModel):
+class PlantPower(ConfigModel):
     """Plant-level power: base load, cooling, the facility cap, tariff and emissions."""
 
     base_load: Power = Field(
@@ -447,7 +447,7 @@ class PlantPower(_ConfigModel):
         return 1.0 if self.cooling is None else 1.0 + 1.0 / self.cooling.cop
 
 
-class Station(_ConfigModel):
+class Station(ConfigModel):
     """A station: parallel identical servers fed by one first-in first-out buffer."""
 
     id: str = Field(
@@ -502,7 +502,7 @@ class Station(_ConfigModel):
         return value
 
 
-class Plant(_ConfigModel):
+class Plant(ConfigModel):
     """A whole plant: the top level of the config file."""
 
     name: str = Field(min_length=1, description="Name of the plant, shown in reports.")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from twin.config.fields import Duration, _ConfigModel
+from twin.config.fields import ConfigModel, Duration
 from twin.config.layout import Point
 from twin.units import parse_duration, parse_power
 
@@ -42,14 +42,14 @@ def quantity(value: Any) -> tuple[float, str]:
                      "as '30MW'")
 
 
-class Region(_ConfigModel):
+class Region(ConfigModel):
     """A rectangle of the floor where a station's centre may stand."""
 
     x: list[float] = Field(min_length=2, max_length=2, description="[x0, x1] in metres.")
     y: list[float] = Field(min_length=2, max_length=2, description="[y0, y1] in metres.")
 
 
-class Variable(_ConfigModel):
+class Variable(ConfigModel):
     """One decision variable, in one of four forms: a range `{min, max}` (whole numbers: an
     integer variable; numbers with a fraction or units such as `20MW`: a continuous one), a
     list of `choices`, a floor `region` with a grid `step` (positions), or candidate
@@ -111,7 +111,7 @@ class Variable(_ConfigModel):
         return all(isinstance(v, int) and not isinstance(v, bool) for v in (self.min, self.max))
 
 
-class Objective(_ConfigModel):
+class Objective(ConfigModel):
     """What to optimize: `{maximize: METRIC}` or `{minimize: METRIC}`."""
 
     maximize: str | None = Field(None, description="A metric to make as large as possible.")
@@ -132,7 +132,7 @@ class Objective(_ConfigModel):
         return "maximize" if self.maximize is not None else "minimize"
 
 
-class Constraint(_ConfigModel):
+class Constraint(ConfigModel):
     """A bound a candidate must meet, on the mean of a metric over its replications."""
 
     metric: str = Field(description="A metric, as for objectives.")
@@ -158,7 +158,7 @@ class Constraint(_ConfigModel):
         return tuple(None if b is None else quantity(b)[0] for b in (self.min, self.max))
 
 
-class Costs(_ConfigModel):
+class Costs(ConfigModel):
     """Capital cost of a candidate (metric `capital_cost`), in USD."""
 
     servers: dict[str, float] = Field(default_factory=dict, description="Per server, by station "
@@ -171,7 +171,7 @@ class Costs(_ConfigModel):
     power_cap_kw: float = Field(0.0, ge=0, description="Per kW of the facility power cap.")
 
 
-class Reevaluate(_ConfigModel):
+class Reevaluate(ConfigModel):
     """How the best candidates are checked before they are reported."""
 
     top: int = Field(5, ge=1, description="Candidates re-run: the best feasible ones (several "
@@ -180,7 +180,7 @@ class Reevaluate(_ConfigModel):
                               "random numbers.")
 
 
-class Tune(_ConfigModel):
+class Tune(ConfigModel):
     """Layout tuning: `twin tune` searches the variables for the best objectives."""
 
     variables: dict[str, Variable] = Field(min_length=1, description="Decision variables by "

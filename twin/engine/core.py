@@ -275,7 +275,7 @@ def _draw(xp, p: DeviceParams, s: State, stream: Array, used: Array) -> Array:
     return rng.uniforms(xp, _flat(p.keys)[stream], ctr)
 
 
-def _service(xp, p: DeviceParams, row: Array, u: Array) -> Array:
+def service(xp, p: DeviceParams, row: Array, u: Array) -> Array:
     """Processing times at flat station rows ``row`` (into (L, W)) from uniforms ``u``."""
     kinds = p.kinds_present
     kind = _flat(p.dist_kind)[row] if len(kinds) > 1 else None
@@ -307,7 +307,7 @@ def _start_pair(xp, p: DeviceParams, s: State, row: Array, stream: Array, used: 
     ctr_all[idx[:, 0::2]] = ctr[:, 0::2] + used_u[:, :1]  # A's streams, then B's: no place twice
     ctr_all[idx[:, 1::2]] = ctr[:, 1::2] + used_u[:, 1:]
     u = rng.uniforms(xp, _flat(p.keys)[idx], ctr)
-    length = _service(xp, p, row, u[:, :2])
+    length = service(xp, p, row, u[:, :2])
     if factor is not None:  # the staffing's time factor
         length = length * factor
     seg = length * _flat(p.share)[row * p.share.shape[2]] if p.has_profiles else length
@@ -379,7 +379,7 @@ def init(xp, p: DeviceParams, queue_places: int, stored_exits: int) -> State:
     )
     source = p.lane_w + p.J
     u = _draw(xp, p, s, p.lane_s + 4 * p.J + S_SERVICE, xp.ones(L, dtype=bool))
-    s.t_next[:, 0] = _service(xp, p, source, u)
+    s.t_next[:, 0] = service(xp, p, source, u)
     if p.has_power:
         rows = p.lane_w[:, None] + p.slot_station[None, :]
         s.draw[...] = xp.where(p.slot_on, _table(p, p.draw, rows, IDLE), 0.0)

@@ -107,7 +107,7 @@ def _state_fields() -> list[str]:
     return [f.name for f in dataclasses.fields(core.State)]
 
 
-def _grow_queues(xp, s: core.State, places: int) -> core.State:
+def grow_queues(xp, s: core.State, places: int) -> core.State:
     """Copy every ring buffer into ``places`` places, unrolled so that heads are at 0."""
     q = s.q_job.shape[2]
     idx = (s.q_head[..., None] + xp.arange(q)) % q
@@ -136,10 +136,11 @@ def _fit_queues(xp, s: core.State, limit: int, unbounded: Any, now: float) -> co
         lane = int(xp.argmax(s.q_len[:, station]))
         raise Overload(station, int(growing[station]), now, lane)
     want = 1 << (longest + 2 * BLOCK).bit_length()
-    return _grow_queues(xp, s, min(want, limit))
+    return grow_queues(xp, s, min(want, limit))
 
 
-def _grow_exits(xp, s: core.State, size: int) -> core.State:
+def grow_exits(xp, s: core.State, size: int) -> core.State:
+    """Copy every lane's store of cycle times into ``size`` places."""
     new = xp.zeros((s.ct.shape[0], size), dtype=xp.float64)
     new[:, : s.ct.shape[1]] = s.ct
     return dataclasses.replace(s, ct=new)
@@ -236,7 +237,7 @@ def run(xp, params, *, queue_budget_bytes: int, expected_exits: int = 1024,
             s = _fit_queues(xp, s, limit, unbounded_rows, float(s.t.max()))
         most = int(s.n_exit.max())
         if most + BLOCK > s.ct.shape[1]:
-            s = _grow_exits(xp, s, 2 * (most + BLOCK))
+            s = grow_exits(xp, s, 2 * (most + BLOCK))
         if progress is not None:
             progress(float(s.t.mean()) / horizon)
     stuck = (s.t < horizon) & ~s.live

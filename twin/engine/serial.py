@@ -82,13 +82,13 @@ def run(xp, params, p: core.DeviceParams,
     n = 0
     while True:
         counter = xp.full(L, n, dtype=xp.uint64)
-        ready = entry + core._service(xp, p, rows[J], rng.uniforms(xp, keys[J], counter))
+        ready = entry + core.service(xp, p, rows[J], rng.uniforms(xp, keys[J], counter))
         entry = xp.maximum(ready, blocked_until(0, n)) if finite[0] else ready
         events += (ready <= H).astype(xp.int64) + (entry <= H)
         entered += entry <= H
         arrive = entry
         for j in range(J):
-            length = core._service(xp, p, rows[j], rng.uniforms(xp, keys[j], counter))
+            length = core.service(xp, p, rows[j], rng.uniforms(xp, keys[j], counter))
             start = xp.maximum(arrive, last_dep[j])
             done = start + length
             if j + 1 < J and finite[j + 1]:

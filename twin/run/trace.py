@@ -126,9 +126,9 @@ def record(plant: Plant, replication: int = 0, seed: int | None = None,
         status, queue = now.copy(), s.q_len[0, :J].copy()
         held, on, exited = s.p_held[0].copy(), s.p_on[0].copy(), int(s.exited[0])
         if s.q_job.shape[2] - int(s.q_len[0].max()) < 2:
-            s = loop._grow_queues(np, s, 2 * s.q_job.shape[2])
+            s = loop.grow_queues(np, s, 2 * s.q_job.shape[2])
         if int(s.n_exit[0]) + 2 > s.ct.shape[1]:
-            s = loop._grow_exits(np, s, 2 * s.ct.shape[1])
+            s = loop.grow_exits(np, s, 2 * s.ct.shape[1])
     rows.sort(key=lambda r: r[0])  # the phases a drive books ahead, in time order
     return rows
 

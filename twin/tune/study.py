@@ -254,7 +254,7 @@ class Tuner:
             return self.sampler_name
         return "tpe" if len(self.directions) == 1 else "nsga2"
 
-    def _penalized(self, objectives: list[float], violations: list[float]) -> list[float]:
+    def penalized(self, objectives: list[float], violations: list[float]) -> list[float]:
         """For CMA-ES, which knows no constraints: each objective made worse by
         ``PENALTY x (1 + |value|) x`` the sum of the (relative) violations."""
         excess = sum(v for v in violations if v > 0)
@@ -335,7 +335,7 @@ class Tuner:
             for i in range(k):
                 if i and self.settings.worker and self.counted() >= self.trials:
                     break  # other workers took the rest
-                with _deferred_interrupt():  # never a trial in flight without its owner
+                with deferred_interrupt():  # never a trial in flight without its owner
                     trial = study.ask()
                     trial.set_user_attr("owner", self.owner)
                 values = self.space.suggest(trial)
@@ -356,7 +356,7 @@ class Tuner:
                 trial.set_user_attr("feasible", out.feasible)
                 objectives = [out.mean(o.metric) for o in self.tune.objectives]
                 if self.sampler_kind == "cmaes":  # no constraint handling: a static penalty
-                    objectives = self._penalized(objectives, out.violations)
+                    objectives = self.penalized(objectives, out.violations)
                 else:
                     for i, (c, v) in enumerate(zip(self.tune.constraints, out.violations)):
                         trial.set_constraint(f"{i}:{c.metric}", v)  # ranked after feasible
@@ -413,7 +413,7 @@ def _message(problem: str) -> str:
 
 
 @contextlib.contextmanager
-def _deferred_interrupt():
+def deferred_interrupt():
     """Hold Ctrl-C (SIGINT) back until the block ends; only in the main thread."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -20,7 +20,15 @@ import numpy as np
 
 from twin.errors import TwinError
 from twin.files import atomic_path, write_atomic, writing
-from twin.viz.render import AISLE_COLOR, CMAP, FLOOR_COLOR, PLAIN_STATION, RACK_COLOR, STATE_COLORS
+from twin.viz.render import (
+    AISLE_COLOR,
+    CMAP,
+    FLOOR_COLOR,
+    PLAIN_STATION,
+    RACK_COLOR,
+    STATE_COLORS,
+    hex_rgb,
+)
 from twin.viz.scene import Scene
 
 __all__ = ["write_gltf", "write_usd"]
@@ -108,8 +116,8 @@ def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.nd
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
-    h = hex_colour.lstrip("#")
-    return np.array([int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)])
+    """``"#rrggbb"`` as (3,) floats in 0..1, as glTF and USD colours are given."""
+    return hex_rgb(hex_colour) / 255
 
 
 def _station_rgb(scene: Scene) -> np.ndarray | None:

@@ -23,7 +23,15 @@ from typing import Any
 import numpy as np
 
 from twin.files import write_atomic, writing
-from twin.viz.render import AISLE_COLOR, CMAP, FLOOR_COLOR, PLAIN_STATION, RACK_COLOR, STATE_COLORS
+from twin.viz.render import (
+    AISLE_COLOR,
+    CMAP,
+    FLOOR_COLOR,
+    PLAIN_STATION,
+    RACK_COLOR,
+    STATE_COLORS,
+    hex_rgb,
+)
 from twin.viz.scene import Scene
 
 __all__ = ["write_html"]
@@ -144,12 +152,9 @@ def _b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
 
 
-def _rgb(hex_colour: str) -> np.ndarray:
-    h = hex_colour.lstrip("#")
-    return np.array([int(h[i:i + 2], 16) for i in (0, 2, 4)], dtype=np.uint8)
-
-
-def _viridis(t: np.ndarray) -> np.ndarray:
+def viridis(t: np.ndarray) -> np.ndarray:
+    """Colours of the colour scale (:data:`twin.viz.render.CMAP`) at ``t`` (clipped to 0..1), as
+    bytes: shape ``t.shape + (3,)``, uint8."""
     from matplotlib import colormaps
 
     rgba = colormaps[CMAP](np.clip(np.asarray(t, dtype=float), 0.0, 1.0))
@@ -173,12 +178,12 @@ def _station_colours(scene: Scene) -> tuple[np.ndarray | None, dict[str, Any]]:
     values = np.asarray(scene.values, dtype=float)
     if scene.color == "state":
         names = scene.state_names or ("idle", "busy", "blocked", "down")
-        cols = np.array([_rgb(STATE_COLORS[int(v)]) for v in values], dtype=np.uint8)
+        cols = np.array([hex_rgb(STATE_COLORS[int(v)]) for v in values], dtype=np.uint8)
         items = [(name, STATE_COLORS[k]) for k, name in enumerate(names)]
         return cols, {"kind": "items", "title": scene.value_label, "items": items}
     top = 1.0 if scene.color in ("busy", "blocked") else max(float(np.max(values)), 1e-9)
-    cols = _viridis(values / top)
-    stops = [_hex(c) for c in _viridis(np.linspace(0.0, 1.0, 11))]
+    cols = viridis(values / top)
+    stops = [_hex(c) for c in viridis(np.linspace(0.0, 1.0, 11))]
     low, high = ("0%", "100%") if scene.color in ("busy", "blocked") else ("0", f"{top:.3g}")
     return cols, {"kind": "scale", "title": scene.value_label, "stops": stops, "min": low,
                   "max": high}
@@ -200,7 +205,7 @@ def _payload(scene: Scene) -> dict[str, Any]:
     mesh, lines = _Mesh(), []  # lines: (segments (n, 2, 3), colour)
     w, d = scene.floor
     mesh.quads(np.array([[[0, 0, 0], [w, 0, 0], [w, d, 0], [0, d, 0]]], dtype=float),
-               _rgb(FLOOR_COLOR)[None])
+               hex_rgb(FLOOR_COLOR)[None])
     step = 1.0 if max(w, d) < 60 else GRID_STEP
     grid = [[[x, 0.0, 0.01], [x, d, 0.01]] for x in np.arange(step, w, step)]
     grid += [[[0.0, y, 0.01], [w, y, 0.01]] for y in np.arange(step, d, step)]
@@ -219,14 +224,14 @@ def _payload(scene: Scene) -> dict[str, Any]:
         a, b = a - along * AISLE_WIDTH / 2, b + along * AISLE_WIDTH / 2  # square ends
         rims = np.stack([a - side, b - side, b + side, a + side], axis=1)
         rims = np.concatenate([rims, np.full((*rims.shape[:2], 1), AISLE_Z)], axis=2)
-        mesh.quads(rims, np.repeat(_rgb(AISLE_COLOR)[None], len(rims), axis=0))
+        mesh.quads(rims, np.repeat(hex_rgb(AISLE_COLOR)[None], len(rims), axis=0))
 
     J = len(scene.station_ids)
     colours, legend = _station_colours(scene)
-    plain = np.repeat(_rgb(PLAIN_STATION)[None], J, axis=0)
+    plain = np.repeat(hex_rgb(PLAIN_STATION)[None], J, axis=0)
     mesh.boxes(scene.lo, scene.hi, plain if colours is None else colours)
     if len(scene.bay_lo):
-        rack = (np.repeat(_rgb(RACK_COLOR)[None], len(scene.bay_lo), axis=0) if colours is None
+        rack = (np.repeat(hex_rgb(RACK_COLOR)[None], len(scene.bay_lo), axis=0) if colours is None
                 else colours[scene.bay_station])
         mesh.boxes(scene.bay_lo, scene.bay_hi, rack)
     for _, attr, colour, half, height in MARKERS:
@@ -234,10 +239,10 @@ def _payload(scene: Scene) -> dict[str, Any]:
         if len(pts):
             lo = np.column_stack([pts - half, np.zeros(len(pts))])
             hi = np.column_stack([pts + half, np.full(len(pts), height)])
-            mesh.boxes(lo, hi, np.repeat(_rgb(colour)[None], len(pts), axis=0))
+            mesh.boxes(lo, hi, np.repeat(hex_rgb(colour)[None], len(pts), axis=0))
     if scene.shipping is not None:
         sx, sy = (float(v) for v in np.asarray(scene.shipping).ravel()[:2])
-        mesh.cone_down(np.array([sx, sy, 0.0]), SHIPPING[2], SHIPPING[3], _rgb(SHIPPING[1]))
+        mesh.cone_down(np.array([sx, sy, 0.0]), SHIPPING[2], SHIPPING[3], hex_rgb(SHIPPING[1]))
 
     # what a click can hit: each station's block up to the tops of its racks
     pick_hi = scene.hi.astype(float).copy()
@@ -253,7 +258,7 @@ def _payload(scene: Scene) -> dict[str, Any]:
         lines.append((np.array([[c[p], c[q]] for p, q in edges]), BOTTLENECK_COLOR))
 
     line_pos = np.concatenate([seg.reshape(-1, 3) for seg, _ in lines]).astype("<f4")
-    line_col = np.concatenate([np.repeat(_rgb(col)[None], 2 * len(seg), axis=0)
+    line_col = np.concatenate([np.repeat(hex_rgb(col)[None], 2 * len(seg), axis=0)
                                for seg, col in lines]).astype("u1")
 
     stations = []

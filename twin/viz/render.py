@@ -23,6 +23,12 @@ CMAP = "viridis"
 GRID_STEP = 10.0  # metres between floor grid lines on large floors
 
 
+def hex_rgb(hex_colour: str) -> np.ndarray:
+    """``"#rrggbb"`` as a (3,) array of bytes (uint8)."""
+    h = hex_colour.lstrip("#")
+    return np.array([int(h[i:i + 2], 16) for i in (0, 2, 4)], dtype=np.uint8)
+
+
 def _pv():
     import pyvista  # loaded only by `twin view`
 
