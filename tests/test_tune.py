@@ -25,7 +25,7 @@ import yaml
 import twin
 from twin import cli
 from twin.config import plant_from_dict
-from twin.run.simulate import Result, SimulationError, simulate_batch
+from twin.run.simulate import Result, SimulationError, simulate, simulate_batch
 from twin.tune import Settings, Tuner, finish
 from twin.tune import study as tune_study
 from twin.tune.results import pareto_front
@@ -360,7 +360,9 @@ def test_simulate_batch_equal_scenarios_and_independence(work):
                               together[1].lanes["throughput_per_h"])
     alone = simulate_batch([pa], 3, 7)[0]
     swapped = simulate_batch([pc, pa], 3, 7)[1]
-    for other in (alone, swapped):
+    run = simulate(pa, replications=3, seed=7)  # one scenario: what simulate gives
+    assert (run.method, run.replications, run.seed) == (alone.method, 3, 7)
+    for other in (alone, swapped, run):
         for key, value in together[0].lanes.items():
             assert np.array_equal(value, other.lanes[key]), key
     # one candidate alone is a line of single servers (the max-plus path); in a batch with

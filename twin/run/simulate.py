@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from twin._backend import get_backend
-from twin.compile import PowerPlan, compile_plant, compile_plants
+from twin.compile import PowerPlan, compile_plants
 from twin.compile.flow import (
     certain_overload,
     effective_process_mean,
@@ -67,7 +67,8 @@ class Result:
     pool_ids: tuple[str, ...] = ()
 
     def summary(self) -> dict:
-        """The JSON summary of DESIGN.md (the object ``twin run --json`` prints)."""
+        """The JSON summary, the object ``twin run --json`` prints (its figures: docs/semantics.md,
+        "Statistics")."""
         out = {
             "name": self.name, "backend": self.backend, "method": self.method,
             "replications": self.replications,
@@ -131,15 +132,31 @@ def _overload_message(plant: Plant, station: int, how: str) -> str:
             f"or give it a finite buffer")
 
 
-def _deadlock_message(plant: Plant, err: loop.Deadlock) -> str:
+def _certain_overload(plant: Plant) -> SimulationError | None:
+    """The error of a plant that overloads whatever the random numbers (see
+    :func:`twin.compile.flow.certain_overload`), before anything runs; None if it need not."""
+    overload = certain_overload(plant)
+    if overload is None:
+        return None
+    how = "every station feeding it has an unlimited buffer, so its queue grows without bound"
+    return SimulationError(_overload_message(plant, overload[0], how))
+
+
+def _engine_error(plant: Plant, err: loop.Overload | loop.Deadlock) -> SimulationError:
+    """The engine's Overload or Deadlock in a lane of ``plant``, said for the user."""
+    if isinstance(err, loop.Overload):
+        how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
+        return SimulationError(_overload_message(plant, err.station, how))
     names = ", ".join(plant.stations[j].id for j in err.full) or "none"
-    return (f"deadlock in replication {err.lane} at t={err.time:.1f}h: full stations ({names}) "
-            f"block each other around a routing loop. Give a station in the loop a larger or "
-            f"unlimited buffer")
+    return SimulationError(
+        f"deadlock in replication {err.lane} at t={err.time:.1f}h: full stations ({names}) "
+        f"block each other around a routing loop. Give a station in the loop a larger or "
+        f"unlimited buffer")
 
 
-def _check_observed_load(plant: Plant, lanes: dict[str, np.ndarray]) -> None:
-    """Stop when an unlimited station was surely offered more work than it can do.
+def _observed_overload(plant: Plant, lanes: dict[str, np.ndarray]) -> SimulationError | None:
+    """The error of an unlimited station that was surely offered more work than it can do;
+    None if there is none.
 
     The offered load seen in the run is the station's arrival rate times its processing time
     (failures included) per server; when its whole 95% confidence interval is at or above 1,
@@ -153,7 +170,8 @@ def _check_observed_load(plant: Plant, lanes: dict[str, np.ndarray]) -> None:
         if ci["ci95"][0] is not None and ci["ci95"][0] >= 1.0:
             how = (f"the run offered it {ci['mean']:.2f} [{ci['ci95'][0]:.2f}, "
                    f"{ci['ci95'][1]:.2f}] per server, so its queue grew without bound")
-            raise SimulationError(_overload_message(plant, j, how))
+            return SimulationError(_overload_message(plant, j, how))
+    return None
 
 
 def simulate(plant: Plant, replications: int | None = None, seed: int | None = None,
@@ -190,38 +208,75 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     SimulationError
         The plant is overloaded (a queue would grow without bound) or deadlocks.
     """
+    (outcome,) = _simulate_scenarios(
+        [plant], plant.replications if replications is None else replications,
+        plant.seed if seed is None else seed, backend, horizon, warmup, progress, method,
+        checkpoint_dir, workers)
+    if isinstance(outcome, SimulationError):
+        raise outcome
+    return outcome
+
+
+def simulate_batch(plants: list[Plant], replications: int, seed: int, backend: str = "auto",
+                   horizon: float | None = None, warmup: float | None = None,
+                   progress: Callable[[float], None] | None = None,
+                   workers: int | None = None) -> list[Result | SimulationError]:
+    """Simulate several scenarios of one plant together: ``len(plants) x replications`` lanes
+    of one engine run, with common random numbers (replication r of every scenario sees the
+    same random numbers, so two equal scenarios give equal results).
+
+    The plants must have the same stations in one order; server counts, buffers, distances,
+    fleet sizes, pool counts and power caps may differ. A scenario that overloads or deadlocks
+    does not stop the others: its entry is the :class:`SimulationError` that says why, and the
+    rest are run again without it (their figures do not depend on which others share the run).
+    """
+    return _simulate_scenarios(plants, replications, seed, backend, horizon, warmup, progress,
+                               "auto", None, workers)
+
+
+def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backend: str,
+                        horizon: float | None, warmup: float | None,
+                        progress: Callable[[float], None] | None, method: str,
+                        checkpoint_dir: str | os.PathLike | None,
+                        workers: int | None) -> list[Result | SimulationError]:
+    """What :func:`simulate` and :func:`simulate_batch` share: the window check, the overload
+    and deadlock checks, and one run of every scenario still standing (again without any that
+    failed) split into one :class:`Result` per scenario."""
     started = time.perf_counter()
     be = get_backend(backend)
-    params = compile_plant(plant, replications, seed, horizon, warmup)
-    if params.warmup >= params.horizon:
-        raise TwinError(f"warmup ({params.warmup}h) must be shorter than the horizon "
-                        f"({params.horizon}h)")
-    overload = certain_overload(plant)
-    if overload is not None:
-        how = "every station feeding it has an unlimited buffer, so its queue grows without bound"
-        raise SimulationError(_overload_message(plant, overload[0], how))
-    try:
-        chosen = loop.choose_method(params, method)
-    except ValueError as err:
-        raise TwinError(f"--method {method}: {err}") from None
-    exits = expected_exits(plant, params.horizon - params.warmup)
-    try:
-        lanes_all = _run_params(params, be, chosen, exits, workers, plant, checkpoint_dir,
+    first = plants[0]
+    horizon = first.horizon if horizon is None else horizon
+    warmup = first.warmup if warmup is None else warmup
+    if warmup >= horizon:
+        raise TwinError(f"warmup ({float(warmup)}h) must be shorter than the horizon "
+                        f"({float(horizon)}h)")
+    out: list[Result | SimulationError | None] = [_certain_overload(p) for p in plants]
+    while todo := [i for i, r in enumerate(out) if r is None]:
+        batch = [plants[i] for i in todo]
+        params = compile_plants(batch, replications, seed, horizon, warmup)
+        try:
+            chosen = loop.choose_method(params, method)
+        except ValueError as err:
+            raise TwinError(f"--method {method}: {err}") from None
+        exits = max(expected_exits(p, horizon - warmup) for p in batch)
+        try:
+            lanes = _run_params(params, be, chosen, exits, workers, batch[0], checkpoint_dir,
                                 progress)
-    except loop.Overload as err:
-        how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
-        raise SimulationError(_overload_message(plant, err.station, how)) from None
-    except loop.Deadlock as err:
-        raise SimulationError(_deadlock_message(plant, err)) from None
-    _check_observed_load(plant, lanes_all)
-    return Result(
-        name=plant.name, station_ids=params.station_ids, backend=be.name,
-        replications=params.lanes, seed=params.seed, horizon_h=params.horizon,
-        warmup_h=params.warmup, lanes=lanes_all, wall_s=time.perf_counter() - started,
-        method=chosen, power_plan=params.power,
-        fleet_ids=params.fleets.ids if params.fleets else (),
-        pool_ids=params.pools.ids if params.pools else (),
-    )
+        except (loop.Overload, loop.Deadlock) as err:
+            i = todo[err.lane // replications]
+            out[i] = _engine_error(plants[i], err)
+            continue
+        wall = time.perf_counter() - started
+        for k, i in enumerate(todo):
+            mine = {key: v[k * replications: (k + 1) * replications] for key, v in lanes.items()}
+            out[i] = _observed_overload(plants[i], mine) or Result(
+                name=plants[i].name, station_ids=params.station_ids, backend=be.name,
+                replications=replications, seed=params.seed, horizon_h=params.horizon,
+                warmup_h=params.warmup, lanes=mine, wall_s=wall, method=chosen,
+                power_plan=params.power,
+                fleet_ids=params.fleets.ids if params.fleets else (),
+                pool_ids=params.pools.ids if params.pools else ())
+    return out
 
 
 def _run_params(params, be, method: str, exits: int, workers: int | None, plant: Plant,
@@ -245,65 +300,3 @@ def _run_params(params, be, method: str, exits: int, workers: int | None, plant:
     results.update({c: found[c] for c in done})
     parts = [results[c] for c in range(n_chunks)]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def simulate_batch(plants: list[Plant], replications: int, seed: int, backend: str = "auto",
-                   horizon: float | None = None, warmup: float | None = None,
-                   progress: Callable[[float], None] | None = None,
-                   workers: int | None = None) -> list[Result | SimulationError]:
-    """Simulate several scenarios of one plant together: ``len(plants) x replications`` lanes
-    of one engine run, with common random numbers (replication r of every scenario sees the
-    same random numbers, so two equal scenarios give equal results).
-
-    The plants must have the same stations in one order; server counts, buffers, distances,
-    fleet sizes, pool counts and power caps may differ. A scenario that overloads or deadlocks
-    does not stop the others: its entry is the :class:`SimulationError` that says why, and the
-    rest are run again without it (their figures do not depend on which others share the run).
-    """
-    started = time.perf_counter()
-    be = get_backend(backend)
-    out: list[Result | SimulationError | None] = [None] * len(plants)
-    for i, plant in enumerate(plants):
-        overload = certain_overload(plant)
-        if overload is not None:
-            how = "every station feeding it has an unlimited buffer"
-            out[i] = SimulationError(_overload_message(plant, overload[0], how))
-    while True:
-        todo = [i for i, r in enumerate(out) if r is None]
-        if not todo:
-            break
-        batch = [plants[i] for i in todo]
-        params = compile_plants(batch, replications, seed, horizon, warmup)
-        if params.warmup >= params.horizon:
-            raise TwinError(f"warmup ({params.warmup}h) must be shorter than the horizon "
-                            f"({params.horizon}h)")
-        window = params.horizon - params.warmup
-        exits = max(expected_exits(p, window) for p in batch)
-        method = loop.choose_method(params, "auto")
-        try:
-            lanes = _run_params(params, be, method, exits, workers, batch[0], None, progress)
-        except loop.Overload as err:
-            i = todo[err.lane // replications]
-            how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
-            out[i] = SimulationError(_overload_message(plants[i], err.station, how))
-            continue
-        except loop.Deadlock as err:
-            i = todo[err.lane // replications]
-            out[i] = SimulationError(_deadlock_message(plants[i], err))
-            continue
-        wall = time.perf_counter() - started
-        for k, i in enumerate(todo):
-            mine = {key: v[k * replications: (k + 1) * replications] for key, v in lanes.items()}
-            try:
-                _check_observed_load(plants[i], mine)
-            except SimulationError as err:
-                out[i] = err
-                continue
-            out[i] = Result(
-                name=plants[i].name, station_ids=params.station_ids, backend=be.name,
-                replications=replications, seed=params.seed, horizon_h=params.horizon,
-                warmup_h=params.warmup, lanes=mine, wall_s=wall, method=method,
-                power_plan=params.power,
-                fleet_ids=params.fleets.ids if params.fleets else (),
-                pool_ids=params.pools.ids if params.pools else ())
-    return out
