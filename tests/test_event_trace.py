@@ -20,12 +20,13 @@ HAND = {"stations": [station("a", 10, "30min", buffer=0, transport="agv"),
 
 
 def rows_of(kind, rows):
-    return [r for r in rows if r[1] == kind]
+    return [r for r in rows if r.kind == kind]
 
 
 def test_the_trace_of_the_hand_computed_plant():
     rows = trace.record(plant(**HAND))
-    vehicle = [(round(r[0], 9), r[4], r[5], r[8], r[11]) for r in rows_of("vehicle", rows)]
+    vehicle = [(round(r.time_h, 9), r.state, r.place, r.to_place, r.arrive_h)
+               for r in rows_of("vehicle", rows)]
     # (time, state, from, to, arrival) of the AGV's first two trips (see test_transport)
     assert vehicle[:7] == [
         (1.5, "to_pickup", "home:agv", "station:a", 1.5),  # the home is a's dock
@@ -37,15 +38,15 @@ def test_the_trace_of_the_hand_computed_plant():
         (3.7, "loading", "station:a", "", ""),
         (3.8, "loaded", "station:a", "station:b", pytest.approx(4.8)),
     ]
-    a = [(round(r[0], 9), r[4], r[12]) for r in rows_of("server", rows) if r[2] == "a"]
+    a = [(round(r.time_h, 9), r.state, r.job) for r in rows_of("server", rows) if r.id == "a"]
     # job 2 leaves at 3.8, and job 3, held at the source, takes the server at that instant
     assert a[:7] == [(1.0, "busy", 0), (1.5, "handover", 0), (1.6, "idle", ""),
                      (2.0, "busy", 1), (2.5, "handover", 1), (3.8, "idle", ""),
                      (3.8, "busy", 2)]
-    exits = [round(r[0], 9) for r in rows_of("exit", rows)]
+    exits = [round(r.time_h, 9) for r in rows_of("exit", rows)]
     assert exits == [2.95, 5.15]
-    loaded = [r for r in rows_of("vehicle", rows) if r[4] == "loaded"]
-    assert [r[12] for r in loaded] == [0, 1, 2]  # jobs in the order they entered
+    loaded = [r for r in rows_of("vehicle", rows) if r.state == "loaded"]
+    assert [r.job for r in loaded] == [0, 1, 2]  # jobs in the order they entered
 
 
 def test_a_traced_replication_is_that_lane_of_a_full_run():
@@ -55,9 +56,9 @@ def test_a_traced_replication_is_that_lane_of_a_full_run():
     p = p.model_copy(update={"horizon": 150.0})
     r = twin.simulate(p, replications=3, seed=7)
     rows = trace.record(p, replication=2, seed=7)
-    window = [row for row in rows_of("exit", rows) if row[0] >= p.warmup]
+    window = [row for row in rows_of("exit", rows) if row.time_h >= p.warmup]
     assert len(window) == r.lanes["exits"][2]
-    trips = [row for row in rows_of("vehicle", rows) if row[4] == "idle" or row[4] == "to_home"]
+    trips = [row for row in rows_of("vehicle", rows) if row.state in ("idle", "to_home")]
     assert trips  # the fleet moved
 
 
@@ -86,16 +87,16 @@ def test_no_unit_of_a_pool_starts_work_off_shift():
 
     held, starts, off_starts = 0, 0, 0
     for r in rows:  # the technician's holdings rise only on shift
-        if r[1] == "pool" and r[2] == "technician":
-            if r[13] > held:
+        if r.kind == "pool" and r.id == "technician":
+            if r.value > held:
                 starts += 1
-                off_starts += not on_shift(r[0])
-            held = r[13]
+                off_starts += not on_shift(r.time_h)
+            held = r.value
     assert starts > 100
     assert off_starts == 0
     # and robots work round the clock: build starts jobs off shift too
     build_off = [r for r in rows_of("server", rows)
-                 if r[2] == "build" and r[4] == "busy" and not on_shift(r[0])]
+                 if r.id == "build" and r.state == "busy" and not on_shift(r.time_h)]
     assert build_off
 
 

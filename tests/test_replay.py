@@ -44,20 +44,20 @@ def recorded(tmp_path_factory):
 
 
 def drives(rows):
-    return [r for r in rows if r[1] == "vehicle" and r[11] != ""]
+    return [r for r in rows if r.kind == "vehicle" and r.arrive_h != ""]
 
 
 def test_vehicles_drive_along_the_aisles(recorded):
     p, rows, _, tr = recorded
     geo = plant_geometry(p)
     place = {name: i for i, name in enumerate(geo.places)}
-    moving = [r for r in drives(rows) if r[11] > r[0] + 1e-9]
-    assert {(r[5], r[8]) for r in moving} >= {("station:a", "station:b"),
+    moving = [r for r in drives(rows) if r.arrive_h > r.time_h + 1e-9]
+    assert {(r.place, r.to_place) for r in moving} >= {("station:a", "station:b"),
                                               ("station:b", "station:c")}
     for r in moving:
-        t0, t1 = r[0], r[11]
-        start, end = np.array([r[6], r[7]]), np.array([r[9], r[10]])
-        length = geo.distance[place[r[5]], place[r[8]]]
+        t0, t1 = r.time_h, r.arrive_h
+        start, end = np.array([r.x, r.y]), np.array([r.to_x, r.to_y])
+        length = geo.distance[place[r.place], place[r.to_place]]
         assert length / (t1 - t0) == pytest.approx(180.0)  # the AGV's speed in m/h
         np.testing.assert_allclose(replay.state_at(tr, t0).vehicles[0], start, atol=1e-9)
         np.testing.assert_allclose(replay.state_at(tr, t1).vehicles[0], end, atol=1e-9)
@@ -70,8 +70,8 @@ def test_vehicles_drive_along_the_aisles(recorded):
             assert np.linalg.norm(pos - start) <= share * length + 1e-6
             assert np.linalg.norm(pos - end) <= (1 - share) * length + 1e-6
             assert pos[1] == pytest.approx(20) or pos[0] == pytest.approx(100)
-    to_c = next(r for r in moving if r[8] == "station:c")
-    t0, t1 = to_c[0], to_c[11]
+    to_c = next(r for r in moving if r.to_place == "station:c")
+    t0, t1 = to_c.time_h, to_c.arrive_h
     # b (46, 20) -> corner (100, 20) -> c's dock (100, 50): 84 m; 63 m in, it is at (100, 29)
     np.testing.assert_allclose(replay.state_at(tr, t0 + 0.75 * (t1 - t0)).vehicles[0],
                                [100, 29], atol=1e-9)
@@ -84,18 +84,18 @@ def test_queues_and_servers_match_the_rows(recorded):
     ids = [s.id for s in p.stations]
     last = {}
     for r in rows:
-        if r[1] == "queue":
-            last[(r[0], r[2])] = r[13]
+        if r.kind == "queue":
+            last[(r.time_h, r.id)] = r.value
     assert last, "the plant should queue"
     for (t, sid), value in last.items():
         assert replay.state_at(tr, t).queue[ids.index(sid)] == value
     servers = {}  # (station, index) -> state, replayed by hand
     checked = 0
     for i, r in enumerate(rows):
-        if r[1] == "server":
-            servers[(r[2], r[3])] = r[4]
-        if i + 1 < len(rows) and rows[i + 1][0] > r[0]:  # the state between two times
-            t = (r[0] + rows[i + 1][0]) / 2
+        if r.kind == "server":
+            servers[(r.id, r.index)] = r.state
+        if i + 1 < len(rows) and rows[i + 1].time_h > r.time_h:  # the state between two times
+            t = (r.time_h + rows[i + 1].time_h) / 2
             st = replay.state_at(tr, t)
             for j, sid in enumerate(ids):
                 busy = sum(1 for (s, _), v in servers.items() if s == sid and v == "busy")
@@ -103,7 +103,7 @@ def test_queues_and_servers_match_the_rows(recorded):
             assert st.servers.sum(axis=1).tolist() == [1, 2, 1]
             checked += 1
     assert checked > 10
-    assert replay.state_at(tr, 100.0).exits == sum(r[1] == "exit" for r in rows)
+    assert replay.state_at(tr, 100.0).exits == sum(r.kind == "exit" for r in rows)
     assert replay.clock(31.5) == "day 2 07:30"
 
 

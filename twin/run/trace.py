@@ -22,6 +22,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,8 +34,28 @@ from twin.engine import logistics as lg
 from twin.errors import TwinError
 from twin.files import write_atomic, writing
 
-COLUMNS = ("time_h", "kind", "id", "index", "state", "place", "x", "y", "to_place", "to_x",
-           "to_y", "arrive_h", "job", "value", "plant_kw")
+
+class TraceRow(NamedTuple):
+    """One row of the trace; ``""`` where a column does not apply to the row's kind."""
+
+    time_h: float
+    kind: str  # server, vehicle, queue, pool, exit
+    id: str = ""  # the station, fleet or pool
+    index: int | str = ""  # the server's rank at its station, or the vehicle's number
+    state: str = ""
+    place: str = ""  # where it is (a place of twin.config.geometry), and its coordinates
+    x: float | str = ""
+    y: float | str = ""
+    to_place: str = ""  # where a drive goes, and when it arrives there
+    to_x: float | str = ""
+    to_y: float | str = ""
+    arrive_h: float | str = ""
+    job: int | str = ""
+    value: int | float | str = ""  # jobs in a queue, units of a pool held, a battery's level
+    plant_kw: float | str = ""
+
+
+COLUMNS = TraceRow._fields
 SERVER_STATES = {core.IDLE: "idle", core.BUSY: "busy", core.BLOCKED: "blocked",
                  core.DOWN: "down", core.OFF: "off", core.WAITING: "waiting",
                  core.HANDOVER: "handover", core.WAIT_UNITS: "wait_units"}
@@ -52,11 +73,16 @@ class _Places:
     names: list[str]
     points: np.ndarray  # (P, 2), NaN where a place is not on the floor
 
-    def row(self, place: int) -> list:
+    def at(self, place: int) -> dict[str, str | float]:
+        """The ``place``, ``x`` and ``y`` fields of a row at ``place`` (empty if none)."""
         if place < 0 or place >= len(self.names):
-            return ["", "", ""]
+            return {}
         x, y = self.points[place]
-        return [self.names[place], _num(x), _num(y)]
+        return {"place": self.names[place], "x": _num(x), "y": _num(y)}
+
+    def to(self, place: int) -> dict[str, str | float]:
+        """The ``to_place``, ``to_x`` and ``to_y`` fields of a drive to ``place``."""
+        return {f"to_{k}": v for k, v in self.at(place).items()}
 
 
 def _num(v: float) -> str | float:
@@ -64,8 +90,8 @@ def _num(v: float) -> str | float:
 
 
 def record(plant: Plant, replication: int = 0, seed: int | None = None,
-           horizon: float | None = None, warmup: float | None = None) -> list[list]:
-    """The trace rows (see :data:`COLUMNS`) of replication ``replication`` of ``plant``."""
+           horizon: float | None = None, warmup: float | None = None) -> list[TraceRow]:
+    """The trace rows of replication ``replication`` of ``plant``, in time order."""
     if replication < 0:
         raise TwinError(f"--trace-replication {replication}: must be 0 or more")
     params = compile_plant(plant, replication + 1, seed, horizon, warmup)
@@ -92,7 +118,7 @@ def record(plant: Plant, replication: int = 0, seed: int | None = None,
             return ""
         return float(plan.base_kw[0] + plan.factor[0] * s.heat[0])
 
-    rows: list[list] = []
+    rows: list[TraceRow] = []
     status, queue, held, on = (s.status[0].copy(), s.q_len[0, :J].copy(), s.p_held[0].copy(),
                                s.p_on[0].copy())
     exited = int(s.exited[0])
@@ -108,58 +134,58 @@ def record(plant: Plant, replication: int = 0, seed: int | None = None,
             code = int(now[m])
             if m in rank:
                 station = int(params.slot_station[m])
-                rows.append([t, "server", params.station_ids[station], rank[m],
-                             SERVER_STATES.get(code, str(code)), *places.row(station),
-                             "", "", "", "", job_number(s.job_in[0, m])
-                             if code != core.IDLE else "", "", kw()])
+                rows.append(TraceRow(
+                    t, "server", params.station_ids[station], rank[m],
+                    SERVER_STATES.get(code, str(code)), **places.at(station),
+                    job=job_number(s.job_in[0, m]) if code != core.IDLE else "",
+                    plant_kw=kw()))
             elif V0 <= m < V0 + V:
                 rows += _vehicle_rows(params, places, s, m - V0, code, int(pos_before[m - V0]),
                                       t, job_number, kw())
         for j in np.flatnonzero(s.q_len[0, :J] != queue):
-            rows.append([t, "queue", params.station_ids[int(j)], "", "", *places.row(int(j)),
-                         "", "", "", "", "", int(s.q_len[0, j]), kw()])
+            rows.append(TraceRow(t, "queue", params.station_ids[int(j)], **places.at(int(j)),
+                                 value=int(s.q_len[0, j]), plant_kw=kw()))
         for i in np.flatnonzero((s.p_held[0] != held) | (s.p_on[0] != on)):
-            rows.append([t, "pool", pools[int(i)], "", "on" if s.p_on[0, i] else "off",
-                         "", "", "", "", "", "", "", "", int(s.p_held[0, i]), kw()])
+            rows.append(TraceRow(t, "pool", pools[int(i)], state="on" if s.p_on[0, i] else "off",
+                                 value=int(s.p_held[0, i]), plant_kw=kw()))
         if int(s.exited[0]) != exited:
-            rows.append([t, "exit", "", "", "", *places.row(J), "", "", "", "", "", "", kw()])
+            rows.append(TraceRow(t, "exit", **places.at(J), plant_kw=kw()))
         status, queue = now.copy(), s.q_len[0, :J].copy()
         held, on, exited = s.p_held[0].copy(), s.p_on[0].copy(), int(s.exited[0])
         if s.q_job.shape[2] - int(s.q_len[0].max()) < 2:
             s = loop.grow_queues(np, s, 2 * s.q_job.shape[2])
         if int(s.n_exit[0]) + 2 > s.ct.shape[1]:
             s = loop.grow_exits(np, s, 2 * s.ct.shape[1])
-    rows.sort(key=lambda r: r[0])  # the phases a drive books ahead, in time order
+    rows.sort(key=lambda r: r.time_h)  # the phases a drive books ahead, in time order
     return rows
 
 
 def _vehicle_rows(params, places: _Places, s, v: int, code: int, start: int, t: float,
-                  job_number, kw) -> list[list]:
+                  job_number, kw) -> list[TraceRow]:
     """Rows of a vehicle that took status ``code`` at ``t`` from place ``start``. The engine
     books a drive and what follows it (loading, unloading, charging) as one status; the trace
     gives each its own row, at the time it begins."""
     fleets = params.fleets
     f = int(fleets.vehicle_fleet[v])
-    fleet = fleets.ids[f]
     end = int(s.v_pos[0, v])
     level = float(s.v_level[0, v]) if np.isfinite(s.v_level[0, v]) else ""
     job = job_number(s.v_job[0, v]) if code in (lg.V_LOADING, lg.V_UNLOADING) else ""
     arrive = t + fleets.distance[0, start, end] / fleets.speed[0, f]
 
-    def row(time, state, frm, to=None, when=""):
-        return [time, "vehicle", fleet, v, state, *places.row(frm),
-                *(places.row(to) if to is not None else ["", "", ""]), when, job, level, kw]
+    def row(time, state, frm, **drive):
+        return TraceRow(time, "vehicle", fleets.ids[f], v, state, **places.at(frm), **drive,
+                        job=job, value=level, plant_kw=kw)
 
     drive, then = PHASES.get(code, (None, None))
     if drive is None:
         return [row(t, VEHICLE_STATES.get(code, str(code)), start)]
-    out = [row(t, drive, start, end, arrive)]
+    out = [row(t, drive, start, **places.to(end), arrive_h=arrive)]
     if then is not None:
         out.append(row(arrive, then, end))
     return out
 
 
-def write(path: str, rows: list[list]) -> Path:
+def write(path: str, rows: list[TraceRow]) -> Path:
     """Write trace rows to ``path``: Parquet when it ends in ``.parquet`` (pyarrow needed),
     else CSV; atomically, as every result file."""
     out = Path(path)
@@ -170,7 +196,8 @@ def write(path: str, rows: list[list]) -> Path:
         except ImportError:
             raise TwinError(f"--trace {path}: Parquet needs pyarrow (pip install pyarrow); "
                             "or give a .csv file") from None
-        columns = {c: [r[i] if r[i] != "" else None for r in rows] for i, c in enumerate(COLUMNS)}
+        columns = {c: [None if r[i] == "" else r[i] for r in rows]
+                   for i, c in enumerate(COLUMNS)}
         buf = io.BytesIO()
         pq.write_table(pa.table(columns), buf)
         content: str | bytes = buf.getvalue()
