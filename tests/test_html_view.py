@@ -24,7 +24,14 @@ import twin
 from twin.errors import TwinError
 from twin.viz import html as viz_html
 from twin.viz import scene as viz_scene
-from twin.viz.render import AISLE_COLOR, FLOOR_COLOR, PLAIN_STATION, RACK_COLOR, STATE_COLORS
+from twin.viz.render import (
+    AISLE_COLOR,
+    FLOOR_COLOR,
+    PLAIN_STATION,
+    RACK_COLOR,
+    STATE_COLORS,
+    hex_rgb,
+)
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 SIZE = (900, 600)
