@@ -13,8 +13,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+# the dev extras and the SimPy reference model (reference/), which tests and benchmarks import
+$(VENV)/.installed-dev: pyproject.toml reference/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./reference
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -33,4 +34,4 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check twin tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info reference/*.egg-info

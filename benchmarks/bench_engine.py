@@ -35,14 +35,11 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from twin_reference import simpy_model
 
 import twin
-from benchmarks import simpy_model
 from twin.results.metrics import mean_ci
 
 LINE = {

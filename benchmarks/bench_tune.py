@@ -13,9 +13,9 @@ sequential
     What a user writes without batching: ``twin.simulate(candidate, replications=M,
     seed=seed)`` for one candidate after another.
 SimPy
-    The independent reference model (``benchmarks/simpy_model.py``) running the same K x M
-    replications, one after another on one core. It is slow, so by default it runs a spread
-    subset of the candidates (``--simpy-candidates``) and its per-candidate time is
+    The independent reference model (``reference/twin_reference/simpy_model.py``) running the
+    same K x M replications, one after another on one core. It is slow, so by default it runs a
+    spread subset of the candidates (``--simpy-candidates``) and its per-candidate time is
     extrapolated to K; the output says when it was.
 
 It checks that batch and sequential give identical per-replication throughput for every
@@ -48,13 +48,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy as np
 import yaml
+from twin_reference import simpy_model
 
 import twin
-from benchmarks import simpy_model
 from twin.config import Plant, plant_from_dict
 from twin.run.simulate import SimulationError, simulate_batch
 from twin.units import parse_duration

@@ -19,8 +19,6 @@ import math
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import twin
 
 HOUSTON = Path(__file__).resolve().parents[1] / "configs" / "houston.yaml"

@@ -1,19 +1,11 @@
-"""Shared fixtures: the array backends every engine test runs on, and the statistical seed.
-
-The repository root goes on ``sys.path`` so that ``import benchmarks.simpy_model`` (the SimPy
-reference model, not an installed package) works from any test.
-"""
+"""Shared fixtures: the array backends every engine test runs on, and the statistical seed."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
 import twin
 from twin.errors import TwinError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @pytest.fixture(params=["numpy", "cupy"])

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from twin_reference import simpy_model as sm
 
 import twin
-from benchmarks import simpy_model as sm
 from tests.batches import assert_batch_equals_runs_alone
 from twin.engine import loop
 from twin.results import metrics

@@ -1,7 +1,7 @@
-"""Agreement of the engine with the independent SimPy reference model (benchmarks/simpy_model.py)
-on a plant with no closed form: failures, blocking, a held source, a rework loop,
-multi-server stations, lognormal and triangular times; and on the same plant drawing power with
-busy profiles under a cap that binds.
+"""Agreement of the engine with the independent SimPy reference model
+(reference/twin_reference/simpy_model.py) on a plant with no closed form: failures, blocking, a
+held source, a rework loop, multi-server stations, lognormal and triangular times; and on the
+same plant drawing power with busy profiles under a cap that binds.
 
 The two simulators share no code and no random numbers, so their estimates are independent:
 each figure passes a two-sample test, |m_engine - m_simpy| <= z * sqrt(se_engine^2 +
@@ -17,8 +17,8 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
+from twin_reference import simpy_model as sm
 
-import benchmarks.simpy_model as sm
 import twin
 from twin.results.metrics import mean_ci
 

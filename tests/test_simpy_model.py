@@ -1,19 +1,13 @@
-"""Tests of the SimPy reference model (benchmarks/simpy_model.py): exact hand-computed traces,
-invariants, and agreement with queueing theory."""
+"""Tests of the SimPy reference model (reference/twin_reference/simpy_model.py): exact
+hand-computed traces, invariants, and agreement with queueing theory."""
 
-import importlib
 import itertools
 import math
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-# `benchmarks` is not an installed package: import it from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sm = importlib.import_module("benchmarks.simpy_model")
+from twin_reference import simpy_model as sm
 
 
 def cycling(*values):
@@ -313,8 +307,8 @@ def test_power_cap_trace_with_a_failure():
     st = plant.stations[0]
     st.mtbf = st.mttr = 1.0  # means unused: the script gives the times
     st.power_down = 0.5
-    sm._checked(plant)
-    r = sm._Replication(plant, ScriptedRng(0.5, 1.0)).run()
+    sm.check(plant)
+    r = sm.Replication(plant, ScriptedRng(0.5, 1.0)).run()
     s0 = r["stations"][0]
     assert s0["energy_kwh"] == pytest.approx(93.5)
     assert s0["power_wait"] == pytest.approx(6 / 24)  # A [4, 6]; B [2, 4] and [6, 8]
@@ -958,13 +952,13 @@ def test_shifts_start_nothing_off_shift(monkeypatch):
     # every grant falls in a shift, and both units are busy through each shift and then, on
     # average, 0.5 h longer finishing their jobs (memoryless): 10 x 2 x 8.5 h in two weeks.
     grants = []
-    take = sm._Pools._take
+    take = sm.Pools.take
 
     def recording(self, needs, requested, now):
         grants.append(now)
         take(self, needs, requested, now)
 
-    monkeypatch.setattr(sm._Pools, "_take", recording)
+    monkeypatch.setattr(sm.Pools, "take", recording)
     plant = sm.RefPlant(
         interarrival=sm.exponential(0.1),
         stations=[sm.RefStation(servers=3, buffer=5, process=sm.exponential(0.5),

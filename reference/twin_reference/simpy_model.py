@@ -1,7 +1,7 @@
 """Independent SimPy reference model of the plant semantics in docs/semantics.md.
 
-Two uses: tests compare its statistics with the vectorized engine's on lines with failures,
-blocking and rework, and ``benchmarks/bench_engine.py`` times it as the speed reference. It
+Two uses: tests compare its statistics with the engine's on lines with failures, blocking and
+rework, and ``benchmarks/bench_engine.py`` times it as the speed reference. It
 shares no code with the engine: a plant is described by the small dataclasses below
 (``from_plant`` converts a ``twin.config.Plant`` by duck typing, reading distances, shifts and
 alternatives with ``twin``'s config helpers), and every rule of docs/semantics.md, power.md
@@ -76,7 +76,7 @@ event, so a fleet with zero distances and times runs exactly the events of a pla
 
 Resources
 ---------
-A job that has taken a server asks ``_Pools`` for one alternative of its station's units. It
+A job that has taken a server asks ``Pools`` for one alternative of its station's units. It
 is granted at once if no request waits and one fits (every pool in it has the units free: its
 count if on shift, less the units held), else it waits in the plant's one list of requests,
 which is scanned in order (each request taking its first alternative that fits) whenever units
@@ -301,7 +301,8 @@ class RefPlant:
         )
 
 
-def _checked(plant: RefPlant) -> None:
+def check(plant: RefPlant) -> None:
+    """Raise ValueError, saying which field is wrong, unless ``plant`` can be simulated."""
     n = len(plant.stations)
     if n == 0:
         raise ValueError("plant has no stations")
@@ -856,7 +857,7 @@ def _shift_edges(on: list[tuple[float, float]]) -> list[tuple[float, bool]]:
     return edges
 
 
-class _Pools:
+class Pools:
     """The plant's resource pools and its one list of waiting requests, served first-fit in
     request order. A request is its alternatives ``[({pool: units}, time factor)]``, the time
     it was made and the event that grants it (with the index of the alternative granted).
@@ -879,7 +880,7 @@ class _Pools:
         if not self.waiting:
             a = self._fitting(alternatives)
             if a is not None:
-                self._take(alternatives[a][0], now, now)
+                self.take(alternatives[a][0], now, now)
                 return a
         event = self.env.event()
         self.waiting.append((alternatives, now, event))
@@ -907,7 +908,8 @@ class _Pools:
                 return a
         return None
 
-    def _take(self, needs: dict[int, int], requested: float, now: float) -> None:
+    def take(self, needs: dict[int, int], requested: float, now: float) -> None:
+        """Grant ``needs`` at ``now`` to a request made at ``requested``."""
         for p, units in needs.items():
             self.busy[p].add(now, units)
             self.held[p] += units
@@ -922,7 +924,7 @@ class _Pools:
             if a is None:
                 waiting.append((alternatives, requested, event))
             else:
-                self._take(alternatives[a][0], requested, now)
+                self.take(alternatives[a][0], requested, now)
                 event.succeed(a)
         self.waiting = waiting
 
@@ -980,7 +982,10 @@ class _Station:
         return self.targets[min(i, len(self.targets) - 1)]  # guards a sum of p just below 1
 
 
-class _Replication:
+class Replication:
+    """One replication of a checked plant (see :func:`check`), drawing from ``rng``; ``run()``
+    simulates it and returns its figures (see :func:`run_replication`)."""
+
     def __init__(self, plant: RefPlant, rng: np.random.Generator) -> None:
         self.env = _CountingEnvironment()
         self.rng = rng
@@ -1005,7 +1010,7 @@ class _Replication:
             _Fleet(self.env, fleet, self._start(plant, f), plant.distance, window)
             for f, fleet in enumerate(plant.fleets)
         ]
-        self.pools = _Pools(self.env, plant.pools, window) if plant.pools else None
+        self.pools = Pools(self.env, plant.pools, window) if plant.pools else None
         self.calendars = [(p, pool.on) for p, pool in enumerate(plant.pools) if pool.on]
 
     @staticmethod
@@ -1385,8 +1390,8 @@ def run_replication(plant: RefPlant, seed: int | np.random.SeedSequence) -> dict
     (time-average units held over the count) and ``mean_wait_h`` (request to grant, over
     grants in the window, a grant at once waiting 0).
     """
-    _checked(plant)
-    return _Replication(plant, np.random.default_rng(seed)).run()
+    check(plant)
+    return Replication(plant, np.random.default_rng(seed)).run()
 
 
 def run(plant: RefPlant, replications: int, seed: int = 0) -> list[dict]:

@@ -1,0 +1,1 @@
+"""twin's tests (a package, so that tests import their shared helpers as ``tests.batches``)."""
