@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -49,17 +50,62 @@ def test_the_trace_of_the_hand_computed_plant():
     assert [r.job for r in loaded] == [0, 1, 2]  # jobs in the order they entered
 
 
+def time_in_states(rows, key, start: float, end: float, initial) -> dict:
+    """Hours each ``(key(row), state)`` spends in ``[start, end]``, rows read as step
+    functions from time 0, where every key is in ``initial`` until its first row. ``key``
+    gives None for rows of other kinds; ``row.state`` is the state, or ``row.value`` where a
+    row has no state (queues)."""
+    now: dict = {}
+    since: dict = {}
+    total: dict = defaultdict(float)
+
+    def close(k, until):
+        lo, hi = max(since.get(k, 0.0), start), min(until, end)
+        if hi > lo:
+            total[k, now.get(k, initial)] += hi - lo
+
+    for row in rows:
+        k = key(row)
+        if k is not None:
+            close(k, row.time_h)
+            now[k], since[k] = row.state if row.state != "" else row.value, row.time_h
+    for k in list(now):
+        close(k, end)
+    return total
+
+
 def test_a_traced_replication_is_that_lane_of_a_full_run():
+    """The trace's own step functions, integrated over the window, give the figures the full
+    run measured for that lane: exits, every station's busy share and mean queue, and the
+    fleet's handling and idle shares."""
     from tests.test_transport import mixed_line
 
     p = mixed_line(agv(speed=0.5, load_time="2min", unload_time="2min"))
     p = p.model_copy(update={"horizon": 150.0})
     r = twin.simulate(p, replications=3, seed=7)
     rows = trace.record(p, replication=2, seed=7)
-    window = [row for row in rows_of("exit", rows) if row.time_h >= p.warmup]
-    assert len(window) == r.lanes["exits"][2]
-    trips = [row for row in rows_of("vehicle", rows) if row.state in ("idle", "to_home")]
-    assert trips  # the fleet moved
+    lane = {k: v[2] for k, v in r.lanes.items()}
+    a, b = p.warmup, p.horizon
+    window = [row for row in rows_of("exit", rows) if row.time_h >= a]
+    assert len(window) == lane["exits"]
+    servers = time_in_states(rows, lambda x: (x.id, x.index) if x.kind == "server" else None,
+                             a, b, "idle")
+    queues = time_in_states(rows, lambda x: x.id if x.kind == "queue" else None, a, b, 0)
+    for j, st in enumerate(p.stations):
+        busy = sum(h for ((sid, _), state), h in servers.items()
+                   if sid == st.id and state == "busy")
+        assert busy / (st.servers * (b - a)) == pytest.approx(lane["station.busy"][j],
+                                                              rel=1e-9), st.id
+        queue = sum(n * h for (sid, n), h in queues.items() if sid == st.id)
+        assert queue / (b - a) == pytest.approx(lane["station.mean_queue"][j], rel=1e-9), st.id
+    fleet = time_in_states(rows, lambda x: x.index if x.kind == "vehicle" else None, a, b,
+                           "idle")
+    vehicle_hours = p.transport[0].count * (b - a)
+    handling = sum(h for (_, state), h in fleet.items() if state in ("loading", "unloading"))
+    idle = sum(h for (_, state), h in fleet.items() if state == "idle")
+    assert handling / vehicle_hours == pytest.approx(lane["transport.handling"][0], rel=1e-9)
+    assert idle / vehicle_hours == pytest.approx(lane["transport.idle"][0], rel=1e-9)
+    assert 0.1 < lane["transport.handling"][0] < 0.9  # the fleet worked, and not all the time
 
 
 def test_no_unit_of_a_pool_starts_work_off_shift():
@@ -94,10 +140,19 @@ def test_no_unit_of_a_pool_starts_work_off_shift():
             held = r.value
     assert starts > 100
     assert off_starts == 0
-    # and robots work round the clock: build starts jobs off shift too
-    build_off = [r for r in rows_of("server", rows)
-                 if r.id == "build" and r.state == "busy" and not on_shift(r.time_h)]
-    assert build_off
+    # and the robot works round the clock: off shift, build starts jobs with it, each start at
+    # an instant the robot is granted, while check, which needs a technician, starts none
+    off = [(r.id, r.time_h) for r in rows_of("server", rows)
+           if r.state == "busy" and not on_shift(r.time_h)]
+    robot, held = [], 0
+    for r in rows:
+        if r.kind == "pool" and r.id == "robot":
+            if r.value > held and not on_shift(r.time_h):
+                robot.append(r.time_h)
+            held = r.value
+    assert len(off) > 100
+    assert sorted(t for sid, t in off if sid == "build") == robot
+    assert [t for sid, t in off if sid == "check"] == []
 
 
 def test_trace_files_and_bad_flags(tmp_path, capsys):

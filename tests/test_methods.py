@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import twin
+from tests.batches import assert_batch_equals_runs_alone, assert_same_lanes
 from twin.compile import compile_plant
 from twin.engine import loop
 
@@ -41,8 +42,7 @@ def test_serial_fast_path_equals_event_engine(backend, case):
     event = twin.simulate(plant, replications=16, seed=case, backend=backend, method="event")
     fast = twin.simulate(plant, replications=16, seed=case, backend=backend, method="serial")
     assert (event.method, fast.method) == ("event", "serial")
-    for key, values in event.lanes.items():
-        np.testing.assert_allclose(fast.lanes[key], values, rtol=1e-9, atol=1e-9, err_msg=key)
+    assert_same_lanes(fast.lanes, event.lanes, rtol=1e-9, atol=1e-9)
 
 
 def test_auto_takes_the_fast_path_only_where_it_applies():
@@ -82,9 +82,6 @@ def test_scenarios_in_one_batch_equal_their_runs_alone(backend):
     """Lanes of different scenarios (server counts, buffers, times) share one batch, padded to
     the largest server counts, with common random numbers: each scenario's lanes equal its own
     run alone, number for number."""
-    from twin._backend import get_backend, to_numpy
-    from twin.compile import compile_plants
-    from twin.results import metrics
 
     def plant(servers: int, buffer: int, mean: str):
         return twin.config.plant_from_dict({
@@ -98,15 +95,5 @@ def test_scenarios_in_one_batch_equal_their_runs_alone(backend):
                  "next": [{"to": "exit", "p": 0.9}, {"to": "a", "p": 0.1}]},
             ]})
 
-    xp = get_backend(backend).xp
-    scenarios = [plant(1, 3, "0.8h"), plant(3, 0, "2h")]
-
-    def run(params):
-        raw = loop.run(xp, params, queue_budget_bytes=1 << 26, method="event")
-        return metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, params)
-
-    batch = run(compile_plants(scenarios, 6, seed=4))
-    for i, scenario in enumerate(scenarios):
-        alone = run(compile_plants([scenario], 6, seed=4))
-        for key, values in alone.items():
-            np.testing.assert_array_equal(batch[key][6 * i: 6 * (i + 1)], values, err_msg=key)
+    assert_batch_equals_runs_alone(backend, [plant(1, 3, "0.8h"), plant(3, 0, "2h")], 6, seed=4,
+                                   rtol=0.0)

@@ -110,15 +110,44 @@ def test_plots_never_import_pyplot_in_a_fresh_process(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES)
 
 
-@pytest.mark.parametrize("case", [
-    {"reps": 1, "stations": ("only",)},
-    {"bins": 1},
-    {"scale_kw": 0.0, "cap_kw": None, "zero_energy": True},
-    {"scale_kw": 2000.0, "cap_kw": 3500.0, "bins": 100},  # MW axis; a 4-day window, in days
+def _record_axes(monkeypatch) -> list[dict]:
+    """As each chart is saved, its first axes' labels, its cap lines' heights and the top of
+    its data, in the order the charts are written."""
+    seen = []
+    save = Figure.savefig
+
+    def recording(fig, *args, **kwargs):
+        ax = fig.axes[0]
+        seen.append({"x": ax.get_xlabel(), "y": ax.get_ylabel(), "top": ax.dataLim.ymax,
+                     "cap": [float(line.get_ydata()[0]) for line in ax.lines
+                             if line.get_label() == "cap"]})
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", recording)
+    return seen
+
+
+@pytest.mark.parametrize("case, units", [
+    ({"reps": 1, "stations": ("only",)}, ("h", "kW")),
+    ({"bins": 1}, ("h", "kW")),
+    ({"scale_kw": 0.0, "cap_kw": None, "zero_energy": True}, ("h", "kW")),
+    ({"scale_kw": 2000.0, "cap_kw": 3500.0, "bins": 100}, ("days", "MW")),  # a 4-day window
 ], ids=["R=1", "B=1", "zero power and energy", "MW and days"])
-def test_edge_cases_write_clean_pngs(tmp_path, case):
+def test_edge_cases_write_clean_pngs(tmp_path, monkeypatch, case, units):
+    charts = _record_axes(monkeypatch)
     out = tmp_path / "new" / "folder"
     _assert_written(out, _write(out, **case))
+    power, duration, _ = charts
+    time_unit, power_unit = units
+    assert power["x"] == f"time ({time_unit})"
+    assert power["y"] == duration["y"] == f"plant power ({power_unit})"
+    # the series and the cap are drawn in that unit: _write's series stay under 2 x scale_kw
+    per_kw = 1e-3 if power_unit == "MW" else 1.0
+    cap_kw = case.get("cap_kw", 700.0)
+    top = max(2.0 * case.get("scale_kw", 400.0), cap_kw or 0.0) * per_kw
+    for chart in (power, duration):
+        assert chart["cap"] == ([] if cap_kw is None else [pytest.approx(cap_kw * per_kw)])
+        assert chart["top"] <= top
 
 
 def test_failed_render_leaves_no_temp_file(tmp_path, monkeypatch):

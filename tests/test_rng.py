@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter
 from scipy import special, stats
 
 from twin._backend import get_backend, to_numpy
-from twin.compile.plant import gamma_log_quantiles
+from twin.compile.plant import dist_code, gamma_log_quantiles
+from twin.config import Distribution
 from twin.engine import rng
 from twin.errors import TwinError
 
@@ -54,30 +56,29 @@ def test_gamma_table_matches_scipy_quantiles(mean, cv):
 
 
 def test_every_kind_has_the_right_mean_and_variance():
+    """Each config distribution, compiled as a plant's is, samples its law's mean and variance."""
     u = uniforms(np, 400_000)
     n = u.size
 
-    def draw(kind, *p, row=None, tables=None):
-        par = [np.full(n, v) for v in p] + [None] * (rng.N_DIST_PARAMS - len(p))
-        rows = np.zeros(n, dtype=np.int64) if row is None else row
-        tables = np.zeros((1, 1)) if tables is None else tables
-        return rng.sample(np, special.ndtri, (kind,), None, par, rows, tables, u)
+    def draw(spec: dict) -> np.ndarray:
+        tables: list[list[float]] = []
+        kind, par, row = dist_code(TypeAdapter(Distribution).validate_python(spec), tables)
+        return rng.sample(np, special.ndtri, (kind,), None, [np.full(n, v) for v in par],
+                          np.full(n, row), np.array(tables) if tables else np.zeros((1, 1)), u)
 
     a, c, b = 1.0, 2.0, 4.0
-    sigma2 = np.log1p(0.5**2)
     cases = {
-        "exponential": (draw(rng.EXPONENTIAL, 2.0), 2.0, 4.0),
-        "uniform": (draw(rng.UNIFORM, 1.0, 3.0), 2.5, 9 / 12),
-        "triangular": (draw(rng.TRIANGULAR, a, b, (c - a) / (b - a), (b - a) * (c - a),
-                            (b - a) * (b - c)), (a + b + c) / 3,
+        "exponential": ({"mean": "2h"}, 2.0, 4.0),
+        "uniform": ({"low": "1h", "high": "3h"}, 2.0, 4 / 12),
+        "triangular": ({"low": "1h", "mode": "2h", "high": "4h"}, (a + b + c) / 3,
                        (a * a + b * b + c * c - a * b - a * c - b * c) / 18),
-        "lognormal": (draw(rng.LOGNORMAL, np.log(3.0) - sigma2 / 2, np.sqrt(sigma2)), 3.0,
-                      (3.0 * 0.5) ** 2),
-        "empirical": (draw(rng.EMPIRICAL, 4.0, tables=np.array([[1.0, 2.0, 2.0, 7.0]])),
-                      3.0, np.var([1.0, 2.0, 2.0, 7.0])),
+        "lognormal": ({"mean": "3h", "cv": 0.5}, 3.0, (3.0 * 0.5) ** 2),
+        "gamma": ({"mean": "2h", "cv": 0.7}, 2.0, (2.0 * 0.7) ** 2),
+        "empirical": ({"values": ["1h", "2h", "2h", "7h"]}, 3.0, np.var([1.0, 2.0, 2.0, 7.0])),
     }
-    for name, (x, mean, var) in cases.items():
+    for name, (spec, mean, var) in cases.items():
+        x = draw({"dist": name, **spec})
         se = np.sqrt(var / n)
         assert abs(x.mean() - mean) < 5 * se, name
         assert x.var() == pytest.approx(var, rel=0.03), name
-    assert np.all(draw(rng.DETERMINISTIC, 1.25) == 1.25)
+    assert np.all(draw({"dist": "deterministic", "value": "1.25h"}) == 1.25)

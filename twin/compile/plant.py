@@ -176,8 +176,10 @@ class Params:
         return Params(**fields)
 
 
-def _dist_code(dist, tables: list[list[float]]) -> tuple[int, list[float], int]:
-    """Kind code, parameter vector and table row of one distribution model."""
+def dist_code(dist, tables: list[list[float]]) -> tuple[int, list[float], int]:
+    """Kind code, parameter vector (``rng.N_DIST_PARAMS`` floats, see :class:`Params`) and
+    table row of one distribution model; gamma and empirical laws append their row to
+    ``tables``."""
     par = [0.0] * rng.N_DIST_PARAMS
     row = 0
     if isinstance(dist, Deterministic):
@@ -320,12 +322,12 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
             servers[s, j] = st.servers
             if st.buffer is not None:
                 capacity[s, j] = st.buffer + st.servers
-            kind[s, j], par[s, j], row[s, j] = _dist_code(st.process, tables)
+            kind[s, j], par[s, j], row[s, j] = dist_code(st.process, tables)
             for target, prob in p.routes(j):
                 route[s, j, target] += prob
             if st.failures is not None:
                 mtbf[s, j], mttr[s, j] = st.failures.mtbf, st.failures.mttr
-        kind[s, J], par[s, J], row[s, J] = _dist_code(p.source.interarrival, tables)
+        kind[s, J], par[s, J], row[s, J] = dist_code(p.source.interarrival, tables)
         route[s, J, 0] = 1.0
     route_cum = np.cumsum(route, axis=-1)
     route_cum[..., -1] = 1.0
