@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+LINTED := twin tests benchmarks examples reference
 
 .PHONY: run test bench lint clean
 
@@ -22,6 +23,7 @@ run: $(VENV)/.installed
 	$(BIN)/twin run configs/houston.yaml
 
 test: $(VENV)/.installed-dev
+	$(BIN)/ruff check $(LINTED)
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium could not be installed: the HTML page tests will skip"
@@ -31,7 +33,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_engine.py
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check twin tests benchmarks examples
+	$(BIN)/ruff check $(LINTED)
 
 clean:
 	rm -rf $(VENV) build *.egg-info reference/*.egg-info

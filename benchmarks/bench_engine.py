@@ -37,10 +37,10 @@ import sys
 import time
 
 import numpy as np
-from twin_reference import simpy_model
 
 import twin
 from twin.results.metrics import mean_ci
+from twin_reference import simpy_model
 
 LINE = {
     "name": "blocking-line-3",
@@ -261,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
           f"NumPy {np.__version__}, backend {args.backend}, "
           f"workers {args.workers or 'every core'} of {os.cpu_count()} cores")
     print(f"# SimPy reference (fastest of {args.simpy_repeat}): {args.simpy_replications} "
-          f"replications of {plant.horizon:g} h in {ref['wall']:.2f} s = {ref['rate']:,.0f} replication-h/s; throughput "
+          f"replications of {plant.horizon:g} h in {ref['wall']:.2f} s = "
+          f"{ref['rate']:,.0f} replication-h/s; throughput "
           f"{ref['thr']:.4f} ±{ref['half']:.4f} /h")
     print()
     if ref["kw"] is not None:

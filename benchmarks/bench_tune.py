@@ -50,12 +50,12 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from twin_reference import simpy_model
 
 import twin
 from twin.config import Plant, plant_from_dict
 from twin.run.simulate import SimulationError, simulate_batch
 from twin.units import parse_duration
+from twin_reference import simpy_model
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "example-line.yaml"
@@ -88,7 +88,7 @@ def candidates(data: dict, k: int, seed: int) -> list[tuple[dict, Plant]]:
     for i in picks:
         changed = copy.deepcopy(data)
         values = {}
-        for (j, key, _), value in zip(space, grid[i]):
+        for (j, key, _), value in zip(space, grid[i], strict=True):
             changed["stations"][j][key] = int(value)
             values[f"{changed['stations'][j]['id']}.{key}"] = int(value)
         changed["name"] = f"{data.get('name', 'plant')}-candidate"
@@ -217,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # batching must not change a result: replication r of candidate i, alone or in the batch
     thr_same = [np.array_equal(b.lanes["throughput_per_h"], s.lanes["throughput_per_h"])
-                for b, s in zip(batch, seq)]
-    all_same = [same_figures(b.lanes, s.lanes) for b, s in zip(batch, seq)]
+                for b, s in zip(batch, seq, strict=True)]
+    all_same = [same_figures(b.lanes, s.lanes) for b, s in zip(batch, seq, strict=True)]
     print(f"# check: batch and sequential per-replication throughput identical for "
           f"{sum(thr_same)}/{k} candidates ({'OK' if all(thr_same) else 'MISMATCH'}); "
           f"every per-lane figure identical for {sum(all_same)}/{k}")

@@ -50,9 +50,9 @@ def naive_screenshot(scene, path: Path, size: tuple[int, int]) -> None:
     p = pv.Plotter(off_screen=True, window_size=list(size))
     w, d = scene.floor
     p.add_mesh(pv.Plane(center=(w / 2, d / 2, 0), i_size=w, j_size=d), color="lightgrey")
-    for lo, hi in zip(scene.lo, scene.hi):
+    for lo, hi in zip(scene.lo, scene.hi, strict=True):
         p.add_mesh(pv.Box(bounds=(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])), color="steelblue")
-    for lo, hi in zip(scene.bay_lo, scene.bay_hi):
+    for lo, hi in zip(scene.bay_lo, scene.bay_hi, strict=True):
         p.add_mesh(pv.Box(bounds=(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])), color="black")
     render.set_camera(p, scene, "iso")
     p.screenshot(str(path))

@@ -40,8 +40,8 @@ def test_run_json_is_exactly_the_summary(capsys):
     assert {"p50", "p95"} <= set(summary["cycle_time_h"])
     assert set(summary["stations"]) == {"assemble", "test", "rework"}
     for st in summary["stations"].values():
-        assert set(st) == {"busy", "blocked", "down", "waiting", "idle", "mean_queue", "mean_wait_h",
-                           "throughput_per_h"}
+        assert set(st) == {"busy", "blocked", "down", "waiting", "idle", "mean_queue",
+                           "mean_wait_h", "throughput_per_h"}
         fractions = sum(st[f]["mean"] for f in ("busy", "blocked", "down", "idle"))
         assert fractions == pytest.approx(1.0, abs=1e-9)
     assert summary["bottleneck"] in summary["stations"]
@@ -154,9 +154,11 @@ def test_deadlocked_loop_is_exit_2_naming_the_full_stations(capsys, tmp_path):
     cfg.write_text(
         "name: loop\nhorizon: 500h\nsource:\n  interarrival: {dist: exponential, mean: 1h}\n"
         "stations:\n"
-        "  - id: test\n    servers: 1\n    buffer: 0\n    process: {dist: exponential, mean: 30min}\n"
+        "  - id: test\n    servers: 1\n    buffer: 0\n"
+        "    process: {dist: exponential, mean: 30min}\n"
         "    next: [{to: exit, p: 0.5}, {to: rework, p: 0.5}]\n"
-        "  - id: rework\n    servers: 1\n    buffer: 0\n    process: {dist: exponential, mean: 30min}\n"
+        "  - id: rework\n    servers: 1\n    buffer: 0\n"
+        "    process: {dist: exponential, mean: 30min}\n"
         "    next: test\n")
     code, _, err = run_cli(capsys, "run", str(cfg), "--replications", "8", "--backend", "numpy")
     assert code == 2

@@ -273,8 +273,9 @@ def test_zero_probability_branches_lead_nowhere(tmp_path):
     problems = problems_in(tmp_path, text)
     assert problems == [
         (
-            "plant.yaml:9: stations[1]: no job can reach station 'b' (the source feeds 'a' and no route"
-            " with p > 0 leads here); route jobs to it from another station's `next` or remove it"
+            "plant.yaml:9: stations[1]: no job can reach station 'b' (the source feeds 'a' and no "
+            "route with p > 0 leads here); route jobs to it from another station's `next` or "
+            "remove it"
         )
     ]
 
@@ -322,8 +323,8 @@ def test_triangular_variance_matches_numerical_integration():
         for x in xs
     ]
     dx = (b - a) / n
-    mean = sum(x * f for x, f in zip(xs, density)) * dx
-    second = sum(x * x * f for x, f in zip(xs, density)) * dx
+    mean = sum(x * f for x, f in zip(xs, density, strict=True)) * dx
+    second = sum(x * x * f for x, f in zip(xs, density, strict=True)) * dx
     assert dist.mean() == pytest.approx(mean, rel=1e-6)
     assert dist.variance() == pytest.approx(second - mean**2, rel=1e-5)
 
@@ -467,9 +468,9 @@ def test_unreachable_station(tmp_path):
     text = HEADER + "  - id: a\n    process: 1h\n    next: exit\n  - id: orphan\n    process: 1h\n"
     assert problems_in(tmp_path, text) == [
         (
-            "plant.yaml:9: stations[1]: no job can reach station 'orphan' (the source feeds 'a' and "
-            "no route with p > 0 leads here); route jobs to it from another station's `next` or "
-            "remove it"
+            "plant.yaml:9: stations[1]: no job can reach station 'orphan' (the source feeds 'a' "
+            "and no route with p > 0 leads here); route jobs to it from another station's `next` "
+            "or remove it"
         )
     ]
 
@@ -482,8 +483,9 @@ def test_stations_that_no_job_can_leave_are_named(tmp_path):
     )
     assert problems_in(tmp_path, text) == [
         (
-            "plant.yaml:9: stations[1]: jobs that reach station(s) 'b', 'c' can never exit (no route "
-            "with p > 0 leads from them to `exit`); give one of them a `next` that leads to exit"
+            "plant.yaml:9: stations[1]: jobs that reach station(s) 'b', 'c' can never exit (no "
+            "route with p > 0 leads from them to `exit`); give one of them a `next` that leads to "
+            "exit"
         )
     ]
 

@@ -342,7 +342,7 @@ def test_two_aisles_crossing_anywhere_meet_where_they_cross(centre, angles, reac
     c = np.array(centre)
     first, second = angles[0], angles[0] + angles[1]
     ends = [c + r * np.array([np.cos(a), np.sin(a)])
-            for r, a in zip(reach, (first, first + math.pi, second, second + math.pi))]
+            for r, a in zip(reach, (first, first + math.pi, second, second + math.pi), strict=True)]
     aisles = [[ends[0].tolist(), ends[1].tolist()], [ends[2].tolist(), ends[3].tolist()]]
     stations = [SimpleNamespace(id=str(j), position=None, dock=ends[j].tolist())
                 for j in (0, 2)]

@@ -1,4 +1,5 @@
-"""The max-plus serial fast path against the event-stepped engine: the same figures, lane by lane."""
+"""The max-plus serial fast path against the event-stepped engine: the same figures, lane by
+lane; and scenarios in one batch against their runs alone."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def test_ring_buffers_grow_only_as_far_as_queues_do(backend):
     data = {"name": "big", "horizon": "300h", "source": {"interarrival": "1h"},
             "stations": [{"id": "a", "servers": 2,
                           "process": {"dist": "exponential", "mean": "1.5h"}, "buffer": 100_000},
-                         {"id": "b", "servers": 1, "process": {"dist": "exponential", "mean": "0.5h"}}]}
+                         {"id": "b", "servers": 1,
+                          "process": {"dist": "exponential", "mean": "0.5h"}}]}
     params = compile_plant(twin.config.plant_from_dict(data), 64, 0)
     xp = twin._backend.get_backend(backend).xp
     raw = loop.run(xp, params, queue_budget_bytes=1 << 26, method="event")

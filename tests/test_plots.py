@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-# Read before twin.results.plots is imported, so that the pyplot check below sees what twin.results.plots does.
+# Read before twin.results.plots is imported, so that the pyplot check below sees what that
+# module does; hence the imports after it.
 PYPLOT_PRELOADED = "matplotlib.pyplot" in sys.modules
 
-from twin.errors import TwinError
-from twin.results.plots import load_duration, power_plots
+from twin.errors import TwinError  # noqa: E402
+from twin.results.plots import load_duration, power_plots  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("error")  # edge cases must not warn either
 
@@ -89,7 +90,7 @@ def test_writes_three_pngs_without_pyplot(tmp_path):
     # pyplot is what picks and switches the global backend (reading rcParams["backend"] would
     # itself import it); the check means something only when nothing imported pyplot before.
     if not preloaded:
-        assert "matplotlib.pyplot" not in sys.modules, "twin.results.plots must not go through pyplot"
+        assert "matplotlib.pyplot" not in sys.modules, "twin.results.plots went through pyplot"
 
 
 def test_plots_never_import_pyplot_in_a_fresh_process(tmp_path):

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twin_reference import simpy_model as sm
 
 import twin
 from tests.batches import assert_batch_equals_runs_alone
 from twin.engine import loop
 from twin.results import metrics
+from twin_reference import simpy_model as sm
 
 TOL = 1e-9
 
@@ -254,7 +254,9 @@ def random_capped_plant(draw):
     between the smallest that can start every job and one that never binds."""
     stations = []
     for j in range(draw(st.integers(1, 3))):
-        kw = lambda: f"{draw(st.integers(0, 40))}kW"
+        def kw() -> str:
+            return f"{draw(st.integers(0, 40))}kW"
+
         busy = draw(st.one_of(
             st.just(kw()),
             st.lists(st.integers(1, 60), min_size=2, max_size=3).map(

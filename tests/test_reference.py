@@ -17,10 +17,10 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
-from twin_reference import simpy_model as sm
 
 import twin
 from twin.results.metrics import mean_ci
+from twin_reference import simpy_model as sm
 
 ENGINE_LANES = 256
 SIMPY_REPLICATIONS = 64  # about 6 s of SimPy

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from twin_reference import simpy_model as sm
 
 
@@ -479,7 +480,7 @@ def test_station_energy_is_state_time_times_draw(metered_results):
         states = ["idle", "busy", "blocked", "down", "power_wait"]
         assert sum(st[s] for s in states) == pytest.approx(1.0, abs=1e-12)
         draws = [a.power_idle, 6.0, a.power_blocked, a.power_down, a.power_waiting]
-        expected = span * a.servers * sum(st[s] * kw for s, kw in zip(states, draws))
+        expected = span * a.servers * sum(st[s] * kw for s, kw in zip(states, draws, strict=True))
         assert st["energy_kwh"] == pytest.approx(expected, rel=1e-9)
 
 

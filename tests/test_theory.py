@@ -383,7 +383,7 @@ def test_tandem_line_with_blocking(backend, stat_seed, method):
     buffers = (1, 1, 1)
     plant = make_plant(exponential(1 / lam), [
         {"id": f"s{j}", "process": exponential(m), "buffer": b}
-        for j, (m, b) in enumerate(zip(means, buffers))
+        for j, (m, b) in enumerate(zip(means, buffers, strict=True))
     ])
     mus = tuple(1 / m for m in means)
     chain = tandem_chain(lam, mus, tuple(b + 1 for b in buffers))

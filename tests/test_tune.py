@@ -298,7 +298,7 @@ def test_best_yaml_differs_from_the_input_only_in_the_variables(toy):
         set_path(given, path, value)
     assert best == given
     # the file itself: the input's lines, comments and layout, but for the two server counts
-    changed = [(a, b) for a, b in zip(TOY.splitlines(), text.splitlines()) if a != b]
+    changed = [(a, b) for a, b in zip(TOY.splitlines(), text.splitlines(), strict=True) if a != b]
     assert len(text.splitlines()) == len(TOY.splitlines())
     assert changed == [("    servers: 1", "    servers: 2"), ("    servers: 1", "    servers: 3")]
     assert "# 1 job/h per server: the bottleneck" in text
@@ -533,7 +533,7 @@ def test_two_workers_share_one_study(work, capsys):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    for p, (_, err) in zip(procs, results):
+    for p, (_, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err
         assert "worker done: study 'shared' has" in err
     study = optuna.load_study(study_name="shared", storage=storage)

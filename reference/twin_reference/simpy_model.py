@@ -970,7 +970,8 @@ class _Station:
         if metered:
             self.idle_kw, self.blocked_kw = spec.power_idle, spec.power_blocked
             self.down_kw, self.waiting_kw = spec.power_down, spec.power_waiting
-            self.steps = list(zip(spec.steps(), _extras(spec)))  # ((share, kW), extra) per step
+            # ((share, kW), extra) per step
+            self.steps = list(zip(spec.steps(), _extras(spec), strict=True))
             self.last_kw = self.steps[-1][0][1]
             self.heat = _WindowArea(*window)
             self.heat.value = spec.servers * spec.power_idle  # every server idle at time 0

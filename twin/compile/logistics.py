@@ -177,7 +177,7 @@ def fleet_plan(plants: list[Plant], lane_scenario: np.ndarray) -> FleetPlan | No
     start = np.zeros((S, V + 1), np.int64)
     distance = np.full((S, P, P), np.inf)
     station_fleet = np.full((S, J + 1), -1, np.int64)
-    for s, (plant, geo) in enumerate(zip(plants, geos)):
+    for s, (plant, geo) in enumerate(zip(plants, geos, strict=True)):
         n = geo.distance.shape[0]
         distance[s, :n, :n] = geo.distance
         index = {fleet.id: f for f, fleet in enumerate(plant.transport)}

@@ -121,7 +121,7 @@ def _footprint_problems(plant: "Plant") -> list[Problem]:
                 problems.append((("stations", k, "position"), message))
     if len(segments) and placed:
         crossed = _crosses_interior(np.stack([r for _, _, r in placed]), segments)
-        for (k, station, rectangle), row in zip(placed, crossed):
+        for (k, station, rectangle), row in zip(placed, crossed, strict=True):
             if row.any():
                 s = int(np.argmax(row))
                 aisle = (f"`aisles[{owners[s]}]`" if owners[s] >= 0 else

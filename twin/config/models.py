@@ -588,7 +588,7 @@ MODEL_AT_LOC_NAME: dict[str, type[BaseModel]] = {
     "constraints": Constraint,
     "costs": Costs,
     "reevaluate": Reevaluate,
-    **dict(zip(DIST_NAMES, DISTRIBUTIONS)),
+    **dict(zip(DIST_NAMES, DISTRIBUTIONS, strict=True)),
 }
 """Which model a pydantic error location is inside, by the last name in the location."""
 
@@ -808,7 +808,7 @@ def _logistics_problems(plant: Plant) -> list[Problem]:
                                  (f"station '{station.id}' sends jobs to exit by a fleet, but "
                                  "the layout has no `shipping` point; add `layout.shipping: "
                                  "[x, y]`")))
-        for a, (needs, _) in enumerate(alternatives(station.requires)):
+        for needs, _ in alternatives(station.requires):
             for pool, units in needs.items():
                 found = _named_problems(("stations", k, "requires"), pool, list(pools),
                                         "resources")

@@ -52,7 +52,7 @@ def config_reference_markdown() -> str:
     )
     parts += [
         _reference_section(definitions[model.__name__], f"#### `{name}`")
-        for name, model in zip(DIST_NAMES, DISTRIBUTIONS)
+        for name, model in zip(DIST_NAMES, DISTRIBUTIONS, strict=True)
     ]
     return "\n\n".join(parts) + "\n"
 

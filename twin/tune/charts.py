@@ -20,7 +20,7 @@ def convergence_plot(path: Path, numbers: np.ndarray, values: np.ndarray, feasib
     fig = Figure(figsize=(7.5, 2.6 * len(objectives) + 0.6), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(objectives), 1, squeeze=False, sharex=True)[:, 0]
-    for i, (ax, (metric, direction)) in enumerate(zip(axes, objectives)):
+    for i, (ax, (metric, direction)) in enumerate(zip(axes, objectives, strict=True)):
         y = values[:, i] if values.size else values
         if not feasible.all():
             ax.scatter(numbers[~feasible], y[~feasible], s=14, marker="x", color="0.6",

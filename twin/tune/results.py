@@ -112,7 +112,7 @@ def finish(tuner: Tuner) -> dict[str, Any]:
         if picked else []
     objectives = [(o.metric, o.direction) for o in tune.objectives]
     reran = []
-    for r, out in zip(picked, outcomes):
+    for r, out in zip(picked, outcomes, strict=True):
         entry = {"trial": r["trial"], "values": r["values"], "search": r["means"],
                  "status": out.status, "reason": out.reason, "feasible": out.feasible,
                  "rerun": {m: _stat(v) for m, v in out.reps.items()}}

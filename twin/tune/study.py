@@ -159,7 +159,7 @@ class Tuner:
             cost = measures.capital_cost(plants[k], self.tune.costs)
             before = self._violations({c.metric: cost for c in self.tune.constraints},
                                       ("capital_cost",))
-            broken = [c for c, v in zip(self.tune.constraints, before) if v > 0]
+            broken = [c for c, v in zip(self.tune.constraints, before, strict=True) if v > 0]
             if broken:
                 low, high = broken[0].bounds
                 bound = f"above the budget {high:,.0f}" if high is not None and cost > high \
@@ -171,7 +171,7 @@ class Tuner:
                                      backend=self.settings.backend, horizon=self.tune.horizon,
                                      warmup=self.tune.warmup, progress=progress,
                                      workers=self.settings.workers)
-            for k, result in zip(todo, results):
+            for k, result in zip(todo, results, strict=True):
                 out = outcomes[k]
                 if isinstance(result, SimulationError):
                     out.status, out.reason = FAILED, str(result)
@@ -181,8 +181,8 @@ class Tuner:
                 means = {m: out.mean(m) for m in self.metrics}
                 out.violations = self._violations(means)
                 out.reason = "; ".join(
-                    _broken(c, means[c.metric]) for c, v in zip(self.tune.constraints,
-                                                                out.violations) if v > 0)
+                    _broken(c, means[c.metric])
+                    for c, v in zip(self.tune.constraints, out.violations, strict=True) if v > 0)
         return outcomes
 
     # -- the study ----------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class Tuner:
         if excess <= 0:
             return objectives
         return [v + (-1.0 if d == "maximize" else 1.0) * PENALTY * (1.0 + abs(v)) * excess
-                for v, d in zip(objectives, self.directions)]
+                for v, d in zip(objectives, self.directions, strict=True)]
 
     def _sampler(self):
         optuna = load_optuna()
@@ -345,7 +345,7 @@ class Tuner:
             self.in_flight = (self.counted() - k, k)  # trials done before, and this batch
             outcomes = self.evaluate([v for _, v in asked], self.replications, self.seed,
                                      progress)
-            for (trial, _), out in zip(asked, outcomes):
+            for (trial, _), out in zip(asked, outcomes, strict=True):
                 trial.set_user_attr("status", out.status)
                 if out.reason:
                     trial.set_user_attr("reason", out.reason[:2000])
@@ -358,7 +358,8 @@ class Tuner:
                 if self.sampler_kind == "cmaes":  # no constraint handling: a static penalty
                     objectives = self.penalized(objectives, out.violations)
                 else:
-                    for i, (c, v) in enumerate(zip(self.tune.constraints, out.violations)):
+                    pairs = zip(self.tune.constraints, out.violations, strict=True)
+                    for i, (c, v) in enumerate(pairs):
                         trial.set_constraint(f"{i}:{c.metric}", v)  # ranked after feasible
                 study.tell(trial, objectives if len(objectives) > 1 else objectives[0])
             if on_batch is not None:

@@ -171,7 +171,8 @@ def _station_colours(scene: Scene) -> tuple[np.ndarray | None, dict[str, Any]]:
         kinds = [("station", PLAIN_STATION)]
         kinds += [("rack", RACK_COLOR)] if len(scene.bay_lo) else []
         kinds += [("aisle", AISLE_COLOR)] if len(scene.aisles) else []
-        kinds += [(name, colour) for name, attr, colour, _, _ in MARKERS if len(getattr(scene, attr))]
+        kinds += [(name, colour) for name, attr, colour, _, _ in MARKERS
+                  if len(getattr(scene, attr))]
         if scene.shipping is not None:
             kinds.append((SHIPPING[0], SHIPPING[1]))
         return None, {"kind": "items", "title": "", "items": kinds}
@@ -391,7 +392,9 @@ _SCRIPT = r"""
   document.getElementById("title").textContent = DATA.title;
   (function legend() {
     var box = document.getElementById("legend"), L = DATA.legend;
-    if (L.title) { var t = document.createElement("div"); t.textContent = L.title; box.appendChild(t); }
+    if (L.title) {
+      var t = document.createElement("div"); t.textContent = L.title; box.appendChild(t);
+    }
     if (L.kind === "scale") {
       var bar = document.createElement("div");
       bar.className = "bar";
@@ -453,7 +456,8 @@ _SCRIPT = r"""
     "  vColor = aColor * k;",
     "  gl_Position = uMVP * vec4(aPos, 1.0);",
     "}"].join("\n");
-  var FS = "precision mediump float; varying vec3 vColor; void main() { gl_FragColor = vec4(vColor, 1.0); }";
+  var FS = "precision mediump float; varying vec3 vColor; " +
+    "void main() { gl_FragColor = vec4(vColor, 1.0); }";
   var prog;
   try {
     prog = gl.createProgram();
@@ -528,9 +532,13 @@ _SCRIPT = r"""
     }
   }
   function sub(a, b) { return [a[0] - b[0], a[1] - b[1], a[2] - b[2]]; }
-  function cross(a, b) { return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]; }
+  function cross(a, b) {
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+  }
   function dot(a, b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-  function norm(a) { var l = Math.hypot(a[0], a[1], a[2]) || 1; return [a[0] / l, a[1] / l, a[2] / l]; }
+  function norm(a) {
+    var l = Math.hypot(a[0], a[1], a[2]) || 1; return [a[0] / l, a[1] / l, a[2] / l];
+  }
   function basis() {
     var back = [Math.cos(cam.pitch) * Math.cos(cam.yaw), Math.cos(cam.pitch) * Math.sin(cam.yaw),
                 Math.sin(cam.pitch)];
@@ -724,7 +732,8 @@ _SCRIPT = r"""
   canvas.addEventListener("wheel", function (e) {
     e.preventDefault();
     var delta = e.deltaMode === 1 ? e.deltaY * 30 : e.deltaY;
-    cam.dist = Math.min(DATA.camera.radius * 20, Math.max(1.0, cam.dist * Math.exp(delta * 0.0015)));
+    cam.dist = Math.min(DATA.camera.radius * 20,
+                        Math.max(1.0, cam.dist * Math.exp(delta * 0.0015)));
     cam.moved = true;
     redraw();
   }, { passive: false });

@@ -169,7 +169,7 @@ def _read_csv(p: Path, flag: str, fix: str) -> dict[str, list[str]]:
         if len(row) != width:
             raise TwinError(f"{flag}: line {n + 2} has {len(row)} fields, the header {width}; "
                             f"{fix}")
-    cols = list(zip(*body)) if body else [()] * width
+    cols = list(zip(*body, strict=True)) if body else [()] * width
     return {name: list(cols[i]) for i, name in enumerate(header)}
 
 
@@ -267,7 +267,7 @@ def trace_from_table(table: dict[str, list[str]], plant: Any, path: str = "trace
     v_index = np.nan_to_num(index[is_vehicle], nan=0).astype(int)
     vehicle_fleet = [f.id for f in plant.transport for _ in range(int(f.count))]
     V = max(len(vehicle_fleet), int(v_index.max()) + 1 if len(v_index) else 0)
-    for v, f in zip(v_index, ids[is_vehicle]):
+    for v, f in zip(v_index, ids[is_vehicle], strict=True):
         if v >= len(vehicle_fleet):
             vehicle_fleet += [""] * (v + 1 - len(vehicle_fleet))
         if not vehicle_fleet[v]:
