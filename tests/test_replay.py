@@ -155,6 +155,34 @@ def test_a_gif_and_the_player(recorded, tmp_path):
         player.replay.close()
 
 
+def test_the_replay_legend_stands_alone_over_a_view_coloured_by_results(recorded):
+    """`twin view --results DIR --replay TRACE`: the replay colours stations by server state,
+    so the results' colour bar, title and bottleneck outline give way to its own legend."""
+    import twin
+    from twin.viz.scene import STATES, build
+
+    p, _, _, tr = recorded
+    summary = twin.simulate(p, replications=2, seed=1).summary()
+    scene = build(p, summary, "busy")
+    assert scene.bottleneck in scene.station_ids  # the results do name one
+    r = replay.Replay(scene, tr, size=(400, 250))
+    try:
+        shown = r.plotter
+        assert dict(shown.scalar_bars) == {}
+        assert "bottleneck" not in shown.actors
+        title = shown.actors["title"].GetText(2)  # the upper left corner
+        assert title == f"{p.name}: replay, stations and racks by server state"
+        box = shown.legend
+        labels = [box.GetEntryString(i) for i in range(box.GetNumberOfEntries())]
+        assert labels == [f"server {s}" for s in STATES] + ["job waiting"] + [
+            f"vehicle {v}" for v in replay.VEHICLE_NAMES]
+        x, y = box.GetPosition()
+        width, height = box.GetPosition2()
+        assert x + width <= 1.0 and y >= 0.0 and y + height < 0.4  # the lower right corner
+    finally:
+        r.close()
+
+
 def test_a_trace_of_another_plant_or_no_trace(recorded, tmp_path):
     p, _, path, _ = recorded
     other = small_plant().model_copy(update={"stations": [
@@ -194,6 +222,16 @@ def test_twin_view_replays_to_a_video_from_the_command_line(recorded, tmp_path, 
     assert code == 0, err
     assert f"{out}: 9 frames" in err  # 8 h at 2 h a second, 2 frames a second: 0, 1, ..., 8 h
     assert out.stat().st_size > 0
+    # --frames caps the count: the video covers the trace faster, and says so
+    args = ["view", str(config), "--replay", str(path), "--video", str(out), "--size", "160x120",
+            "--speed", "2", "--fps", "2"]
+    code = cli.main([*args, "--frames", "3"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"{out}: 3 frames, " in err
+    assert "(--frames 3; --frames 9 plays it at --speed 2)" in err
+    assert cli.main([*args, "--frames", "0"]) == 2
+    assert "--frames 0: must be 1 or more" in capsys.readouterr().err
     # a video needs a trace; a trace of another plant is refused
     assert cli.main(["view", str(config), "--video", str(out)]) == 2
     assert "give --replay TRACE too" in capsys.readouterr().err

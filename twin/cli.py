@@ -33,6 +33,7 @@ from twin.results import report
 from twin.run import trace
 from twin.run.simulate import simulate
 from twin.units import parse_duration
+from twin.viz.replay import DEFAULT_FRAMES  # no pyvista: that loads only in _cmd_view
 
 PARTIAL = ".partial"  # folder under --out that keeps an interrupted run's partial results
 
@@ -181,7 +182,7 @@ def _cmd_view(args: argparse.Namespace) -> int:
     files = app.view(args.config, results=args.results, color=args.color,
                      screenshot=args.screenshot, camera=args.camera, size=args.size,
                      gltf=args.gltf, usd=args.usd, html=args.html, replay=args.replay,
-                     video=args.video, speed=args.speed, fps=args.fps)
+                     video=args.video, speed=args.speed, fps=args.fps, frames=args.frames)
     if files:
         print("written: " + ", ".join(str(f) for f in files), file=sys.stderr)
     return 0
@@ -278,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     viw.add_argument("--speed", type=float, default=1.0, help="simulated hours per second of "
                      "video (default 1)")
     viw.add_argument("--fps", type=float, default=24.0, help="video frames per second")
+    viw.add_argument("--frames", type=int, metavar="N", help="most frames in the video "
+                     f"(default {DEFAULT_FRAMES}, about a minute's rendering); a longer replay "
+                     "keeps N frames over the whole trace, so it plays faster than --speed")
     viw.add_argument("--camera", choices=("iso", "top", "front"), default="iso")
     viw.add_argument("--size", default="1600x1000", metavar="WxH", help="image size in pixels")
     viw.set_defaults(func=_cmd_view)

@@ -31,12 +31,14 @@ def view(config: str, results: str | None = None, color: str | None = None,
          screenshot: str | None = None, camera: str = "iso", size: str = "1600x1000",
          gltf: str | None = None, usd: str | None = None, html: str | None = None,
          replay: str | None = None, video: str | None = None, speed: float = 1.0,
-         fps: float = 24.0, window: bool | None = None) -> list[Path]:
+         fps: float = 24.0, frames: int | None = None,
+         window: bool | None = None) -> list[Path]:
     """Show or write the view of a plant file; returns the files written.
 
     ``replay`` (a trace from ``twin run CONFIG --trace FILE``) plays the run in the window with
     a time slider, or renders it to ``video`` (MP4 or GIF) at ``speed`` simulated hours per
-    second of video."""
+    second of video, in at most ``frames`` frames (default
+    :data:`twin.viz.replay.DEFAULT_FRAMES`; a longer run plays faster)."""
     plant = load_plant(config)
     width_height = parse_size(size)
     if video is not None and replay is None:
@@ -72,11 +74,17 @@ def view(config: str, results: str | None = None, color: str | None = None,
     if screenshot is not None:
         files.append(render.screenshot(scene, screenshot, width_height, camera))
     if video is not None:
-        from twin.viz.replay import write_video
+        from twin.viz.replay import DEFAULT_FRAMES, frames_at_speed, write_video
 
+        most = DEFAULT_FRAMES if frames is None else frames
         path, count = write_video(scene, trace, video, fps=fps, speed=speed, size=width_height,
-                                  camera=camera)
-        print(f"{video}: {count} frames", file=sys.stderr)
+                                  camera=camera, max_frames=most)
+        span = trace.end_h - trace.start_h
+        wanted = frames_at_speed(span, fps, speed)
+        note = "" if count == wanted else (
+            f", {span / (count / fps):.3g} h a second over the {span:.4g} h of the trace "
+            f"(--frames {most}; --frames {wanted} plays it at --speed {speed:g})")
+        print(f"{video}: {count} frames{note}", file=sys.stderr)
         files.append(path)
     if window is None:
         window = not files and render.has_display()

@@ -63,8 +63,8 @@ def _segments(segs: np.ndarray, z: float):
 
 
 def plotter(scene: Scene, size: tuple[int, int] = (1600, 1000), off_screen: bool = True,
-            labels: bool = True):
-    """A pyvista Plotter with the whole scene on it."""
+            labels: bool = True, title: str | None = None):
+    """A pyvista Plotter with the whole scene on it, titled ``title`` (default: the scene's)."""
     pv = _pv()
     p = pv.Plotter(off_screen=off_screen, window_size=list(size))
     p.set_background(BACKGROUND)
@@ -114,7 +114,8 @@ def plotter(scene: Scene, size: tuple[int, int] = (1600, 1000), off_screen: bool
                 for j, sid in enumerate(scene.station_ids)]
         p.add_point_labels(tops, text, font_size=11, point_size=1, shape_opacity=0.6,
                            always_visible=True, name="labels", show_points=False)
-    p.add_text(scene.title, position="upper_left", font_size=12, color="black", name="title")
+    p.add_text(scene.title if title is None else title, position="upper_left", font_size=12,
+               color="black", name="title")
     return p
 
 

@@ -12,6 +12,7 @@ frame costs one render.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -29,13 +30,18 @@ SERVER_STATES = ("idle", "busy", "blocked", "down", "off", "waiting", "handover"
 SERVER_GROUP = np.array([0, 1, 2, 3, 0, 2, 2, 2])
 VEHICLE_STATES = ("idle", "to_pickup", "loading", "loaded", "unloading", "to_home",
                   "to_charger", "charge_wait", "charging", "off")
-# vehicle colours: idle, driving empty, handling, loaded, charging, off
+# what colour (of VEHICLE_COLORS) each vehicle state is drawn in
 VEHICLE_GROUP = np.array([0, 1, 2, 3, 2, 1, 1, 4, 4, 5])
 VEHICLE_COLORS = ("#9e9e9e", "#1f77b4", "#f2a900", "#d62728", "#2ca02c", "#444444")
+VEHICLE_NAMES = ("idle", "driving empty", "loading, unloading", "loaded", "charging", "off")
+JOB_COLOR = "#8c564b"
 DRIVES = ("to_pickup", "loaded", "to_home", "to_charger")
 REQUIRED = ("time_h", "kind", "id", "index", "state", "place", "x", "y", "to_place", "to_x",
             "to_y", "arrive_h", "value", "plant_kw")
 MAX_WAITING = 20  # job boxes drawn per station; the clock text gives the total
+# Most frames of a video unless told otherwise: about a minute's rendering at 1600x1000 on two
+# cores with software rendering (0.24 s a frame to MP4, 0.29 s to GIF; docs/viewer.md).
+DEFAULT_FRAMES = 240
 
 
 @dataclass
@@ -480,15 +486,20 @@ class Replay:
             raise TwinError(f"--replay {trace.path}: the trace's stations are not the view's; "
                             "give the same config to `twin run --trace` and `twin view`")
         self.scene, self.trace = scene, trace
-        p = render.plotter(scene, size=size, off_screen=off_screen, labels=False)
+        # The replay colours by server state over time: a colouring by results (--results
+        # --color), its colour bar and its bottleneck outline would contradict it.
+        plain = dataclasses.replace(scene, color=None, values=None, value_label="",
+                                    state_names=(), bottleneck=None)
+        p = render.plotter(plain, size=size, off_screen=off_screen, labels=False,
+                           title=f"{scene.name}: replay, stations and racks by server state")
         self.plotter = p
         tops = np.column_stack([(scene.lo[:, :2] + scene.hi[:, :2]) / 2,
                                 np.maximum(scene.hi[:, 2], 2.5) + 1.0])
         p.add_point_labels(tops, list(scene.station_ids), font_size=11, point_size=1,
                            shape_opacity=0.6, always_visible=True, name="labels",
                            show_points=False)
-        self.stations = self._coloured("stations", scene.lo, scene.hi, bar=True)
-        self.racks = (self._coloured("racks", scene.bay_lo, scene.bay_hi, bar=False)
+        self.stations = self._coloured("stations", scene.lo, scene.hi)
+        self.racks = (self._coloured("racks", scene.bay_lo, scene.bay_hi)
                       if len(scene.bay_lo) else None)
         self.bay_slot = self._bay_slots()
         span = float(max(scene.floor))
@@ -497,10 +508,45 @@ class Replay:
         self.vehicles = self._vehicle_mesh()
         self.text = p.add_text("", position="upper_right", font_size=10, color="black",
                                name="clock")
+        self._add_legend()
         render.set_camera(p, scene, camera)
         self.t = math.nan
 
-    def _coloured(self, name: str, lo: np.ndarray, hi: np.ndarray, bar: bool):
+    def legend(self) -> list[tuple[str, str]]:
+        """What each colour means: (label, colour) for the server states, the waiting jobs and,
+        with a fleet, what vehicles do."""
+        from twin.viz.render import STATE_COLORS
+        from twin.viz.scene import STATES
+
+        entries = [(f"server {name}", colour)
+                   for name, colour in zip(STATES, STATE_COLORS, strict=True)]
+        entries.append(("job waiting", JOB_COLOR))
+        if self.trace.vehicle.keys:
+            entries += [(f"vehicle {name}", colour)
+                        for name, colour in zip(VEHICLE_NAMES, VEHICLE_COLORS, strict=True)]
+        return entries
+
+    def _add_legend(self) -> None:
+        """The legend in the lower right corner, clear of the player's time slider: black text,
+        each entry with a square of its colour."""
+        from vtkmodules.util.numpy_support import numpy_to_vtk
+        from vtkmodules.vtkCommonDataModel import vtkImageData
+
+        from twin.viz.render import hex_rgb
+
+        entries = self.legend()
+        width, height = 0.2, 0.03 * len(entries)  # shares of the window
+        box = self.plotter.add_legend([[label, "black", "none"] for label, _ in entries],
+                                      bcolor="white", size=(width, height), name="legend")
+        box.SetPosition(0.99 - width, 0.01)
+        for i, (_, colour) in enumerate(entries):
+            square = vtkImageData()
+            square.SetDimensions(8, 8, 1)
+            pixels = numpy_to_vtk(np.tile(hex_rgb(colour), (64, 1)), deep=True)
+            square.GetPointData().SetScalars(pixels)
+            box.SetEntryIcon(i, square)
+
+    def _coloured(self, name: str, lo: np.ndarray, hi: np.ndarray):
         """Boxes coloured by server state (idle, busy, blocked, down), replacing the plain ones
         the scene drew; returns the mesh whose ``state`` cell array `update` rewrites."""
         from matplotlib.colors import ListedColormap
@@ -509,12 +555,8 @@ class Replay:
 
         mesh = boxes(lo, hi)
         mesh.cell_data["state"] = np.zeros(mesh.n_cells)
-        bar_args = {"title": "idle  busy  blocked  down", "color": "black", "vertical": False,
-                    "position_x": 0.3, "position_y": 0.02, "width": 0.4, "height": 0.04,
-                    "title_font_size": 14, "label_font_size": 1, "n_labels": 0}
         self.plotter.add_mesh(mesh, scalars="state", cmap=ListedColormap(STATE_COLORS),
-                              clim=[-0.5, 3.5], n_colors=4, name=name, show_scalar_bar=bar,
-                              **({"scalar_bar_args": bar_args} if bar else {}))
+                              clim=[-0.5, 3.5], n_colors=4, name=name, show_scalar_bar=False)
         shown = self.plotter.actors[name].mapper.dataset
         return shown if shown is not None and shown.n_cells == mesh.n_cells else mesh
 
@@ -544,7 +586,7 @@ class Replay:
         self.job_lo = lo
         self.job_hi = lo + u
         mesh = boxes(self.job_lo, self.job_lo)  # all hidden: zero size
-        self.plotter.add_mesh(mesh, color="#8c564b", name="jobs")
+        self.plotter.add_mesh(mesh, color=JOB_COLOR, name="jobs")
         return mesh
 
     def _vehicle_mesh(self):
@@ -611,23 +653,29 @@ class Replay:
         self.plotter.close()
 
 
-def frame_times(trace: Trace, fps: float, speed: float, max_frames: int = 3600,
+def frame_times(trace: Trace, fps: float, speed: float, max_frames: int = DEFAULT_FRAMES,
                 start_h: float | None = None, end_h: float | None = None) -> np.ndarray:
     """Times (hours) of the frames of a video: ``speed`` simulated hours per second of video,
     ``fps`` frames a second, ceil(duration / speed * fps) frames. Over ``max_frames`` the video
     keeps ``max_frames`` frames over the same span (so it plays faster than ``speed``)."""
-    if not (fps > 0 and speed > 0):
-        raise TwinError(f"--fps {fps} --speed {speed}: both must be above 0")
     if max_frames < 1:
-        raise TwinError(f"max_frames {max_frames}: must be 1 or more")
+        raise TwinError(f"--frames {max_frames}: must be 1 or more")
     a = trace.start_h if start_h is None else float(start_h)
     b = trace.end_h if end_h is None else float(end_h)
     if b < a:
         raise TwinError(f"replay from {a:g} h to {b:g} h: the end is before the start")
-    n = max(1, math.ceil((b - a) / speed * fps - 1e-9))
+    n = frames_at_speed(b - a, fps, speed)
     if n <= max_frames:
         return a + np.arange(n) * speed / fps
     return np.linspace(a, b, max_frames)
+
+
+def frames_at_speed(span_h: float, fps: float, speed: float) -> int:
+    """Frames a video of ``span_h`` simulated hours has at ``speed`` hours a second and ``fps``
+    frames a second, with no cap."""
+    if not (fps > 0 and speed > 0):
+        raise TwinError(f"--fps {fps} --speed {speed}: both must be above 0")
+    return max(1, math.ceil(span_h / speed * fps - 1e-9))
 
 
 def frames(scene: Scene, trace: Trace, times, size: tuple[int, int] = (1280, 720),
@@ -645,7 +693,7 @@ def frames(scene: Scene, trace: Trace, times, size: tuple[int, int] = (1280, 720
 
 def write_video(scene: Scene, trace: Trace, path: str | os.PathLike, fps: float = 24,
                 speed: float = 1.0, size: tuple[int, int] = (1280, 720), camera: str = "iso",
-                max_frames: int = 3600, start_h: float | None = None,
+                max_frames: int = DEFAULT_FRAMES, start_h: float | None = None,
                 end_h: float | None = None) -> tuple[Path, int]:
     """Write the replay as an MP4 (H.264; imageio with imageio-ffmpeg) or, for a ``.gif`` path,
     an animated GIF (Pillow); through a temporary file in the same folder and a rename.
