@@ -32,7 +32,8 @@ from twin.units import DURATION_PATTERN, parse_duration, parse_power
 
 REPO = Path(__file__).resolve().parents[1]
 
-# The example of the config contract (DESIGN.md); line numbers below refer to this text.
+# The example of the config format (docs/config.md, "An example", without its comments); line
+# numbers below refer to this text.
 EXAMPLE = """\
 name: example-line
 horizon: 2000h

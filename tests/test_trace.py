@@ -1,7 +1,8 @@
 """Exact, hand-computed traces with deterministic times.
 
 Each test writes its timeline in a comment and asserts the figures of every replication to
-1e-9. Conventions of DESIGN.md "Semantics" and the engine docstring these traces pin down:
+1e-9. Conventions of docs/semantics.md ("The plant", "Order of events", "Statistics") and of
+the engine's docstring that these traces pin down:
 
 * the source's first job is ready after the first interarrival time; a job that finds the
   first station full waits at the source, and the next interarrival time starts when it
