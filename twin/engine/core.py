@@ -80,7 +80,7 @@ S_SERVICE, S_ROUTE, S_TTF, S_REPAIR = 0, 1, 2, 3
 MOVE_OFFSET = 2.0**52
 GRANT_KEY = -(2.0**53)
 UNITS_KEY = -(2.0**53) + 2.0**51
-STEP0 = 8  # first busy-step column of the power tables (twin.compile.POWER_STEP0)
+STEP0 = 8  # first busy-step column of the power tables (twin.compile.plant.POWER_STEP0)
 CAP_TOLERANCE = 1e-9  # relative slack of the cap check, for the rounding of running sums
 
 

@@ -93,7 +93,7 @@ def sample(xp, ndtri, kinds_present: tuple[int, ...], kind: Array | None, par: l
     kind : integer array, shape S, or None when only one kind is present
         Distribution kind of each variate.
     par : list of N_DIST_PARAMS float arrays of shape S (None past ``params_needed``)
-        Compiled parameters (see :mod:`twin.compile` for their meaning per kind).
+        Compiled parameters (see :class:`twin.compile.Params` for their meaning per kind).
     row : integer array, shape S, or None when no kind uses tables
         Row of ``tables`` used by gamma and empirical variates.
     tables : (T, G) float array
