@@ -1,0 +1,212 @@
+"""The compiled plant as the engine reads it: :class:`Params` packed into the arrays of
+:mod:`twin.engine.layout`, one row per scenario, with the run's scalars and each lane's
+scenario and random-number key.
+
+Lanes of one scenario share their parameters (tuning's K candidates x M replications store K
+rows, not K x M); a lane finds its row through its ``scenario``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.compile.plant import Params
+from twin.engine import layout
+from twin.engine.codes import STEP0
+from twin.engine.layout import Consts, Dims
+from twin.engine.random_numbers import replication_keys
+
+QUEUE_START = 16  # places of a growing ring buffer at first; it doubles when full
+TRACE_ROWS = 4096  # rows of a traced lane's trace buffer, on top of one event's worth
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Everything the engine reads besides its state.
+
+    Attributes
+    ----------
+    arrays : dict of NumPy arrays
+        ``pf, pn`` (S, *): every scenario's parameters, as :mod:`twin.engine.layout` packs
+        them.
+    dims : twin.engine.layout.Dims
+    consts : twin.engine.layout.Consts
+    lane_scenario : (L,) int64
+        Scenario of each lane.
+    lane_key : (L,) uint64
+        Random-number key of each lane (from the seed and its replication index).
+    """
+
+    arrays: dict[str, np.ndarray]
+    dims: Dims
+    consts: Consts
+    lane_scenario: np.ndarray
+    lane_key: np.ndarray
+
+    @property
+    def lanes(self) -> int:
+        return int(self.lane_scenario.shape[0])
+
+    def take(self, lanes: slice) -> EngineParams:
+        """The parameters of a contiguous block of lanes (for running in chunks)."""
+        return dataclasses.replace(self, lane_scenario=self.lane_scenario[lanes],
+                                   lane_key=self.lane_key[lanes])
+
+    def field(self, name: str) -> np.ndarray:
+        """A parameter field, (S, *dims) or (*dims)."""
+        return layout.read(self.arrays, self.dims, name)
+
+    def resized(self, **sizes) -> EngineParams:
+        """The same parameters for other sizes of the growing state: ``Q`` with ``q_size``
+        (the places of each station's ring buffer), ``E`` (stored cycle times), ``TR``
+        (trace rows)."""
+        q_size = sizes.pop("q_size", None)
+        values = {f.name: self.field(f.name) for f in layout.FIELDS
+                  if f.array not in layout.STATE_ARRAYS}
+        dims = self.dims
+        if q_size is not None:
+            values["q_size"] = q_size
+            values["q_start"] = np.concatenate([[0], np.cumsum(q_size)[:-1]])
+            dims = dims.replace(Q=int(np.sum(q_size)))
+        dims = dims.replace(**sizes)
+        scenarios = self.arrays["pf"].shape[0]
+        consts = self.consts._replace(E=dims.E, TR=dims.TR, trace=int(dims.TR > 0))
+        return dataclasses.replace(self, arrays=layout.pack(values, dims, scenarios),
+                                   dims=dims, consts=consts)
+
+
+def _scenario_rows(params: Params) -> np.ndarray:
+    """The first lane of each scenario, in scenario order."""
+    scenarios = int(params.scenario.max()) + 1
+    return np.array([int(np.argmax(params.scenario == s)) for s in range(scenarios)])
+
+
+def _route_next(cum: np.ndarray) -> np.ndarray:
+    """(S, W) the certain target of each station row, -1 where routing is drawn."""
+    probs = np.diff(cum, axis=-1, prepend=0.0)
+    drawn = ((probs > 0.0) & (probs < 1.0)).any(axis=-1)
+    return np.where(drawn, -1, np.argmax(probs >= 1.0, axis=-1)).astype(np.int64)
+
+
+def _ring_sizes(params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """(W,) places of each station's ring buffer at first, and whether it grows."""
+    J = params.stations
+    buffers = params.capacity[:, :J] - params.servers
+    grows = np.zeros(J + 1, np.int64)
+    size = np.zeros(J + 1, np.int64)
+    for j in range(J):
+        if np.isinf(buffers[:, j]).any():
+            grows[j], size[j] = 1, QUEUE_START
+        else:
+            size[j] = int(buffers[:, j].max())
+    return size, grows
+
+
+def _slot_layout(params: Params) -> dict[str, np.ndarray]:
+    """Each station's range of server slots, and each slot's leaf in the event tree: the
+    pools' shift timers first (a change of shift goes before anything else at its instant),
+    then every other slot in order."""
+    J, M = params.stations, params.slots
+    station = params.slot_station
+    first = np.zeros(J + 1, np.int64)
+    count = np.zeros(J + 1, np.int64)
+    for j in range(J):
+        slots = np.flatnonzero(station == j)
+        first[j], count[j] = slots[0], len(slots)
+    timers = len(params.pools.ids) if params.pools else 0
+    m = np.arange(M)
+    is_timer = (m >= params.timer0) & (m < params.timer0 + timers)
+    leaf = np.where(is_timer, m - params.timer0, np.where(m < params.timer0, m + timers, m))
+    return {"slot_station": station, "slot_leaf": leaf, "first_slot": first,
+            "station_slots": count}
+
+
+def _fleet_values(params: Params, rows: np.ndarray) -> dict[str, np.ndarray]:
+    fleets = params.fleets
+    S, W = len(rows), params.stations + 1
+    if fleets is None:
+        empty = np.zeros((S, 0))
+        return {"station_fleet": np.full((S, W), -1), "speed": empty, "load_time": empty,
+                "unload_time": empty, "battery": empty, "charge_time": empty,
+                "threshold": empty, "home": empty, "charger": np.zeros((S, 0, 0)),
+                "start": empty, "distance": np.zeros((S, 0, 0)), "vehicle_fleet": []}
+    V = fleets.vehicles
+    return {"station_fleet": fleets.station_fleet[rows], "speed": fleets.speed[rows],
+            "load_time": fleets.load[rows], "unload_time": fleets.unload[rows],
+            "battery": fleets.capacity[rows], "charge_time": fleets.charge_time[rows],
+            "threshold": fleets.threshold[rows], "home": fleets.home[rows],
+            "charger": fleets.charger[rows], "start": fleets.start[rows][:, :V],
+            "distance": fleets.distance[:S], "vehicle_fleet": fleets.vehicle_fleet[:V]}
+
+
+def _pool_values(params: Params, rows: np.ndarray) -> dict[str, np.ndarray]:
+    pools = params.pools
+    S, W = len(rows), params.stations + 1
+    if pools is None:
+        return {"pool_count": np.zeros((S, 0)), "need": np.zeros((S, W, 0, 0)),
+                "factor": np.zeros((S, W, 0)), "requires": np.zeros((S, W)),
+                "edges": np.zeros((0, 0)), "edge_count": [], "on_at_start": [],
+                "unit_stations": []}
+    return {"pool_count": pools.count[rows], "need": pools.need[rows],
+            "factor": pools.factor[rows], "requires": pools.requires[rows],
+            "edges": pools.edges, "edge_count": pools.edge_count,
+            "on_at_start": pools.on_at_start, "unit_stations": pools.unit_stations}
+
+
+def _dims(params: Params, q_size: np.ndarray, stored_exits: int, trace_rows: int) -> Dims:
+    """The sizes of the engine's arrays for ``params``."""
+    fleets, pools, plan = params.fleets, params.pools, params.power
+    return Dims(
+        M=params.slots, W=params.stations + 1, TP=layout.tree_leaves(params.slots),
+        Q=int(q_size.sum()), E=stored_exits, B=plan.bins if plan else 0,
+        K=params.share.shape[2], V=fleets.vehicles if fleets else 0,
+        F=len(fleets.ids) if fleets else 0, C=fleets.charger.shape[2] if fleets else 0,
+        RQ=fleets.requests if fleets else 0, P=fleets.distance.shape[1] if fleets else 0,
+        NP=len(pools.ids) if pools else 0, A=pools.need.shape[2] if pools else 0,
+        NE=pools.edges.shape[1] if pools else 0, U=len(pools.unit_stations) if pools else 0,
+        T=params.tables.shape[0], G=params.tables.shape[1], TR=trace_rows)
+
+
+def _consts(params: Params, dims: Dims) -> Consts:
+    plan = params.power
+    return Consts(
+        horizon=float(params.horizon), warmup=float(params.warmup),
+        inv_interval=float(1.0 / plan.interval) if plan else 1.0,
+        first_bin=int(plan.first_bin) if plan else 0, J=params.stations, W=dims.W, M=dims.M,
+        V0=int(params.vehicle0), T0=int(params.timer0), TP=dims.TP, K=dims.K,
+        NC=STEP0 + dims.K, A=dims.A, NP=dims.NP, NE=dims.NE, U=dims.U, V=dims.V, F=dims.F,
+        C=dims.C, RQ=dims.RQ, P=dims.P, G=dims.G, B=dims.B, E=dims.E, TR=dims.TR,
+        has_power=int(params.has_power), has_cap=int(params.has_cap),
+        has_fleets=int(params.fleets is not None), has_units=int(params.pools is not None),
+        trace=int(dims.TR > 0))
+
+
+def engine_params(params: Params, stored_exits: int, trace: bool = False) -> EngineParams:
+    """Pack ``params`` for the engine; ``stored_exits`` is the first size of the store of
+    cycle times (it grows), ``trace`` gives every lane a trace buffer."""
+    rows = _scenario_rows(params)
+    q_size, q_grows = _ring_sizes(params)
+    dims = _dims(params, q_size, stored_exits, 0)
+    if trace:  # room for TRACE_ROWS rows, and for all the rows one event can write
+        dims = dims.replace(TR=TRACE_ROWS + dims.M + dims.W + dims.NP + 1)
+    values = {
+        "slot_on": params.slot_on[rows], "capacity": params.capacity[rows],
+        "dist_kind": params.dist_kind[rows], "dist_par": params.dist_par[rows],
+        "dist_row": params.dist_row[rows], "route_cum": params.route_cum[rows],
+        "route_next": _route_next(params.route_cum[rows]), "mtbf": params.mtbf[rows],
+        "mttr": params.mttr[rows], "power_draw": params.draw[rows],
+        "power_reserve": params.reserve[rows], "share": params.share[rows],
+        "last_step": params.last_step[rows], "cap_heat": params.cap_heat[rows],
+        "tables": params.tables,
+        "bin_end": params.power.bin_end if params.power else [],
+        "q_start": np.concatenate([[0], np.cumsum(q_size)[:-1]]), "q_size": q_size,
+        "q_grows": q_grows,
+        **_slot_layout(params), **_fleet_values(params, rows), **_pool_values(params, rows),
+    }
+    return EngineParams(
+        arrays=layout.pack(values, dims, len(rows)), dims=dims, consts=_consts(params, dims),
+        lane_scenario=np.asarray(params.scenario, dtype=np.int64),
+        lane_key=replication_keys(params.seed, params.replication))
