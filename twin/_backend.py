@@ -1,8 +1,13 @@
 """The one module that imports an array library: NumPy always, CuPy lazily.
 
-Everything under :mod:`twin.engine` receives the namespace ``xp`` from here and never imports
-``numpy`` or ``cupy`` itself. Reports and the viewer only ever see NumPy arrays, through
-:func:`to_numpy`.
+A backend names where the engine runs and what owns its arrays:
+
+``numpy``     the CPU: NumPy arrays, the engine compiled by Numba, every core;
+``cupy``      an NVIDIA GPU: CuPy arrays, the engine compiled by numba-cuda, a thread per lane;
+``cuda-sim``  the GPU's kernels under Numba's CUDA simulator, on NumPy arrays: the GPU build
+              tested on machines without a GPU (``NUMBA_ENABLE_CUDASIM=1``, tests only).
+
+Reports and the viewer only ever see NumPy arrays, through :func:`to_numpy`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import numpy
 
 from twin.errors import TwinError
 
-BACKENDS = ("auto", "numpy", "cupy")
+BACKENDS = ("auto", "numpy", "cupy")  # what --backend offers; "cuda-sim" is for tests
+SIMULATOR = "cuda-sim"
 
 
 @dataclass(frozen=True)
@@ -25,13 +31,24 @@ class Backend:
     Attributes
     ----------
     name : str
-        ``"numpy"`` or ``"cupy"``.
+        ``"numpy"``, ``"cupy"`` or ``"cuda-sim"``.
     xp : module
-        The array namespace the engine is written against.
+        The array namespace of the engine's arrays.
     """
 
     name: str
     xp: Any
+
+    @property
+    def gpu(self) -> bool:
+        """Whether the engine runs as CUDA kernels (on a GPU or its simulator)."""
+        return self.name != "numpy"
+
+    @property
+    def order(self) -> str:
+        """Memory order of the lane state: each lane's values together on the CPU ("C"),
+        consecutive lanes adjacent for the GPU's threads ("F")."""
+        return "F" if self.gpu else "C"
 
     def free_bytes(self) -> int:
         """Memory the engine may plan to use on this backend, in bytes."""
@@ -73,8 +90,14 @@ def get_backend(name: str = "auto") -> Backend:
     """Resolve a backend name.
 
     ``auto`` picks CuPy when ``cupy.is_available()`` and NumPy otherwise, silently. ``cupy``
-    without a usable GPU raises :class:`TwinError` (exit status 2 in the CLI).
+    without a usable GPU raises :class:`TwinError` (exit status 2 in the CLI), and so does
+    ``cuda-sim`` in a process started without ``NUMBA_ENABLE_CUDASIM=1``.
     """
+    if name == SIMULATOR:
+        if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") != "1":
+            raise TwinError("--backend cuda-sim: the CUDA simulator needs NUMBA_ENABLE_CUDASIM=1 "
+                            "in the environment before twin starts (it is for tests)")
+        return Backend(SIMULATOR, numpy)
     if name not in BACKENDS:
         raise TwinError(f"--backend: unknown backend '{name}'; choose one of {', '.join(BACKENDS)}")
     if name == "numpy":
@@ -90,6 +113,14 @@ def get_backend(name: str = "auto") -> Backend:
     return Backend("numpy", numpy)
 
 
+def to_numpy(array: Any) -> numpy.ndarray:
+    """Return ``array`` as a NumPy array, copying from the device when needed."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    get = getattr(array, "get", None)
+    return get() if callable(get) else numpy.asarray(array)
+
+
 def special_functions(xp: Any) -> Any:
     """SciPy's special functions for NumPy arrays, CuPy's for CuPy arrays (same names)."""
     if xp is numpy:
@@ -99,11 +130,3 @@ def special_functions(xp: Any) -> Any:
     from cupyx.scipy import special
 
     return special
-
-
-def to_numpy(array: Any) -> numpy.ndarray:
-    """Return ``array`` as a NumPy array, copying from the device when needed."""
-    if isinstance(array, numpy.ndarray):
-        return array
-    get = getattr(array, "get", None)
-    return get() if callable(get) else numpy.asarray(array)

@@ -26,7 +26,6 @@ from rich.progress import (
 
 from twin import config
 from twin._backend import BACKENDS
-from twin.engine.loop import METHODS
 from twin.errors import TwinError
 from twin.files import writing
 from twin.results import report
@@ -104,7 +103,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = simulate(plant, replications=args.replications, seed=args.seed,
                           backend=args.backend, horizon=horizon, warmup=warmup, progress=bar,
-                          checkpoint_dir=partial, workers=args.workers, method=args.method)
+                          checkpoint_dir=partial, workers=args.workers)
     except KeyboardInterrupt:
         bar.close()
         hint = (f"; partial results are in {partial}: run the same command again to resume"
@@ -212,14 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (default: the config's)")
     run.add_argument("--horizon", help="length of each replication, e.g. 2w or 500h")
     run.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 3d")
-    run.add_argument("--backend", choices=BACKENDS, default="auto",
-                     help="array backend (auto: CuPy when a GPU is usable, else NumPy)")
-    run.add_argument("--method", choices=METHODS, default="auto",
-                     help="event-stepped engine, or the exact max-plus fast path for lines of "
-                          "single servers (auto: the fast path wherever it applies)")
+    run.add_argument("--backend", default="auto", metavar="{" + ",".join(BACKENDS) + "}",
+                     help="where the engine runs (auto: a GPU with CuPy when one is usable, "
+                          "else the CPU with NumPy)")
     run.add_argument("--workers", type=int,
-                     help="most CPU processes to run lanes in (default: every core; a process "
-                          "is only started for 512 lanes or more)")
+                     help="most CPU cores the engine uses (default: every core)")
     run.add_argument("--json", action="store_true", help="print the JSON summary only")
     run.add_argument("--trace", metavar="FILE",
                      help="write the event trace of one replication (CSV, or .parquet) for "
@@ -242,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     tun.add_argument("--sampler", choices=("auto", "tpe", "cmaes", "nsga2", "random"),
                      help="Optuna sampler (default: the config's, else TPE for one objective "
                           "and NSGA-II for several)")
-    tun.add_argument("--backend", choices=BACKENDS, default="auto", help="array backend")
-    tun.add_argument("--workers", type=int, help="most CPU processes per batch")
+    tun.add_argument("--backend", default="auto", metavar="{" + ",".join(BACKENDS) + "}",
+                     help="where the engine runs")
+    tun.add_argument("--workers", type=int, help="most CPU cores the engine uses")
     tun.add_argument("--storage", metavar="URL",
                      help="Optuna storage (default: sqlite:///DIR/study.db); a PostgreSQL or "
                           "MySQL URL lets several machines work on one study")

@@ -11,8 +11,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from twin.engine import logistics as lg
-from twin.engine.core import C_BLOCKED, C_BUSY, C_DOWN, C_ENERGY, C_QUEUE, C_UNITS, C_WAIT, HANDOVER
+from twin.engine import codes
+from twin.engine.codes import C_BLOCKED, C_BUSY, C_DOWN, C_ENERGY, C_QUEUE, C_UNITS, C_WAIT, HANDOVER
 
 STATION_FIELDS = ("busy", "blocked", "down", "waiting", "idle", "mean_queue", "mean_wait_h",
                   "throughput_per_h")
@@ -24,13 +24,13 @@ TRANSPORT_FIELDS = ("loaded", "empty", "handling", "charging", "idle", "mean_wai
 RESOURCE_FIELDS = ("busy", "mean_wait_h")
 # vehicle statuses in each transport fraction (docs/transport.md)
 VEHICLE_TIME = {
-    "loaded": (lg.V_LOADED,),
-    "empty": (lg.V_TO_PICKUP, lg.V_TO_HOME, lg.V_TO_CHARGER),
-    "handling": (lg.V_LOADING, lg.V_UNLOADING),
-    "charging": (lg.V_CHARGE_WAIT, lg.V_CHARGING),
-    "idle": (lg.V_IDLE,),
+    "loaded": (codes.V_LOADED,),
+    "empty": (codes.V_TO_PICKUP, codes.V_TO_HOME, codes.V_TO_CHARGER),
+    "handling": (codes.V_LOADING, codes.V_UNLOADING),
+    "charging": (codes.V_CHARGE_WAIT, codes.V_CHARGING),
+    "idle": (codes.V_IDLE,),
 }
-ON_VEHICLE = (lg.V_LOADED, lg.V_UNLOADING)  # statuses of a vehicle that carries a job
+ON_VEHICLE = (codes.V_LOADED, codes.V_UNLOADING)  # statuses of a vehicle that carries a job
 HOURS_PER_MONTH = 365.25 * 24 / 12  # the demand charge is per month; runs pay it pro rata
 
 
@@ -113,7 +113,7 @@ def _on_vehicles(raw: dict[str, np.ndarray], params) -> np.ndarray:
     """Integral over the window of the jobs on vehicles (loaded or unloading), (L,)."""
     if params.fleets is None:
         return np.zeros(raw["n_exit"].shape[0])
-    cols = [code - lg.V_IDLE for code in ON_VEHICLE]
+    cols = [code - codes.V_IDLE for code in ON_VEHICLE]
     return raw["f_area"][:, :, cols].sum(axis=(1, 2))
 
 
@@ -140,15 +140,15 @@ def transport_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarr
     area = raw["f_area"]
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
-        for name, codes in VEHICLE_TIME.items():
-            cols = [code - lg.V_IDLE for code in codes]
+        for name, statuses in VEHICLE_TIME.items():
+            cols = [code - codes.V_IDLE for code in statuses]
             out[f"transport.{name}"] = area[:, :, cols].sum(axis=2) / vehicle_time
         driving = out["transport.loaded"] + out["transport.empty"]
         out["transport.mean_wait_h"] = np.where(
             raw["f_pickups"] > 0, raw["f_wait"] / np.maximum(raw["f_pickups"], 1), np.nan)
         out["transport.trips_per_h"] = raw["f_trips"] / window
         out["transport.km_per_vehicle_per_h"] = driving * fleets.speed / 1000.0
-        low, fleet_v = raw["v_low"][:, :-1], fleets.vehicle_fleet[:-1]
+        low, fleet_v = raw["v_low"], fleets.vehicle_fleet[:-1]
         out["transport.battery_low_h"] = np.stack(
             [low[:, fleet_v == f].min(axis=1, initial=np.inf) for f in range(len(fleets.ids))],
             axis=1)

@@ -49,7 +49,8 @@ def print_summary(summary: dict, console: Console) -> None:
     """Print the plant figures, then one row per station, with 95% confidence intervals."""
     console.print(f"[bold]{summary['name']}[/bold]: {summary['replications']} replications, "
                   f"statistics over {summary['warmup_h']:g}-{summary['horizon_h']:g} h "
-                  f"({summary['backend']}, {summary['method']} engine)")
+                  f"({summary['backend']}, {summary['events']:,} events in "
+                  f"{summary['wall_s']:.2f} s)")
     head = Table()
     head.add_column("figure", no_wrap=True)
     head.add_column("mean [95% CI]", justify="right", no_wrap=True)

@@ -63,6 +63,8 @@ class Checkpoints:
         return self._load(self._path(chunk, "state"))
 
     def save_state(self, chunk: int, state: dict) -> None:
+        """Save a chunk's engine state: the packed arrays and the sizes they are laid out for
+        (any other arrays in ``state``, NumPy or on a device)."""
         self._save(self._path(chunk, "state"), {k: to_numpy(v) for k, v in state.items()})
 
     def save_done(self, chunk: int, lanes: dict[str, np.ndarray]) -> None:
@@ -70,8 +72,8 @@ class Checkpoints:
         self._path(chunk, "state").unlink(missing_ok=True)
 
 
-def run_key(plant: Plant, params: Params, backend: str, method: str) -> str:
+def run_key(plant: Plant, params: Params, backend: str) -> str:
     """A hash of everything that decides a run's numbers."""
     text = json.dumps([plant.model_dump(mode="json"), params.lanes, params.seed, params.horizon,
-                       params.warmup, backend, method, twin_version], sort_keys=True)
+                       params.warmup, backend, twin_version], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable
@@ -11,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from twin._backend import get_backend
+from twin._backend import Backend, get_backend
 from twin.compile import PowerPlan, compile_plants
+from twin.compile.arrays import engine_params
 from twin.compile.flow import (
     certain_overload,
     effective_process_mean,
@@ -21,18 +21,12 @@ from twin.compile.flow import (
     visit_ratios,
 )
 from twin.config import Plant
-from twin.engine import loop
 from twin.errors import TwinError
 from twin.results import metrics
+from twin.run import driver, memory
 from twin.run.checkpoints import Checkpoints, run_key
-from twin.run.chunks import (
-    MEMORY_SHARE,
-    Chunk,
-    chunk_size,
-    default_workers,
-    run_chunks,
-    useful_workers,
-)
+from twin.run.chunks import run_chunks
+from twin.run.targets import Target
 
 
 class SimulationError(TwinError):
@@ -61,7 +55,6 @@ class Result:
     warmup_h: float
     lanes: dict[str, np.ndarray]
     wall_s: float
-    method: str = "event"
     power_plan: PowerPlan | None = None
     fleet_ids: tuple[str, ...] = ()
     pool_ids: tuple[str, ...] = ()
@@ -70,8 +63,7 @@ class Result:
         """The JSON summary, the object ``twin run --json`` prints (its figures: docs/semantics.md,
         "Statistics")."""
         out = {
-            "name": self.name, "backend": self.backend, "method": self.method,
-            "replications": self.replications,
+            "name": self.name, "backend": self.backend, "replications": self.replications,
             "seed": self.seed, "horizon_h": self.horizon_h, "warmup_h": self.warmup_h,
         }
         out.update(metrics.summarize(self.lanes, self.station_ids, self.fleet_ids,
@@ -142,9 +134,9 @@ def _certain_overload(plant: Plant) -> SimulationError | None:
     return SimulationError(_overload_message(plant, overload[0], how))
 
 
-def _engine_error(plant: Plant, err: loop.Overload | loop.Deadlock) -> SimulationError:
+def _engine_error(plant: Plant, err: driver.Overload | driver.Deadlock) -> SimulationError:
     """The engine's Overload or Deadlock in a lane of ``plant``, said for the user."""
-    if isinstance(err, loop.Overload):
+    if isinstance(err, driver.Overload):
         how = f"its queue reached {err.queue} jobs by t={err.time:.0f}h"
         return SimulationError(_overload_message(plant, err.station, how))
     names = ", ".join(plant.stations[j].id for j in err.full) or "none"
@@ -176,7 +168,7 @@ def _observed_overload(plant: Plant, lanes: dict[str, np.ndarray]) -> Simulation
 
 def simulate(plant: Plant, replications: int | None = None, seed: int | None = None,
              backend: str = "auto", horizon: float | None = None, warmup: float | None = None,
-             progress: Callable[[float], None] | None = None, method: str = "auto",
+             progress: Callable[[float], None] | None = None,
              checkpoint_dir: str | os.PathLike | None = None,
              workers: int | None = None) -> Result:
     """Simulate ``replications`` independent replications of ``plant``.
@@ -192,16 +184,12 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
         Hours; default to the plant's.
     progress : callable, optional
         Called with the fraction done (0..1) as the run goes.
-    method : {"auto", "event", "serial"}
-        ``auto`` uses the max-plus fast path for serial lines of single servers and the
-        event-stepped engine elsewhere; both give the same figures (see docs/semantics.md).
     checkpoint_dir : path, optional
         Keep partial results there as the run goes; calling again with the same arguments
         after an interruption resumes where it stopped and gives the same result.
     workers : int, optional
-        Most processes that run chunks of lanes side by side (default: every CPU core on
-        NumPy, one on a GPU); fewer are used when each would get under 512 lanes. The result
-        does not depend on it.
+        Most CPU cores the engine uses on NumPy (default: every core). The result does not
+        depend on it.
 
     Raises
     ------
@@ -210,7 +198,7 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
     """
     (outcome,) = _simulate_scenarios(
         [plant], plant.replications if replications is None else replications,
-        plant.seed if seed is None else seed, backend, horizon, warmup, progress, method,
+        plant.seed if seed is None else seed, backend, horizon, warmup, progress,
         checkpoint_dir, workers)
     if isinstance(outcome, SimulationError):
         raise outcome
@@ -231,12 +219,12 @@ def simulate_batch(plants: list[Plant], replications: int, seed: int, backend: s
     rest are run again without it (their figures do not depend on which others share the run).
     """
     return _simulate_scenarios(plants, replications, seed, backend, horizon, warmup, progress,
-                               "auto", None, workers)
+                               None, workers)
 
 
 def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backend: str,
                         horizon: float | None, warmup: float | None,
-                        progress: Callable[[float], None] | None, method: str,
+                        progress: Callable[[float], None] | None,
                         checkpoint_dir: str | os.PathLike | None,
                         workers: int | None) -> list[Result | SimulationError]:
     """What :func:`simulate` and :func:`simulate_batch` share: the window check, the overload
@@ -250,19 +238,15 @@ def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backe
     if warmup >= horizon:
         raise TwinError(f"warmup ({float(warmup)}h) must be shorter than the horizon "
                         f"({float(horizon)}h)")
+    _use_cores(be, workers)
     out: list[Result | SimulationError | None] = [_certain_overload(p) for p in plants]
     while todo := [i for i, r in enumerate(out) if r is None]:
         batch = [plants[i] for i in todo]
+        size = memory.lanes_at_once(batch, len(batch) * replications, horizon, warmup, be)
         params = compile_plants(batch, replications, seed, horizon, warmup)
         try:
-            chosen = loop.choose_method(params, method)
-        except ValueError as err:
-            raise TwinError(f"--method {method}: {err}") from None
-        exits = max(expected_exits(p, horizon - warmup) for p in batch)
-        try:
-            lanes = _run_params(params, be, chosen, exits, workers, batch[0], checkpoint_dir,
-                                progress)
-        except (loop.Overload, loop.Deadlock) as err:
+            lanes = _run_params(params, batch, be, size, checkpoint_dir, progress)
+        except (driver.Overload, driver.Deadlock) as err:
             i = todo[err.lane // replications]
             out[i] = _engine_error(plants[i], err)
             continue
@@ -272,31 +256,31 @@ def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backe
             out[i] = _observed_overload(plants[i], mine) or Result(
                 name=plants[i].name, station_ids=params.station_ids, backend=be.name,
                 replications=replications, seed=params.seed, horizon_h=params.horizon,
-                warmup_h=params.warmup, lanes=mine, wall_s=wall, method=chosen,
-                power_plan=params.power,
+                warmup_h=params.warmup, lanes=mine, wall_s=wall, power_plan=params.power,
                 fleet_ids=params.fleets.ids if params.fleets else (),
                 pool_ids=params.pools.ids if params.pools else ())
     return out
 
 
-def _run_params(params, be, method: str, exits: int, workers: int | None, plant: Plant,
-                checkpoint_dir, progress) -> dict[str, np.ndarray]:
-    """Run every lane of ``params`` in chunks (side by side in worker processes where that
-    pays) and return the per-lane figures; raises the engine's Overload and Deadlock."""
-    workers = default_workers(be.name) if workers is None else max(1, workers)
-    workers = useful_workers(params.lanes, workers)
-    size = chunk_size(be, params, exits, workers)
+def _use_cores(backend: Backend, workers: int | None) -> None:
+    """On the CPU, run the engine on ``workers`` cores (every core by default)."""
+    if backend.gpu:
+        return
+    import numba
+
+    cores = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(cores if workers is None else max(1, min(workers, cores)))
+
+
+def _run_params(params, plants: list[Plant], be: Backend, size: int, checkpoint_dir,
+                progress) -> dict[str, np.ndarray]:
+    """Run every lane of ``params`` in chunks of ``size`` lanes and return the per-lane
+    figures; raises the engine's Overload and Deadlock."""
+    window = params.horizon - params.warmup
+    engine = engine_params(params, max(expected_exits(p, window) for p in plants))
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
     saved = Checkpoints(folder) if folder is not None else None
     if saved is not None:
-        size = saved.claim(run_key(plant, params, be.name, method), size)
-    n_chunks = math.ceil(params.lanes / size)
-    found = {c: saved.done(c) for c in range(n_chunks)} if saved is not None else {}
-    done = [c for c, lanes in found.items() if lanes is not None]
-    jobs = [Chunk(c, c * size, params.take(slice(c * size, min(params.lanes, (c + 1) * size))),
-                  be.name, method, exits, MEMORY_SHARE / workers, folder)
-            for c in range(n_chunks) if c not in done]
-    results = run_chunks(jobs, workers, n_chunks, done, progress)
-    results.update({c: found[c] for c in done})
-    parts = [results[c] for c in range(n_chunks)]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        size = saved.claim(run_key(plants[0], params, be.name), size)
+    budget = int(be.free_bytes() * memory.MEMORY_SHARE)
+    return run_chunks(params, engine, Target(be), size, budget, saved, progress)

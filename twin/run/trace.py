@@ -1,9 +1,10 @@
 """The event trace of one replication, for replay in the viewer (``twin run --trace FILE``).
 
-The chosen replication runs alone, on NumPy, through the same ``init``/``step`` as every other
-lane: its random streams are keyed by its replication index, so it is exactly the lane of that
-index in a full run. After each step the recorder compares the lane's state with the step
-before and writes one row per change:
+The chosen replication runs alone, through the same compiled engine and the same driver
+(with every check of a run) as every other lane, with its trace recorder on: its random
+streams are keyed by its replication index, so it is exactly the lane of that index in a full
+run. After each event the lane writes one row per change (:mod:`twin.engine.recorder`); the
+driver hands the rows over between time slices. Rows are:
 
 ``server``   a server's state (idle, busy, blocked, down, waiting, handover, wait_units, off)
 ``vehicle``  a vehicle's state; a drive also gives where it started and where it is going
@@ -20,19 +21,24 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from twin._backend import get_backend
 from twin.compile import compile_plant
+from twin.compile.arrays import engine_params
+from twin.compile.flow import expected_exits
 from twin.config import Plant
 from twin.config.geometry import plant_geometry
-from twin.engine import core, loop
-from twin.engine import logistics as lg
+from twin.engine import codes, layout
 from twin.errors import TwinError
 from twin.files import write_atomic, writing
+from twin.run import driver, memory
+from twin.run.targets import State, Target
 
 
 class TraceRow(NamedTuple):
@@ -56,16 +62,10 @@ class TraceRow(NamedTuple):
 
 
 COLUMNS = TraceRow._fields
-SERVER_STATES = {core.IDLE: "idle", core.BUSY: "busy", core.BLOCKED: "blocked",
-                 core.DOWN: "down", core.OFF: "off", core.WAITING: "waiting",
-                 core.HANDOVER: "handover", core.WAIT_UNITS: "wait_units"}
-VEHICLE_STATES = {lg.V_IDLE: "idle", lg.V_TO_PICKUP: "to_pickup", lg.V_LOADING: "loading",
-                  lg.V_LOADED: "loaded", lg.V_UNLOADING: "unloading", lg.V_TO_HOME: "to_home",
-                  lg.V_TO_CHARGER: "to_charger", lg.V_CHARGE_WAIT: "charge_wait",
-                  lg.V_CHARGING: "charging", core.OFF: "off"}
+VEHICLE_STATES = dict(enumerate(codes.VEHICLE_STATES, start=codes.V_IDLE)) | {codes.OFF: "off"}
 # a status the engine books as a drive and what follows it: (drive row, row after arrival)
-PHASES = {lg.V_LOADING: ("to_pickup", "loading"), lg.V_UNLOADING: ("loaded", "unloading"),
-          lg.V_CHARGING: ("to_charger", "charging"), lg.V_TO_HOME: ("to_home", None)}
+PHASES = {codes.V_LOADING: ("to_pickup", "loading"), codes.V_UNLOADING: ("loaded", "unloading"),
+          codes.V_CHARGING: ("to_charger", "charging"), codes.V_TO_HOME: ("to_home", None)}
 
 
 @dataclass
@@ -94,95 +94,102 @@ def record(plant: Plant, replication: int = 0, seed: int | None = None,
     """The trace rows of replication ``replication`` of ``plant``, in time order."""
     if replication < 0:
         raise TwinError(f"--trace-replication {replication}: must be 0 or more")
+    backend = get_backend("numpy")
+    end = plant.horizon if horizon is None else horizon
+    start = plant.warmup if warmup is None else warmup
+    memory.lanes_at_once([plant], 1, end, start, backend, trace=True)
     params = compile_plant(plant, replication + 1, seed, horizon, warmup)
     params = params.take(slice(replication, replication + 1))
-    p = loop.device_params(np, params)
-    s = core.init(np, p, 2 * loop.BLOCK + 1, 2 * loop.BLOCK)
-    geo = plant_geometry(plant)
-    places = (_Places(list(geo.places), geo.points) if geo is not None
-              else _Places([], np.zeros((0, 2))))
-    J, V0 = params.stations, params.vehicle0
-    V = params.fleets.vehicles if params.fleets else 0
-    pools = params.pools.ids if params.pools else ()
-    server_slots = np.flatnonzero((params.slot_station < J) & params.slot_on[0])
-    rank = {int(m): int(m - np.flatnonzero(params.slot_station == params.slot_station[m])[0])
-            for m in server_slots}
-    plan = params.power
-    jobs: dict[float, int] = {}
+    engine = engine_params(params, expected_exits(plant, params.horizon - params.warmup),
+                           trace=True)
+    taken: list[np.ndarray] = []
+    budget = int(backend.free_bytes() * memory.MEMORY_SHARE)
+    driver.run(engine, Target(backend), queue_budget_bytes=budget,
+               hook=lambda state: taken.append(take_rows(state)))
+    return _Rows(plant, params).convert(np.concatenate(taken))
 
-    def job_number(entry: float) -> int:
-        return jobs.setdefault(float(entry), len(jobs))
 
-    def kw() -> str | float:
-        if plan is None:
-            return ""
-        return float(plan.base_kw[0] + plan.factor[0] * s.heat[0])
-
-    rows: list[TraceRow] = []
-    status, queue, held, on = (s.status[0].copy(), s.q_len[0, :J].copy(), s.p_held[0].copy(),
-                               s.p_on[0].copy())
-    exited = int(s.exited[0])
-    while bool(s.live[0]):
-        pos_before = s.v_pos[0].copy()
-        s = core.step(np, p, s)
-        if not bool(s.live[0]):
-            break
-        t = float(s.t[0])
-        now = s.status[0]
-        for m in np.flatnonzero(now != status):
-            m = int(m)
-            code = int(now[m])
-            if m in rank:
-                station = int(params.slot_station[m])
-                rows.append(TraceRow(
-                    t, "server", params.station_ids[station], rank[m],
-                    SERVER_STATES.get(code, str(code)), **places.at(station),
-                    job=job_number(s.job_in[0, m]) if code != core.IDLE else "",
-                    plant_kw=kw()))
-            elif V0 <= m < V0 + V:
-                rows += _vehicle_rows(params, places, s, m - V0, code, int(pos_before[m - V0]),
-                                      t, job_number, kw())
-        for j in np.flatnonzero(s.q_len[0, :J] != queue):
-            rows.append(TraceRow(t, "queue", params.station_ids[int(j)], **places.at(int(j)),
-                                 value=int(s.q_len[0, j]), plant_kw=kw()))
-        for i in np.flatnonzero((s.p_held[0] != held) | (s.p_on[0] != on)):
-            rows.append(TraceRow(t, "pool", pools[int(i)], state="on" if s.p_on[0, i] else "off",
-                                 value=int(s.p_held[0, i]), plant_kw=kw()))
-        if int(s.exited[0]) != exited:
-            rows.append(TraceRow(t, "exit", **places.at(J), plant_kw=kw()))
-        status, queue = now.copy(), s.q_len[0, :J].copy()
-        held, on, exited = s.p_held[0].copy(), s.p_on[0].copy(), int(s.exited[0])
-        if s.q_job.shape[2] - int(s.q_len[0].max()) < 2:
-            s = loop.grow_queues(np, s, 2 * s.q_job.shape[2])
-        if int(s.n_exit[0]) + 2 > s.ct.shape[1]:
-            s = loop.grow_exits(np, s, 2 * s.ct.shape[1])
-    rows.sort(key=lambda r: r.time_h)  # the phases a drive books ahead, in time order
+def take_rows(state: State) -> np.ndarray:
+    """The rows lane 0 has written since the last time, (rows, TRACE_COLUMNS); its buffer is
+    emptied."""
+    dims = state.params.dims
+    host = state.to_host()
+    count = int(layout.read(host, dims, "trace_n")[0])
+    rows = layout.read(host, dims, "trace_rows")[0, :count].copy()
+    at = layout.offsets(dims)[0][layout.TRACE_N]
+    state.arrays["n"][0, at] = 0
     return rows
 
 
-def _vehicle_rows(params, places: _Places, s, v: int, code: int, start: int, t: float,
-                  job_number, kw) -> list[TraceRow]:
-    """Rows of a vehicle that took status ``code`` at ``t`` from place ``start``. The engine
-    books a drive and what follows it (loading, unloading, charging) as one status; the trace
-    gives each its own row, at the time it begins."""
-    fleets = params.fleets
-    f = int(fleets.vehicle_fleet[v])
-    end = int(s.v_pos[0, v])
-    level = float(s.v_level[0, v]) if np.isfinite(s.v_level[0, v]) else ""
-    job = job_number(s.v_job[0, v]) if code in (lg.V_LOADING, lg.V_UNLOADING) else ""
-    arrive = t + fleets.distance[0, start, end] / fleets.speed[0, f]
+class _Rows:
+    """Raw trace rows (:mod:`twin.engine.recorder`) into :class:`TraceRow` records."""
 
-    def row(time, state, frm, **drive):
-        return TraceRow(time, "vehicle", fleets.ids[f], v, state, **places.at(frm), **drive,
-                        job=job, value=level, plant_kw=kw)
+    def __init__(self, plant: Plant, params):
+        geo = plant_geometry(plant)
+        self.places = (_Places(list(geo.places), geo.points) if geo is not None
+                       else _Places([], np.zeros((0, 2))))
+        self.params = params
+        station = params.slot_station
+        self.rank = {int(m): int(m - np.argmax(station == station[m]))
+                     for m in np.flatnonzero(station < params.stations)}
+        self.jobs: dict[float, int] = {}
 
-    drive, then = PHASES.get(code, (None, None))
-    if drive is None:
-        return [row(t, VEHICLE_STATES.get(code, str(code)), start)]
-    out = [row(t, drive, start, **places.to(end), arrive_h=arrive)]
-    if then is not None:
-        out.append(row(arrive, then, end))
-    return out
+    def job(self, entry: float) -> int | str:
+        """Jobs numbered in the order they first appear (which is the order they entered)."""
+        return "" if math.isnan(entry) else self.jobs.setdefault(float(entry), len(self.jobs))
+
+    def kw(self, heat: float) -> float | str:
+        plan = self.params.power
+        return "" if plan is None else float(plan.base_kw[0] + plan.factor[0] * heat)
+
+    def convert(self, raw: np.ndarray) -> list[TraceRow]:
+        rows: list[TraceRow] = []
+        for r in raw:
+            rows += self.rows_of(r)
+        rows.sort(key=lambda r: r.time_h)  # the phases a drive books ahead, in time order
+        return rows
+
+    def rows_of(self, r: np.ndarray) -> list[TraceRow]:
+        t, kind, who, state = float(r[codes.TR_TIME]), int(r[codes.TR_KIND]), \
+            int(r[codes.TR_WHO]), int(r[codes.TR_STATE])
+        kw = self.kw(r[codes.TR_HEAT])
+        ids, J = self.params.station_ids, self.params.stations
+        if kind == codes.TRACE_SERVER:
+            j = int(self.params.slot_station[who])
+            return [TraceRow(t, "server", ids[j], self.rank[who], codes.SERVER_STATES[state],
+                             **self.places.at(j), job=self.job(r[codes.TR_JOB]), plant_kw=kw)]
+        if kind == codes.TRACE_VEHICLE:
+            return self.vehicle_rows(r, t, who, state, kw)
+        if kind == codes.TRACE_QUEUE:
+            return [TraceRow(t, "queue", ids[who], **self.places.at(who), value=state,
+                             plant_kw=kw)]
+        if kind == codes.TRACE_POOL:
+            return [TraceRow(t, "pool", self.params.pools.ids[who], state="on" if state else "off",
+                             value=int(r[codes.TR_VALUE]), plant_kw=kw)]
+        return [TraceRow(t, "exit", **self.places.at(J), plant_kw=kw)]
+
+    def vehicle_rows(self, r: np.ndarray, t: float, v: int, code: int, kw) -> list[TraceRow]:
+        """Rows of a vehicle that took status ``code`` at ``t``. The engine books a drive and
+        what follows it (loading, unloading, charging) as one status; the trace gives each its
+        own row, at the time it begins."""
+        fleets = self.params.fleets
+        f = int(fleets.vehicle_fleet[v])
+        start, end = int(r[codes.TR_FROM]), int(r[codes.TR_TO])
+        level = float(r[codes.TR_VALUE]) if np.isfinite(r[codes.TR_VALUE]) else ""
+        job = self.job(r[codes.TR_JOB])
+
+        def row(time, state, frm, **drive):
+            return TraceRow(time, "vehicle", fleets.ids[f], v, state, **self.places.at(frm),
+                            **drive, job=job, value=level, plant_kw=kw)
+
+        drive, then = PHASES.get(code, (None, None))
+        if drive is None:
+            return [row(t, VEHICLE_STATES.get(code, str(code)), start)]
+        arrive = t + fleets.distance[0, start, end] / fleets.speed[0, f]
+        out = [row(t, drive, start, **self.places.to(end), arrive_h=arrive)]
+        if then is not None:
+            out.append(row(arrive, then, end))
+        return out
 
 
 def write(path: str, rows: list[TraceRow]) -> Path:
