@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin._backend import get_backend, to_numpy
-from twin.compile import compile_plants
-from twin.engine import loop
-from twin.results import metrics
+from twin._backend import get_backend
+from twin.compile.arrays import engine_params
+from twin.run import driver
+from twin.run.simulate import simulate, simulate_batch
+from twin.run.targets import Target
 
 
 def assert_same_lanes(got: dict[str, np.ndarray], want: dict[str, np.ndarray],
@@ -22,16 +23,18 @@ def assert_same_lanes(got: dict[str, np.ndarray], want: dict[str, np.ndarray],
 
 def assert_batch_equals_runs_alone(backend: str, scenarios: list, replications: int,
                                    seed: int, rtol: float = 1e-12) -> None:
-    """``scenarios`` (plants with the same stations) compiled into one batch give, lane for
-    lane, the figures each gives compiled alone, within ``rtol``."""
-    xp = get_backend(backend).xp
+    """``scenarios`` (plants with the same stations) simulated together as one batch give,
+    lane for lane, the figures each gives simulated alone, within ``rtol``."""
+    batch = simulate_batch(scenarios, replications, seed, backend=backend)
+    for scenario, together in zip(scenarios, batch, strict=True):
+        alone = simulate(scenario, replications=replications, seed=seed, backend=backend)
+        assert_same_lanes(together.lanes, alone.lanes, rtol=rtol)
 
-    def run(params):
-        raw = loop.run(xp, params, queue_budget_bytes=1 << 26, method="event")
-        return metrics.per_lane({k: to_numpy(v) for k, v in raw.items()}, params)
 
-    R = replications
-    batch = run(compile_plants(scenarios, R, seed=seed))
-    for i, s in enumerate(scenarios):
-        alone = run(compile_plants([s], R, seed=seed))
-        assert_same_lanes({k: v[R * i: R * (i + 1)] for k, v in batch.items()}, alone, rtol=rtol)
+def final_state(params, backend: str = "numpy") -> dict[str, np.ndarray]:
+    """Every state field of every lane of compiled ``params`` after a run to the horizon
+    (for checks of the engine's own bookkeeping)."""
+    exits = int(1.2 * params.horizon * 64) + 64
+    state = driver.run(engine_params(params, exits), Target(get_backend(backend)),
+                       queue_budget_bytes=1 << 30)
+    return driver.raw_figures(state)

@@ -113,7 +113,7 @@ def small_plants(draw):
     uniform times, an optional rework loop and optional failures; every station's offered load
     stays at most 0.8, and the stations of the loop have unlimited buffers (no deadlock).
 
-    ``serial`` plants (single servers, no loop, no failures) also run on the max-plus path.
+    ``serial`` plants are lines of single servers with no loop and no failures.
     """
     J = draw(st.integers(1, 4))
     serial = draw(st.booleans())
@@ -194,16 +194,6 @@ def test_conservation_and_fractions(backend, case, seed):
             if station.buffer == 0:
                 assert np.all(lanes["station.mean_queue"][:, j] == 0.0), station.id
     assert np.all(lanes["wip"] >= 0)
-    if serial:
-        # the max-plus fast path reproduces the event engine, replication by replication
-        assert result.method == "serial"
-        stepped = twin.simulate(plant, replications=4, seed=seed, backend=backend,
-                                method="event")
-        for key, values in lanes.items():
-            if key == "events":
-                continue
-            np.testing.assert_allclose(values, stepped.lanes[key], rtol=1e-9, atol=1e-9,
-                                       equal_nan=True, err_msg=key)
 
 
 # --------------------------------------------------------------------------- random streams

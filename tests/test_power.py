@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import twin
-from tests.batches import assert_batch_equals_runs_alone
-from twin.engine import loop
+from tests.batches import assert_batch_equals_runs_alone, final_state
 from twin.results import metrics
 from twin_reference import simpy_model as sm
 
@@ -60,7 +59,7 @@ def test_cap_trace(backend):
     # enters server 2 and waits.
     # Server 1: idle 1 [0,1], 8 [1,3], wait 2 [3,5], 10 [5,7], wait 2 [7,9], 8 [9,9.5]: 49 kWh
     # Server 2: idle 1 [0,2], wait 2 [2,3], 8 [3,5], wait 2 [5,7], 10 [7,9], wait 2 [9,9.5]: 45
-    r = twin.simulate(capped_pair(), replications=1, seed=0, backend=backend, method="event")
+    r = twin.simulate(capped_pair(), replications=1, seed=0, backend=backend)
     assert one(r, "power.station.energy_mwh", 0) == pytest.approx(0.094, abs=TOL)
     assert one(r, "power.energy_mwh") == pytest.approx((5 * 9.5 + 1.25 * 94) / 1000, abs=TOL)
     assert one(r, "power.station.power_wait", 0) == pytest.approx(7.5 / 19, abs=TOL)
@@ -83,7 +82,7 @@ def test_cap_trace_agrees_with_the_simpy_reference():
     plant with a cap, profiles, blocking at the source and a warm-up."""
     p = capped_pair(horizon=40.0)
     p = p.model_copy(update={"warmup": 3.5})
-    r = twin.simulate(p, replications=1, seed=0, backend="numpy", method="event")
+    r = twin.simulate(p, replications=1, seed=0, backend="numpy")
     ref = sm.run_replication(sm.from_plant(p), seed=0)
     st0 = ref["stations"][0]
     assert one(r, "power.station.energy_mwh", 0) * 1000 == pytest.approx(st0["energy_kwh"])
@@ -241,8 +240,8 @@ def test_a_cap_that_never_binds_leaves_the_flow_alone(backend, busy, failures):
     drawn = [dict(s, power={"idle": "1kW", "busy": busy}) for s in stations]
     metered = plant(drawn, {"dist": "exponential", "mean": "1h"}, 200.0, 20.0,
                     power={"cap": "1MW", "cooling": {"cop": 3}})
-    a = twin.simulate(bare, replications=4, seed=9, backend=backend, method="event")
-    b = twin.simulate(metered, replications=4, seed=9, backend=backend, method="event")
+    a = twin.simulate(bare, replications=4, seed=9, backend=backend)
+    b = twin.simulate(metered, replications=4, seed=9, backend=backend)
     for key in ("throughput_per_h", "cycle_time_h", "wip", "station.busy", "station.down",
                 "station.blocked"):
         np.testing.assert_allclose(b.lanes[key], a.lanes[key], rtol=1e-9, err_msg=key)
@@ -288,7 +287,7 @@ def test_the_cap_is_never_exceeded(p, seed):
     from twin.compile import compile_plant
 
     params = compile_plant(p, 4, seed)
-    raw = loop.run(np, params, queue_budget_bytes=1 << 24, method="event")
+    raw = final_state(params)
     lanes = metrics.per_lane(raw, params)
     cap = p.power.cap
     assert (lanes["power.max_kw"] <= cap * (1 + 1e-9)).all()

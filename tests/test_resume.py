@@ -7,7 +7,7 @@ import pytest
 
 import twin
 from tests.batches import assert_same_lanes
-from twin.run import chunks as chunks_module
+from twin.run import memory
 
 PLANT = {
     "name": "resumable", "horizon": "400h", "warmup": "40h",
@@ -55,27 +55,33 @@ class Stop(KeyboardInterrupt):
     pass
 
 
+def chunks_of(lanes: int):
+    """A stand-in for the memory plan that runs ``lanes`` lanes at a time."""
+    return lambda plants, total, *args, **kwargs: min(lanes, total)
+
+
 @pytest.mark.parametrize("data", [PLANT, POWERED, PLACED], ids=["flow", "power", "fleet"])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backend, data):
     plant = twin.config.plant_from_dict(data)
     whole = twin.simulate(plant, replications=8, seed=3, backend=backend)
 
-    monkeypatch.setattr(chunks_module, "CHECKPOINT_EVERY_S", 0.0)  # save at every block
-    calls = {"n": 0}
+    monkeypatch.setattr(memory, "lanes_at_once", chunks_of(3))  # chunks of 3, 3 and 2 lanes
 
     def interrupt(frac: float) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:
+        if 1 / 3 < frac < 2 / 3:  # Ctrl-C in the middle of the second chunk
             raise Stop
 
-    with pytest.raises(Stop):  # one process, so that the interruption falls mid-chunk
+    with pytest.raises(Stop):
         twin.simulate(plant, replications=8, seed=3, backend=backend,
-                      checkpoint_dir=tmp_path, progress=interrupt, workers=1)
-    assert list(tmp_path.glob("*.state.npz")), "no state was saved before the interruption"
+                      checkpoint_dir=tmp_path, progress=interrupt)
+    # the first chunk is done; the second was saved as it stood when Ctrl-C came
+    assert [p.name for p in tmp_path.glob("*.npz")] in (
+        ["chunk00000.done.npz", "chunk00001.state.npz"],
+        ["chunk00001.state.npz", "chunk00000.done.npz"])
 
-    monkeypatch.setattr(chunks_module, "MIN_LANES_PER_WORKER", 2)
+    monkeypatch.setattr(memory, "lanes_at_once", chunks_of(8))
     resumed = twin.simulate(plant, replications=8, seed=3, backend=backend,
-                            checkpoint_dir=tmp_path, workers=2)  # keeps the chunks it began with
+                            checkpoint_dir=tmp_path)  # keeps the chunks it began with
     assert_same_lanes(resumed.lanes, whole.lanes)
 
 
@@ -91,9 +97,11 @@ def test_checkpoints_of_another_run_are_ignored(tmp_path, backend):
 
 
 @pytest.mark.parametrize("data", [PLANT, PLACED], ids=["flow", "fleet"])
-def test_worker_processes_do_not_change_the_result(backend, monkeypatch, data):
-    monkeypatch.setattr(chunks_module, "MIN_LANES_PER_WORKER", 2)  # split even 6 lanes
+def test_cores_and_chunks_do_not_change_the_result(backend, monkeypatch, data):
     plant = twin.config.plant_from_dict(data)
     alone = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=1)
-    shared = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=3)
+    shared = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=2)
     assert_same_lanes(shared.lanes, alone.lanes)
+    monkeypatch.setattr(memory, "lanes_at_once", chunks_of(2))
+    chunked = twin.simulate(plant, replications=6, seed=5, backend=backend)
+    assert_same_lanes(chunked.lanes, alone.lanes)

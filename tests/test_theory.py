@@ -54,14 +54,9 @@ def make_plant(interarrival: dict, stations: list[dict], horizon: float = HORIZO
     })
 
 
-def simulate(plant, seed: int, backend: str, lanes: int = LANES, method: str = "auto"):
-    result = twin.simulate(plant, replications=lanes, seed=seed, backend=backend, method=method)
-    assert method == "auto" or result.method == method
+def simulate(plant, seed: int, backend: str, lanes: int = LANES):
+    result = twin.simulate(plant, replications=lanes, seed=seed, backend=backend)
     return result, result.summary()
-
-
-# Serial lines of single servers run both on the event engine and on the max-plus fast path.
-BOTH_METHODS = pytest.mark.parametrize("method", ["event", "serial"])
 
 
 def assert_close(figure: dict, target: float, what: str, eps: float = 0.0) -> None:
@@ -220,8 +215,7 @@ def little_allowance(window_l: float, steady_l: float, window_x: float,
 # --------------------------------------------------------------------------- M/M/1 and M/M/c
 
 
-@BOTH_METHODS
-def test_mm1(backend, stat_seed, method):
+def test_mm1(backend, stat_seed):
     lam, mu = 0.8, 1 / 0.75  # rho = 0.6
     plant = make_plant(exponential(1 / lam), [{"id": "a", "process": exponential(0.75)}])
     window, steady = mmc_window(lam, mu, 1)
@@ -229,7 +223,7 @@ def test_mm1(backend, stat_seed, method):
     # the textbook formulas agree with the (truncated) chain: checks the test's own algebra
     assert steady["l"] == pytest.approx(rho / (1 - rho), rel=1e-9)
     assert steady["lq"] == pytest.approx(rho**2 / (1 - rho), rel=1e-9)
-    result, s = simulate(plant, stat_seed, backend, method=method)
+    result, s = simulate(plant, stat_seed, backend)
     st = s["stations"]["a"]
 
     assert_close(s["throughput_per_h"], window["throughput"], "throughput")
@@ -376,8 +370,7 @@ def tandem_chain(lam: float, mus: tuple[float, ...], capacities: tuple[int, ...]
     return Chain((0,) + tuple((0, 0) for _ in mus), moves)
 
 
-@BOTH_METHODS
-def test_tandem_line_with_blocking(backend, stat_seed, method):
+def test_tandem_line_with_blocking(backend, stat_seed):
     lam = 1.0
     means = (0.8, 0.9, 0.75)
     buffers = (1, 1, 1)
@@ -398,7 +391,7 @@ def test_tandem_line_with_blocking(backend, stat_seed, method):
     # the source holds jobs often and station 0 and 1 block often: the test exercises both
     assert float(pi @ chain.vector(lambda s: s[0])) > 0.05
     assert float(pi @ at(0, lambda n, b: b)) > 0.05
-    result, s = simulate(plant, stat_seed, backend, method=method)
+    result, s = simulate(plant, stat_seed, backend)
 
     assert_close(s["throughput_per_h"], float(w @ out), "throughput")
     assert_close(s["wip"], float(w @ wip), "wip")
@@ -505,13 +498,12 @@ def mm1_warmup_bias(lam: float, mean: float, warmup: float) -> dict[str, float]:
     return {k: abs(window[k] - steady[k]) for k in ("l", "lq")}
 
 
-@BOTH_METHODS
 @pytest.mark.parametrize("case", sorted(MG1_CASES))
-def test_mg1_pollaczek_khinchine(backend, stat_seed, case, method):
+def test_mg1_pollaczek_khinchine(backend, stat_seed, case):
     process, m1, m2 = MG1_CASES[case]
     plant = make_plant(exponential(1 / MG1_LAMBDA), [{"id": "a", "process": process}],
                        warmup=MG1_WARMUP)
-    result, s = simulate(plant, stat_seed, backend, method=method)
+    result, s = simulate(plant, stat_seed, backend)
     assert_close(s["stations"]["a"]["busy"], MG1_LAMBDA * m1, "busy")
     check_pollaczek_khinchine(result, MG1_LAMBDA, m1, m2,
                               mm1_warmup_bias(MG1_LAMBDA, m1, MG1_WARMUP))

@@ -12,9 +12,6 @@ the engine's docstring that these traces pin down:
 * statistics cover the closed window [warmup, horizon]: an exit at exactly the horizon or at
   exactly the warm-up counts, and events at the horizon are applied;
 * ``mean_wait_h`` averages over service starts in the window, NaN when there is none.
-
-Serial lines of single servers run both on the event engine and on the max-plus fast path
-(``method="serial"``); both must reproduce the same timeline.
 """
 
 from __future__ import annotations
@@ -60,11 +57,9 @@ def matches(row: dict[str, float], expected: dict[str, float]) -> list[str]:
     return wrong
 
 
-def assert_trace(plant, expected: dict[str, float], backend: str, method: str = "auto",
+def assert_trace(plant, expected: dict[str, float], backend: str,
                  replications: int = 3):
-    result = twin.simulate(plant, replications=replications, seed=7, backend=backend,
-                           method=method)
-    assert method == "auto" or result.method == method
+    result = twin.simulate(plant, replications=replications, seed=7, backend=backend)
     for lane in range(replications):
         wrong = matches(lane_row(result, lane), expected)
         assert not wrong, f"replication {lane}:\n  " + "\n  ".join(wrong)
@@ -105,10 +100,6 @@ def complete(timelines: dict[str, dict], window: float, stations: tuple[str, ...
     return timelines
 
 
-# both ways of simulating a serial line of single servers
-LINE_METHODS = pytest.mark.parametrize("method", ["event", "serial"])
-
-
 # --------------------------------------------------------------------------- blocking line
 
 
@@ -135,8 +126,7 @@ BLOCKING_LINE = [
 # Nothing ever waits in a buffer: the held job waits at the source, which is no station.
 
 
-@LINE_METHODS
-def test_blocking_line(backend, method):
+def test_blocking_line(backend):
     plant = make_plant(BLOCKING_LINE, "1h", horizon=20.0)
     assert_trace(plant, {
         "throughput_per_h": 6 / 20, "exits": 6,
@@ -147,11 +137,10 @@ def test_blocking_line(backend, method):
         "a.mean_queue": 0.0, "a.mean_wait_h": 0.0, "a.throughput_per_h": 7 / 20,
         "b.busy": 18 / 20, "b.blocked": 0.0, "b.down": 0.0, "b.idle": 2 / 20,
         "b.mean_queue": 0.0, "b.mean_wait_h": 0.0, "b.throughput_per_h": 6 / 20,
-    }, backend, method)
+    }, backend)
 
 
-@LINE_METHODS
-def test_blocking_line_with_warmup(backend, method):
+def test_blocking_line_with_warmup(backend):
     # The same timeline measured over [5, 20] (15 h). The exit at exactly t = 5 (job1, cycle
     # 4) and job2's move a -> b at t = 5 fall in the closed window. a: busy [5, 6], [8, 9],
     # [11, 12], [14, 15], [17, 18] = 5 h, blocked the other 10 h; b busy throughout; 2 jobs
@@ -166,7 +155,7 @@ def test_blocking_line_with_warmup(backend, method):
         "a.mean_queue": 0.0, "a.mean_wait_h": 0.0, "a.throughput_per_h": 6 / 15,
         "b.busy": 1.0, "b.blocked": 0.0, "b.down": 0.0, "b.idle": 0.0,
         "b.mean_queue": 0.0, "b.mean_wait_h": 0.0, "b.throughput_per_h": 6 / 15,
-    }, backend, method)
+    }, backend)
 
 
 # --------------------------------------------------------------------------- held source
@@ -194,8 +183,7 @@ HELD_STATION = [{"id": "a", "servers": 1, "buffer": 1, "process": "2.5h"}]
 # inside) = 17 job-hours. Cycle times 2.5, 4, 5: median 4, 95th percentile 4 + 0.9 * 1.
 
 
-@LINE_METHODS
-def test_held_source(backend, method):
+def test_held_source(backend):
     plant = make_plant(HELD_STATION, "1h", horizon=10.0)
     assert_trace(plant, {
         "throughput_per_h": 3 / 10, "exits": 3,
@@ -205,11 +193,10 @@ def test_held_source(backend, method):
         "a.busy": 0.9, "a.blocked": 0.0, "a.down": 0.0, "a.idle": 0.1,
         "a.mean_queue": 0.8, "a.mean_wait_h": (0 + 1.5 + 2.5 + 2.5) / 4,
         "a.throughput_per_h": 3 / 10,
-    }, backend, method)
+    }, backend)
 
 
-@LINE_METHODS
-def test_held_source_with_warmup(backend, method):
+def test_held_source_with_warmup(backend):
     # The same timeline over [4, 10] (6 h): exits at 6 and 8.5 (cycles 4 and 5); the buffer
     # holds job3 [4, 6], job4 [6, 8.5], job5 [8.5, 10] = 6 job-hours; starts at 6 and 8.5,
     # both after 2.5 h; the server is busy and 2 jobs are inside throughout.
@@ -220,7 +207,7 @@ def test_held_source_with_warmup(backend, method):
         "wip": 2.0, "jobs_entered": 5, "jobs_exited": 3, "jobs_inside": 2,
         "a.busy": 1.0, "a.blocked": 0.0, "a.down": 0.0, "a.idle": 0.0,
         "a.mean_queue": 1.0, "a.mean_wait_h": 2.5, "a.throughput_per_h": 2 / 6,
-    }, backend, method)
+    }, backend)
 
 
 # --------------------------------------------------------------------------- rework loop

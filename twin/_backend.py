@@ -120,13 +120,3 @@ def to_numpy(array: Any) -> numpy.ndarray:
     get = getattr(array, "get", None)
     return get() if callable(get) else numpy.asarray(array)
 
-
-def special_functions(xp: Any) -> Any:
-    """SciPy's special functions for NumPy arrays, CuPy's for CuPy arrays (same names)."""
-    if xp is numpy:
-        from scipy import special
-
-        return special
-    from cupyx.scipy import special
-
-    return special

@@ -17,7 +17,7 @@ from twin.compile.plant import Params
 from twin.engine import layout
 from twin.engine.codes import STEP0
 from twin.engine.layout import Consts, Dims
-from twin.engine.random_numbers import replication_keys
+from twin.engine.rng import replication_keys
 
 QUEUE_START = 16  # places of a growing ring buffer at first; it doubles when full
 TRACE_ROWS = 4096  # rows of a traced lane's trace buffer, on top of one event's worth

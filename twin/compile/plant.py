@@ -26,15 +26,8 @@ from scipy import special
 from twin.compile.logistics import FleetPlan, PoolPlan, fleet_plan, pool_plan
 from twin.config import Deterministic, Empirical, Exponential, Gamma, Lognormal, Plant, Triangular
 from twin.config import Uniform as UniformDist
-from twin.engine import rng
-
-STREAMS_PER_STATION = 4  # service, routing, time-to-failure, repair (see twin.engine.core)
-
-# Columns of the per-station power tables, indexed by slot status (twin.engine.core: IDLE 0,
-# BUSY 1, BLOCKED 2, DOWN 3, OFF 4, WAITING 5 (for power), HANDOVER 6 (waiting for a vehicle,
-# drawn as blocked), WAIT_UNITS 7 (waiting for pool units, drawn as waiting)), then one column
-# per busy-profile step.
-POWER_STEP0 = 8
+from twin.engine import codes
+from twin.engine.codes import STEP0
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,7 @@ class Params:
         Most jobs a station holds (buffer + servers; inf when unlimited; row J, exit: inf).
     dist_kind : (L, J + 1) int64
         Distribution kind of each station's processing time (row J: interarrival), codes of
-        :mod:`twin.engine.rng`.
+        :mod:`twin.engine.codes`.
     dist_par : (L, J + 1, 5) float64
         Compiled distribution parameters: deterministic (value), exponential (mean), uniform
         (low, width), triangular (low, high, F(mode), (high-low)(mode-low), (high-low)(high-mode)),
@@ -159,10 +152,6 @@ class Params:
     def slots(self) -> int:
         return int(self.slot_station.shape[0])
 
-    @property
-    def n_streams(self) -> int:
-        return STREAMS_PER_STATION * (self.stations + 1)
-
     def take(self, lanes: slice) -> Params:
         """The parameters of a contiguous block of lanes (for running in chunks)."""
         per_lane = ("replication", "slot_on", "servers", "capacity", "dist_kind",
@@ -177,29 +166,29 @@ class Params:
 
 
 def dist_code(dist, tables: list[list[float]]) -> tuple[int, list[float], int]:
-    """Kind code, parameter vector (``rng.N_DIST_PARAMS`` floats, see :class:`Params`) and
+    """Kind code, parameter vector (``codes.N_DIST_PARAMS`` floats, see :class:`Params`) and
     table row of one distribution model; gamma and empirical laws append their row to
     ``tables``."""
-    par = [0.0] * rng.N_DIST_PARAMS
+    par = [0.0] * codes.N_DIST_PARAMS
     row = 0
     if isinstance(dist, Deterministic):
-        kind, par[0] = rng.DETERMINISTIC, dist.value
+        kind, par[0] = codes.DETERMINISTIC, dist.value
     elif isinstance(dist, Exponential):
-        kind, par[0] = rng.EXPONENTIAL, dist.mean
+        kind, par[0] = codes.EXPONENTIAL, dist.mean
     elif isinstance(dist, UniformDist):
-        kind, par[0], par[1] = rng.UNIFORM, dist.low, dist.high - dist.low
+        kind, par[0], par[1] = codes.UNIFORM, dist.low, dist.high - dist.low
     elif isinstance(dist, Triangular):
         a, c, b = dist.low, dist.mode, dist.high
-        kind = rng.TRIANGULAR
+        kind = codes.TRIANGULAR
         par[:] = [a, b, (c - a) / (b - a), (b - a) * (c - a), (b - a) * (b - c)]
     elif isinstance(dist, Lognormal):
         sigma2 = math.log1p(dist.cv**2)
-        kind, par[0], par[1] = rng.LOGNORMAL, math.log(dist.mean) - sigma2 / 2, math.sqrt(sigma2)
+        kind, par[0], par[1] = codes.LOGNORMAL, math.log(dist.mean) - sigma2 / 2, math.sqrt(sigma2)
     elif isinstance(dist, Gamma):
-        kind, row = rng.GAMMA, len(tables)
+        kind, row = codes.GAMMA, len(tables)
         tables.append(list(gamma_log_quantiles(dist.mean, dist.cv)))
     elif isinstance(dist, Empirical):
-        kind, row = rng.EMPIRICAL, len(tables)
+        kind, row = codes.EMPIRICAL, len(tables)
         par[0] = float(len(dist.values))
         tables.append(sorted(dist.values))
     else:  # pragma: no cover - the config's union is closed
@@ -215,7 +204,7 @@ def gamma_log_quantiles(mean: float, cv: float) -> np.ndarray:
     full precision.
     """
     shape, scale = 1.0 / cv**2, mean * cv**2
-    z = np.linspace(rng.GAMMA_Z_MIN, rng.GAMMA_Z_MAX, rng.GAMMA_GRID)
+    z = np.linspace(codes.GAMMA_Z_MIN, codes.GAMMA_Z_MAX, codes.GAMMA_GRID)
     lower = special.gammaincinv(shape, special.ndtr(np.minimum(z, 0.0)))
     upper = special.gammainccinv(shape, special.ndtr(-np.maximum(z, 0.0)))
     q = np.where(z <= 0.0, lower, upper)
@@ -226,8 +215,11 @@ def _power_tables(plants: list[Plant]) -> tuple[np.ndarray, ...]:
     """Per-scenario draw and reservation tables, step shares and last steps (see Params)."""
     S, J = len(plants), len(plants[0].stations)
     K = max(len(st.power.steps()) if st.power else 1 for p in plants for st in p.stations)
-    draw = np.zeros((S, J + 1, POWER_STEP0 + K))
-    reserve = np.zeros((S, J + 1, POWER_STEP0 + K))
+    # columns: by server status (codes: IDLE 0, BUSY 1, BLOCKED 2, DOWN 3, OFF 4, WAITING 5
+    # for power, HANDOVER 6 waiting for a vehicle, drawn as blocked, WAIT_UNITS 7 waiting for
+    # pool units, drawn as waiting), then one per busy-profile step
+    draw = np.zeros((S, J + 1, STEP0 + K))
+    reserve = np.zeros((S, J + 1, STEP0 + K))
     share = np.zeros((S, J + 1, K))
     share[:, :, 0] = 1.0
     last = np.zeros((S, J + 1), dtype=np.int64)
@@ -237,13 +229,13 @@ def _power_tables(plants: list[Plant]) -> tuple[np.ndarray, ...]:
                 continue
             pw, steps = st.power, st.power.steps()
             standby = pw.standby()
-            draw[s, j, :POWER_STEP0] = [pw.idle, 0.0, pw.blocked, pw.down, 0.0, pw.waiting,
+            draw[s, j, :STEP0] = [pw.idle, 0.0, pw.blocked, pw.down, 0.0, pw.waiting,
                                         pw.blocked, pw.waiting]
-            reserve[s, j, :POWER_STEP0] = [standby, 0.0, standby, 0.0, 0.0, standby, standby,
+            reserve[s, j, :STEP0] = [standby, 0.0, standby, 0.0, 0.0, standby, standby,
                                            standby]
             for k, (frac, kw) in enumerate(steps):
-                draw[s, j, POWER_STEP0 + k] = kw
-                reserve[s, j, POWER_STEP0 + k] = max(standby, kw)
+                draw[s, j, STEP0 + k] = kw
+                reserve[s, j, STEP0 + k] = max(standby, kw)
                 share[s, j, k] = frac
             last[s, j] = len(steps) - 1
     return draw, reserve, share, last
@@ -312,7 +304,7 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     servers = np.zeros((S, J))
     capacity = np.full((S, J + 1), np.inf)
     kind = np.zeros((S, J + 1), dtype=np.int64)
-    par = np.zeros((S, J + 1, rng.N_DIST_PARAMS))
+    par = np.zeros((S, J + 1, codes.N_DIST_PARAMS))
     row = np.zeros((S, J + 1), dtype=np.int64)
     route = np.zeros((S, J + 1, J + 1))
     mtbf = np.full((S, J + 1), np.inf)

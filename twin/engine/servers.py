@@ -60,7 +60,7 @@ from twin.engine.layout import (
     TABLES,
     WORK,
 )
-from twin.engine.random_numbers import ONE, uniform, variate
+from twin.engine.rng import ONE, uniform, variate
 
 
 @lane_function

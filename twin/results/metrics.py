@@ -12,7 +12,16 @@ import numpy as np
 from scipy import stats
 
 from twin.engine import codes
-from twin.engine.codes import C_BLOCKED, C_BUSY, C_DOWN, C_ENERGY, C_QUEUE, C_UNITS, C_WAIT, HANDOVER
+from twin.engine.codes import (
+    C_BLOCKED,
+    C_BUSY,
+    C_DOWN,
+    C_ENERGY,
+    C_QUEUE,
+    C_UNITS,
+    C_WAIT,
+    HANDOVER,
+)
 
 STATION_FIELDS = ("busy", "blocked", "down", "waiting", "idle", "mean_queue", "mean_wait_h",
                   "throughput_per_h")

@@ -97,12 +97,12 @@ def run(params: EngineParams, target: Target, *, queue_budget_bytes: int,
             if checkpoint is not None and time.monotonic() - saved_at >= checkpoint_every_s:
                 checkpoint(state)
                 saved_at = time.monotonic()
+        if progress is not None:
+            progress(1.0)
     except KeyboardInterrupt:
         if checkpoint is not None:
             checkpoint(state)
         raise
-    if progress is not None:
-        progress(1.0)
     return state
 
 
