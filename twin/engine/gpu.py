@@ -17,13 +17,13 @@ from twin.engine.kernels import lane_view
 THREADS_PER_BLOCK = 128
 
 
-def _init_kernel(f, n, u, pf, pn, c):
+def init_kernel(f, n, u, pf, pn, c):
     ln = cuda.grid(1)
     if ln < f.shape[0]:
         lane.init(lane_view(f, n, u, pf, pn, c, ln))
 
 
-def _advance_kernel(f, n, u, pf, pn, c, until):
+def advance_kernel(f, n, u, pf, pn, c, until):
     ln = cuda.grid(1)
     if ln < f.shape[0]:
         lane.advance(lane_view(f, n, u, pf, pn, c, ln), until)
@@ -33,7 +33,7 @@ def _advance_kernel(f, n, u, pf, pn, c, until):
 def kernels():
     """The CUDA kernels (compiled, or loaded from the disk cache, on first use)."""
     jit = cuda.jit(cache=not CUDASIM)
-    return jit(_init_kernel), jit(_advance_kernel)
+    return jit(init_kernel), jit(advance_kernel)
 
 
 def launch(kernel, lanes: int, *args) -> None:
