@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+import twin
 from twin._backend import get_backend
 from twin.cli import main
 from twin.errors import TwinError
@@ -131,6 +133,41 @@ def test_overloaded_plant_is_exit_2_naming_the_station(capsys, tmp_path):
     code, _, err = run_cli(capsys, "run", str(cfg), "--backend", "numpy")
     assert code == 2
     assert "'slow'" in err and "offered load 1.50" in err
+
+
+@pytest.mark.parametrize("find, put, field, fits", [
+    ("servers: 3", "servers: 100000000", "stations[1].servers", "servers would fit"),
+    ("horizon: 2000h", "horizon: 100000000w", "horizon", "hours would fit"),
+    ("buffer: 2", "buffer: 10000000000", "stations[1].buffer", "places would fit"),
+])
+def test_a_plant_too_big_for_memory_stops_at_once(capsys, tmp_path, find, put, field, fits):
+    """The memory plan stops it before anything is compiled or allocated: exit 2, one line
+    naming the file, the field, the bytes it needs, and what would fit."""
+    text = Path(EXAMPLE).read_text()
+    assert find in text
+    cfg = tmp_path / "big.yaml"
+    cfg.write_text(text.replace(find, put, 1))
+    started = time.monotonic()
+    code, _, err = run_cli(capsys, "run", str(cfg), "--backend", "numpy")
+    assert time.monotonic() - started < 10
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{cfg}: {field}: " in err and " GB of engine memory" in err and fits in err
+    most = int(err.split("at most ")[1].split()[0].replace(",", ""))
+    assert most > 0
+    most = int(0.9 * most)  # (free memory moves a little between two looks)
+    # and what it says would fit does: a replication of that size passes the plan
+    from twin.run import memory
+
+    plant = twin.load(cfg)
+    size = {"stations[1].servers": "servers", "stations[1].buffer": "buffer"}
+    if field == "horizon":
+        plant = plant.model_copy(update={"horizon": float(most)})
+    else:
+        stations = list(plant.stations)
+        stations[1] = stations[1].model_copy(update={size[field]: most})
+        plant = plant.model_copy(update={"stations": stations})
+    assert memory.lanes_at_once([plant], 1, plant.horizon, plant.warmup,
+                                get_backend("numpy")) == 1
 
 
 def test_cupy_without_a_gpu_is_exit_2(capsys):

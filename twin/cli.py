@@ -30,6 +30,7 @@ from twin.errors import TwinError
 from twin.files import writing
 from twin.results import report
 from twin.run import trace
+from twin.run.memory import MemoryPlanError
 from twin.run.simulate import simulate
 from twin.units import parse_duration
 from twin.viz.replay import DEFAULT_FRAMES  # no pyvista: that loads only in _cmd_view
@@ -110,6 +111,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 if partial is not None else "")
         print(f"interrupted{hint}", file=sys.stderr)
         return 130
+    except MemoryPlanError as err:  # it names a field of the file
+        raise TwinError(f"{args.config}: {err}") from None
     finally:
         bar.close()
     summary = result.summary()

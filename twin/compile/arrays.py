@@ -78,12 +78,6 @@ class EngineParams:
                                    dims=dims, consts=consts)
 
 
-def _scenario_rows(params: Params) -> np.ndarray:
-    """The first lane of each scenario, in scenario order."""
-    scenarios = int(params.scenario.max()) + 1
-    return np.array([int(np.argmax(params.scenario == s)) for s in range(scenarios)])
-
-
 def _route_next(cum: np.ndarray) -> np.ndarray:
     """(S, W) the certain target of each station row, -1 where routing is drawn."""
     probs = np.diff(cum, axis=-1, prepend=0.0)
@@ -124,9 +118,9 @@ def _slot_layout(params: Params) -> dict[str, np.ndarray]:
             "station_slots": count}
 
 
-def _fleet_values(params: Params, rows: np.ndarray) -> dict[str, np.ndarray]:
+def _fleet_values(params: Params) -> dict[str, np.ndarray]:
     fleets = params.fleets
-    S, W = len(rows), params.stations + 1
+    S, W = params.servers.shape[0], params.stations + 1
     if fleets is None:
         empty = np.zeros((S, 0))
         return {"station_fleet": np.full((S, W), -1), "speed": empty, "load_time": empty,
@@ -134,24 +128,23 @@ def _fleet_values(params: Params, rows: np.ndarray) -> dict[str, np.ndarray]:
                 "threshold": empty, "home": empty, "charger": np.zeros((S, 0, 0)),
                 "start": empty, "distance": np.zeros((S, 0, 0)), "vehicle_fleet": []}
     V = fleets.vehicles
-    return {"station_fleet": fleets.station_fleet[rows], "speed": fleets.speed[rows],
-            "load_time": fleets.load[rows], "unload_time": fleets.unload[rows],
-            "battery": fleets.capacity[rows], "charge_time": fleets.charge_time[rows],
-            "threshold": fleets.threshold[rows], "home": fleets.home[rows],
-            "charger": fleets.charger[rows], "start": fleets.start[rows][:, :V],
-            "distance": fleets.distance[:S], "vehicle_fleet": fleets.vehicle_fleet[:V]}
+    return {"station_fleet": fleets.station_fleet, "speed": fleets.speed,
+            "load_time": fleets.load, "unload_time": fleets.unload, "battery": fleets.capacity,
+            "charge_time": fleets.charge_time, "threshold": fleets.threshold,
+            "home": fleets.home, "charger": fleets.charger, "start": fleets.start[:, :V],
+            "distance": fleets.distance, "vehicle_fleet": fleets.vehicle_fleet[:V]}
 
 
-def _pool_values(params: Params, rows: np.ndarray) -> dict[str, np.ndarray]:
+def _pool_values(params: Params) -> dict[str, np.ndarray]:
     pools = params.pools
-    S, W = len(rows), params.stations + 1
+    S, W = params.servers.shape[0], params.stations + 1
     if pools is None:
         return {"pool_count": np.zeros((S, 0)), "need": np.zeros((S, W, 0, 0)),
                 "factor": np.zeros((S, W, 0)), "requires": np.zeros((S, W)),
                 "edges": np.zeros((0, 0)), "edge_count": [], "on_at_start": [],
                 "unit_stations": []}
-    return {"pool_count": pools.count[rows], "need": pools.need[rows],
-            "factor": pools.factor[rows], "requires": pools.requires[rows],
+    return {"pool_count": pools.count, "need": pools.need, "factor": pools.factor,
+            "requires": pools.requires,
             "edges": pools.edges, "edge_count": pools.edge_count,
             "on_at_start": pools.on_at_start, "unit_stations": pools.unit_stations}
 
@@ -187,26 +180,24 @@ def _consts(params: Params, dims: Dims) -> Consts:
 def engine_params(params: Params, stored_exits: int, trace: bool = False) -> EngineParams:
     """Pack ``params`` for the engine; ``stored_exits`` is the first size of the store of
     cycle times (it grows), ``trace`` gives every lane a trace buffer."""
-    rows = _scenario_rows(params)
     q_size, q_grows = _ring_sizes(params)
     dims = _dims(params, q_size, stored_exits, 0)
     if trace:  # room for TRACE_ROWS rows, and for all the rows one event can write
         dims = dims.replace(TR=TRACE_ROWS + dims.M + dims.W + dims.NP + 1)
     values = {
-        "slot_on": params.slot_on[rows], "capacity": params.capacity[rows],
-        "dist_kind": params.dist_kind[rows], "dist_par": params.dist_par[rows],
-        "dist_row": params.dist_row[rows], "route_cum": params.route_cum[rows],
-        "route_next": _route_next(params.route_cum[rows]), "mtbf": params.mtbf[rows],
-        "mttr": params.mttr[rows], "power_draw": params.draw[rows],
-        "power_reserve": params.reserve[rows], "share": params.share[rows],
-        "last_step": params.last_step[rows], "cap_heat": params.cap_heat[rows],
+        "slot_on": params.slot_on, "capacity": params.capacity, "dist_kind": params.dist_kind,
+        "dist_par": params.dist_par, "dist_row": params.dist_row, "route_cum": params.route_cum,
+        "route_next": _route_next(params.route_cum), "mtbf": params.mtbf, "mttr": params.mttr,
+        "power_draw": params.draw, "power_reserve": params.reserve, "share": params.share,
+        "last_step": params.last_step, "cap_heat": params.cap_heat,
         "tables": params.tables,
         "bin_end": params.power.bin_end if params.power else [],
         "q_start": np.concatenate([[0], np.cumsum(q_size)[:-1]]), "q_size": q_size,
         "q_grows": q_grows,
-        **_slot_layout(params), **_fleet_values(params, rows), **_pool_values(params, rows),
+        **_slot_layout(params), **_fleet_values(params), **_pool_values(params),
     }
     return EngineParams(
-        arrays=layout.pack(values, dims, len(rows)), dims=dims, consts=_consts(params, dims),
+        arrays=layout.pack(values, dims, params.servers.shape[0]), dims=dims,
+        consts=_consts(params, dims),
         lane_scenario=np.asarray(params.scenario, dtype=np.int64),
         lane_key=replication_keys(params.seed, params.replication))

@@ -7,7 +7,6 @@ in metres per hour. Places are those of :class:`twin.config.geometry.Geometry`: 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ NEVER = 1 << 40  # units a padded alternative asks for: more than any pool holds
 @dataclass(frozen=True)
 class FleetPlan:
     """Vehicles of a batch: F fleets, V vehicle slots (padded to the batch's largest counts),
-    P places, C chargers per fleet at most. Per-lane arrays have the lane axis first.
+    P places, C chargers per fleet at most. Arrays have a row per scenario (S).
 
     Attributes
     ----------
@@ -31,24 +30,24 @@ class FleetPlan:
         Fleet ids and kinds, in config order.
     vehicle_fleet : (V + 1,) int64
         Fleet of each vehicle slot; the extra last entry is a scratch vehicle (fleet 0).
-    count : (L, F) int64
+    count : (S, F) int64
         Vehicles of each fleet in each lane.
-    speed : (L, F) float64
+    speed : (S, F) float64
         Metres per hour.
-    load, unload : (L, F) float64
+    load, unload : (S, F) float64
         Hours.
-    home : (L, F) int64
+    home : (S, F) int64
         Place where idle vehicles wait (NO_PLACE: none).
-    capacity, charge_time, threshold : (L, F) float64
+    capacity, charge_time, threshold : (S, F) float64
         Battery hours of active time (inf: no battery), hours to charge from empty, and the
         level in hours below which a vehicle charges after a trip (-inf: never).
-    charger : (L, F, C) int64
+    charger : (S, F, C) int64
         Places of each fleet's chargers (NO_PLACE: padding).
-    start : (L, V + 1) int64
+    start : (S, V + 1) int64
         Place where each vehicle starts.
     distance : (S, P, P) float64
         Metres between places along the aisles, per scenario.
-    station_fleet : (L, J + 1) int64
+    station_fleet : (S, J + 1) int64
         Fleet that carries each station's finished jobs out (-1: instant hand-over; row J,
         the source, always -1).
     requests : int
@@ -72,9 +71,6 @@ class FleetPlan:
     station_fleet: np.ndarray
     requests: int
 
-    PER_LANE = ("count", "speed", "load", "unload", "home", "capacity", "charge_time",
-                "threshold", "charger", "start", "station_fleet")
-
     @property
     def vehicles(self) -> int:
         return int(self.vehicle_fleet.shape[0]) - 1
@@ -90,10 +86,6 @@ class FleetPlan:
     def has_battery(self) -> bool:
         return bool(np.isfinite(self.capacity).any())
 
-    def take(self, lanes: slice) -> FleetPlan:
-        return dataclasses.replace(
-            self, **{name: getattr(self, name)[lanes] for name in self.PER_LANE})
-
 
 @dataclass(frozen=True)
 class PoolPlan:
@@ -102,14 +94,14 @@ class PoolPlan:
     Attributes
     ----------
     ids : tuple of str
-    count : (L, P) int64
+    count : (S, P) int64
         Units of each pool on shift.
-    need : (L, J + 1, A, P) int64
+    need : (S, J + 1, A, P) int64
         Units of each pool that each alternative of each station holds (padded alternatives ask
         for more than any pool has, so they never fit).
-    factor : (L, J + 1, A) float64
+    factor : (S, J + 1, A) float64
         Processing-time factor of each alternative.
-    requires : (L, J + 1) bool
+    requires : (S, J + 1) bool
         Whether a station's jobs need units.
     slots : (R,) int64
         The slots of the stations that need units in some lane (where requests can wait).
@@ -135,15 +127,10 @@ class PoolPlan:
     edge_count: np.ndarray
     on_at_start: np.ndarray
 
-    PER_LANE = ("count", "need", "factor", "requires")
-
     @property
     def has_shifts(self) -> bool:
         return bool((self.edge_count > 0).any())
 
-    def take(self, lanes: slice) -> PoolPlan:
-        return dataclasses.replace(
-            self, **{name: getattr(self, name)[lanes] for name in self.PER_LANE})
 
 
 def _same(plants: list[Plant], what, message: str):
@@ -153,7 +140,7 @@ def _same(plants: list[Plant], what, message: str):
     return values[0]
 
 
-def fleet_plan(plants: list[Plant], lane_scenario: np.ndarray) -> FleetPlan | None:
+def fleet_plan(plants: list[Plant]) -> FleetPlan | None:
     """The fleets of a batch (None when no plant has one). All plants must name the same
     fleets in one order; counts, speeds, times, homes, batteries and positions may differ."""
     ids = _same(plants, lambda p: tuple(f.id for f in p.transport),
@@ -203,12 +190,12 @@ def fleet_plan(plants: list[Plant], lane_scenario: np.ndarray) -> FleetPlan | No
     requests = int(servers.sum(axis=1).max()) + 2
     return FleetPlan(
         ids=ids, kinds=tuple(f.kind for f in plants[0].transport),
-        vehicle_fleet=vehicle_fleet, count=count[lane_scenario], speed=speed[lane_scenario],
-        load=load[lane_scenario], unload=unload[lane_scenario], home=home[lane_scenario],
-        capacity=capacity[lane_scenario], charge_time=charge_time[lane_scenario],
-        threshold=threshold[lane_scenario], charger=charger[lane_scenario],
-        start=start[lane_scenario], distance=distance,
-        station_fleet=station_fleet[lane_scenario], requests=requests,
+        vehicle_fleet=vehicle_fleet, count=count, speed=speed,
+        load=load, unload=unload, home=home,
+        capacity=capacity, charge_time=charge_time,
+        threshold=threshold, charger=charger,
+        start=start, distance=distance,
+        station_fleet=station_fleet, requests=requests,
     )
 
 
@@ -225,8 +212,7 @@ def shift_edges(shifts) -> tuple[list[float], bool]:
     return edges, on(0.0)
 
 
-def pool_plan(plants: list[Plant], lane_scenario: np.ndarray,
-              slot_station: np.ndarray) -> PoolPlan | None:
+def pool_plan(plants: list[Plant], slot_station: np.ndarray) -> PoolPlan | None:
     """The resource pools of a batch (None when no plant has one). All plants must name the
     same pools in one order with the same shifts; counts and station needs may differ."""
     ids = _same(plants, lambda p: tuple(q.id for q in p.resources),
@@ -261,8 +247,8 @@ def pool_plan(plants: list[Plant], lane_scenario: np.ndarray,
     slots = np.flatnonzero(np.isin(slot_station, stations_with_needs)
                            & (slot_station < J)).astype(np.int64)
     return PoolPlan(
-        ids=ids, count=count[lane_scenario], need=need[lane_scenario],
-        factor=factor[lane_scenario], requires=requires[lane_scenario], slots=slots,
+        ids=ids, count=count, need=need,
+        factor=factor, requires=requires, slots=slots,
         unit_stations=stations_with_needs.astype(np.int64),
         slot_unit=np.searchsorted(stations_with_needs, slot_station[slots]).astype(np.int64),
         edges=edges, edge_count=np.array([len(e) for e, _ in calendars], np.int64),

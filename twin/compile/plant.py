@@ -17,6 +17,7 @@ source for distributions and streams, and *exit* for routing targets and capacit
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -68,42 +69,49 @@ class PowerPlan:
 
 @dataclass(frozen=True)
 class Params:
-    """Frozen parameter arrays of a batch of lanes (host NumPy; the engine moves them to xp).
+    """Frozen parameter arrays of a batch of scenarios and their lanes (host NumPy).
 
-    Shapes use L lanes, J stations, M slots (source, servers, trash) and T table rows.
+    Lanes are scenarios x replications, scenario-major. Every array but the lane maps has one
+    row per scenario (lanes of a scenario share it); :mod:`twin.compile.arrays` packs them for
+    the engine. Shapes use S scenarios, L lanes, J stations, M slots (the source, servers,
+    vehicles, shift timers, one unused slot) and T table rows.
 
     Attributes
     ----------
     horizon, warmup : float
         Hours; statistics cover [warmup, horizon].
     seed : int
-    replication : (L,) int64
-        Replication index of each lane (the key of its random streams).
+    replication, scenario : (L,) int64
+        Replication index of each lane (the key of its random streams) and its scenario.
     slot_station : (M,) int64
-        Station of each slot (J for the source and the trash slot).
-    slot_on : (L, M) bool
-        Whether each slot is a working server (or the source) in each lane.
-    servers : (L, J) float64
-        Server count of each station in each lane.
-    capacity : (L, J + 1) float64
+        Station of each slot (J for the source, vehicles, timers and the unused slot).
+    slot_on : (S, M) bool
+        Whether each slot is a working server (or the source, or a vehicle) in each scenario.
+    servers : (S, J) float64
+        Server count of each station.
+    capacity : (S, J + 1) float64
         Most jobs a station holds (buffer + servers; inf when unlimited; row J, exit: inf).
-    dist_kind : (L, J + 1) int64
+    dist_kind : (S, J + 1) int64
         Distribution kind of each station's processing time (row J: interarrival), codes of
         :mod:`twin.engine.codes`.
-    dist_par : (L, J + 1, 5) float64
+    dist_par : (S, J + 1, 5) float64
         Compiled distribution parameters: deterministic (value), exponential (mean), uniform
         (low, width), triangular (low, high, F(mode), (high-low)(mode-low), (high-low)(high-mode)),
         lognormal (mu, sigma), gamma (table row in dist_row), empirical (count of values).
-    dist_row : (L, J + 1) int64
+    dist_row : (S, J + 1) int64
         Row of ``tables`` for gamma and empirical distributions.
     tables : (T, G) float64
-    route_cum : (L, J + 1, J + 1) float64
+    route_cum : (S, J + 1, J + 1) float64
         Cumulative routing probabilities from each station (row J: the source, all to station 0)
         over targets 0..J-1 and exit (J); the last column is exactly 1.
-    mtbf, mttr : (L, J + 1) float64
+    mtbf, mttr : (S, J + 1) float64
         Hours; mtbf is inf where a station has no failures.
-    kinds_present : tuple of int
-    has_failures, has_routing_draws : bool
+    draw, reserve : (S, J + 1, 8 + K) float64
+        kW of a server by status, then by busy-profile step; what the cap counts it at.
+    share : (S, J + 1, K) float64
+        Share of the processing time of each profile step; ``last_step`` (S, J + 1) the last.
+    cap_heat : (S,) float64
+        The cap in kW of station heat (inf: none).
     """
 
     horizon: float
@@ -111,6 +119,7 @@ class Params:
     seed: int
     station_ids: tuple[str, ...]
     replication: np.ndarray
+    scenario: np.ndarray
     slot_station: np.ndarray
     slot_on: np.ndarray
     servers: np.ndarray
@@ -122,10 +131,6 @@ class Params:
     route_cum: np.ndarray
     mtbf: np.ndarray
     mttr: np.ndarray
-    kinds_present: tuple[int, ...]
-    has_failures: bool
-    has_routing_draws: bool
-    scenario: np.ndarray
     draw: np.ndarray
     reserve: np.ndarray
     share: np.ndarray
@@ -133,7 +138,6 @@ class Params:
     cap_heat: np.ndarray
     has_power: bool
     has_cap: bool
-    has_profiles: bool
     power: PowerPlan | None
     fleets: FleetPlan | None = None
     pools: PoolPlan | None = None
@@ -154,15 +158,8 @@ class Params:
 
     def take(self, lanes: slice) -> Params:
         """The parameters of a contiguous block of lanes (for running in chunks)."""
-        per_lane = ("replication", "slot_on", "servers", "capacity", "dist_kind",
-                    "dist_par", "dist_row", "route_cum", "mtbf", "mttr", "scenario", "draw",
-                    "reserve", "share", "last_step", "cap_heat")
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        fields.update({name: fields[name][lanes] for name in per_lane})
-        for name in ("fleets", "pools"):
-            if fields[name] is not None:
-                fields[name] = fields[name].take(lanes)
-        return Params(**fields)
+        return dataclasses.replace(self, replication=self.replication[lanes],
+                                   scenario=self.scenario[lanes])
 
 
 def dist_code(dist, tables: list[list[float]]) -> tuple[int, list[float], int]:
@@ -288,8 +285,7 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     warmup = first.warmup if warmup is None else warmup
     J, S, R = len(ids), len(plants), replications
 
-    lane_scenario = np.repeat(np.arange(S), R)
-    fleets = fleet_plan(plants, lane_scenario)
+    fleets = fleet_plan(plants)
     V = fleets.vehicles if fleets else 0
     n_pools = len(first.resources)
     max_servers = [max(p.stations[j].servers for p in plants) for j in range(J)]
@@ -341,26 +337,18 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     slot_on[:, 0] = True
     ranks, stations = slot_rank[None, server_slots], slot_station[server_slots]
     slot_on[:, server_slots] = ranks < servers[:, stations]
-    slot_on = slot_on[lane_scenario]
     if fleets is not None:
         slot_on[:, vehicle0:timer0] = (
             fleets.rank[None, :] < fleets.count[:, fleets.vehicle_fleet[:-1]])
-    has_draws = bool(((route > 0) & (route < 1)).any())
     return Params(
         horizon=float(horizon), warmup=float(warmup), seed=int(seed), station_ids=ids,
-        replication=np.tile(np.arange(R), S),
-        slot_station=slot_station.astype(np.int64), slot_on=slot_on,
-        servers=servers[lane_scenario], capacity=capacity[lane_scenario],
-        dist_kind=kind[lane_scenario], dist_par=par[lane_scenario], dist_row=row[lane_scenario],
-        tables=table_arr, route_cum=route_cum[lane_scenario], mtbf=mtbf[lane_scenario],
-        mttr=mttr[lane_scenario], kinds_present=tuple(sorted(set(kind.ravel().tolist()))),
-        has_failures=bool(np.isfinite(mtbf).any()), has_routing_draws=has_draws,
-        scenario=lane_scenario, draw=draw[lane_scenario], reserve=reserve[lane_scenario],
-        share=share[lane_scenario], last_step=last_step[lane_scenario],
-        cap_heat=cap_heat[lane_scenario], has_power=has_power,
-        has_cap=bool(np.isfinite(cap_heat).any()), has_profiles=bool((last_step > 0).any()),
-        power=plan, fleets=fleets, pools=pool_plan(plants, lane_scenario, slot_station),
-        vehicle0=vehicle0, timer0=timer0,
+        replication=np.tile(np.arange(R), S), scenario=np.repeat(np.arange(S), R),
+        slot_station=slot_station.astype(np.int64), slot_on=slot_on, servers=servers,
+        capacity=capacity, dist_kind=kind, dist_par=par, dist_row=row, tables=table_arr,
+        route_cum=route_cum, mtbf=mtbf, mttr=mttr, draw=draw, reserve=reserve, share=share,
+        last_step=last_step, cap_heat=cap_heat, has_power=has_power,
+        has_cap=bool(np.isfinite(cap_heat).any()), power=plan, fleets=fleets,
+        pools=pool_plan(plants, slot_station), vehicle0=vehicle0, timer0=timer0,
     )
 
 

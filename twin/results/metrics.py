@@ -82,7 +82,7 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
     area = raw["area"][:, :J, :]
     exits = raw["n_exit"].astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        server_time = params.servers * window
+        server_time = params.servers[params.scenario] * window
         busy = area[..., C_BUSY] / server_time
         blocked = area[..., C_BLOCKED] / server_time
         down = area[..., C_DOWN] / server_time
@@ -145,7 +145,7 @@ def transport_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarr
     """Fleet figures of each lane, ``transport.<field>`` of shape (L, F)."""
     fleets = params.fleets
     window = params.horizon - params.warmup
-    vehicle_time = fleets.count * window
+    vehicle_time = fleets.count[params.scenario] * window
     area = raw["f_area"]
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -156,7 +156,7 @@ def transport_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarr
         out["transport.mean_wait_h"] = np.where(
             raw["f_pickups"] > 0, raw["f_wait"] / np.maximum(raw["f_pickups"], 1), np.nan)
         out["transport.trips_per_h"] = raw["f_trips"] / window
-        out["transport.km_per_vehicle_per_h"] = driving * fleets.speed / 1000.0
+        out["transport.km_per_vehicle_per_h"] = driving * fleets.speed[params.scenario] / 1000.0
         low, fleet_v = raw["v_low"], fleets.vehicle_fleet[:-1]
         out["transport.battery_low_h"] = np.stack(
             [low[:, fleet_v == f].min(axis=1, initial=np.inf) for f in range(len(fleets.ids))],
@@ -170,7 +170,7 @@ def resources_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarr
     window = params.horizon - params.warmup
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "resources.busy": raw["p_area"] / (pools.count * window),
+            "resources.busy": raw["p_area"] / (pools.count[params.scenario] * window),
             "resources.mean_wait_h": np.where(
                 raw["p_grants"] > 0, raw["p_wait"] / np.maximum(raw["p_grants"], 1), np.nan),
         }
@@ -206,7 +206,7 @@ def power_per_lane(raw: dict[str, np.ndarray], params, exits: np.ndarray) -> dic
     peak = series.max(axis=1)
     energy_cost = (series * lengths * plan.price[sc]).sum(axis=1)
     demand_cost = plan.demand_charge[sc] * peak * window / HOURS_PER_MONTH
-    server_time = params.servers * window
+    server_time = params.servers[sc] * window
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "power.mean_kw": energy / window,

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from twin._backend import Backend
 from twin.compile.arrays import QUEUE_START, TRACE_ROWS
 from twin.compile.flow import expected_exits
@@ -71,58 +69,79 @@ def param_bytes(dims: layout.Dims, scenarios: int) -> int:
     return 8 * scenarios * (width["pf"] + width["pn"])
 
 
+class MemoryPlanError(TwinError):
+    """One replication of the plant cannot fit the backend's memory; ``field`` is the config
+    field behind the largest part of it (the command line adds the file's name)."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
 def lanes_at_once(plants: list[Plant], lanes: int, horizon: float, warmup: float,
                   backend: Backend, trace: bool = False) -> int:
-    """How many of ``lanes`` lanes may run at once on ``backend``; raises :class:`TwinError`
-    when not even one fits."""
+    """How many of ``lanes`` lanes may run at once on ``backend``; raises
+    :class:`MemoryPlanError` when not even one fits."""
     budget = int(backend.free_bytes() * MEMORY_SHARE)
     dims = estimate_dims(plants, horizon - warmup, horizon, warmup, trace)
     per_lane = state_bytes(dims)
-    params = param_bytes(dims, len(plants))
-    if per_lane + params > budget:
-        raise TwinError(_too_big(plants[0], dims, per_lane + params, budget, backend))
-    return max(1, min(lanes, (budget - params) // per_lane))
+    if per_lane + param_bytes(dims, 1) > budget:
+        need = per_lane + param_bytes(dims, 1)
+        raise _too_big(plants[0], horizon, warmup, need, budget, backend, trace)
+    return max(1, min(lanes, (budget - param_bytes(dims, len(plants))) // per_lane))
+
+
+def one_lane(plants: list[Plant], horizon: float, warmup: float, trace: bool = False) -> int:
+    """Bytes of one lane's state and of one scenario's parameters."""
+    dims = estimate_dims(plants, horizon - warmup, horizon, warmup, trace)
+    return state_bytes(dims) + param_bytes(dims, 1)
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.3g} GB" if n >= 1e8 else f"{n / 1e6:.3g} MB"
+    for unit, size in (("TB", 1e12), ("GB", 1e9)):
+        if n >= size:
+            return f"{n / size:,.3g} {unit}"
+    return f"{n / 1e6:,.3g} MB"
 
 
-def _too_big(plant: Plant, dims: layout.Dims, need: int, budget: int, backend: Backend) -> str:
-    """The one-line message of a plant whose single replication does not fit: the config
-    field behind the largest part of the state, the bytes it needs, what would fit."""
-    where = "this GPU" if backend.name == "cupy" else "this machine"
-    parts = _parts(plant, dims)
-    field, size, unit, bytes_each = max(parts, key=lambda part: part[1] * part[3])
-    room = max(0, budget - (need - size * bytes_each))
-    fits = room // bytes_each if bytes_each else 0
-    return (f"{field}: {size:,.0f} {unit} need {_gb(need)} of engine memory for one "
-            f"replication, and {where} offers the engine {_gb(budget)} "
-            f"({MEMORY_SHARE:.0%} of what is free); at most about {fits:,.0f} {unit} would fit")
+def _knobs(plant: Plant, horizon: float, warmup: float):
+    """The config fields that set the size of a lane: (field, value now, unit, plant and
+    window with the field at another value)."""
+    def with_station(j: int, **change):
+        stations = list(plant.stations)
+        stations[j] = stations[j].model_copy(update=change)
+        return plant.model_copy(update={"stations": stations})
 
-
-def _parts(plant: Plant, dims: layout.Dims) -> list[tuple[str, float, str, int]]:
-    """(config field, its size, unit, bytes per unit) of each part of a lane's state that a
-    config field sets."""
-    per = layout.bytes_per_lane(dims)
-    by_dim: dict[str, int] = {}
-    for field in layout.FIELDS:
-        if field.array in layout.STATE_ARRAYS and field.dims:
-            first = field.dims[0]
-            by_dim[first] = by_dim.get(first, 0) + per[field.name]
-    slot_bytes = (by_dim.get("M", 0) + by_dim.get("2TP", 0) + by_dim.get("XM", 0)) / dims.M
-    biggest = int(np.argmax([s.servers for s in plant.stations]))
-    window = plant.horizon - plant.warmup
-    parts = [(f"stations[{biggest}].servers", float(plant.stations[biggest].servers),
-              "servers", int(math.ceil(slot_bytes)))]
-    if dims.E:
-        parts.append(("horizon", window, "hours (the cycle times of every exit are kept)",
-                      int(math.ceil(8 * dims.E / window))))
-    if dims.B:
-        parts.append(("horizon", window, "hours (the power's demand-interval bins)",
-                      int(math.ceil(16 * dims.B / window))))
-    finite = [(j, s.buffer) for j, s in enumerate(plant.stations) if s.buffer is not None]
+    j = max(range(len(plant.stations)), key=lambda i: plant.stations[i].servers)
+    knobs = [(f"stations[{j}].servers", plant.stations[j].servers, "servers",
+              lambda v: (with_station(j, servers=max(1, int(v))), horizon, warmup)),
+             ("horizon", horizon, "hours",
+              lambda v: (plant, warmup + max(v - warmup, 1e-3), warmup))]
+    finite = [i for i, s in enumerate(plant.stations) if s.buffer is not None]
     if finite:
-        j, places = max(finite, key=lambda item: item[1])
-        parts.append((f"stations[{j}].buffer", float(places), "buffer places", 16))
-    return parts
+        b = max(finite, key=lambda i: plant.stations[i].buffer)
+        knobs.append((f"stations[{b}].buffer", plant.stations[b].buffer, "places",
+                      lambda v: (with_station(b, buffer=max(0, int(v))), horizon, warmup)))
+    return knobs
+
+
+def _too_big(plant: Plant, horizon: float, warmup: float, need: int, budget: int,
+             backend: Backend, trace: bool) -> MemoryPlanError:
+    """The error of a plant whose single replication does not fit: the config field whose
+    value takes the most memory, what it needs, and the largest value that would fit."""
+    def size(knob, value) -> int:
+        p, end, start = knob[3](value)
+        return one_lane([p], end, start, trace)
+
+    knobs = _knobs(plant, horizon, warmup)
+    field, value, unit, _ = culprit = max(knobs, key=lambda k: need - size(k, 0))
+    low, high = 0.0, float(value)  # bisect the largest value that fits
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if size(culprit, mid) <= budget else (low, mid)
+    where = "this GPU" if backend.name == "cupy" else "this machine"
+    fits = f"{low:,.0f} {unit}" if low >= 1 else "none, whatever its value"
+    return MemoryPlanError(field, (
+        f"{value:,.0f} {unit} need {_gb(need)} of engine memory for one replication, and "
+        f"{where} offers the engine {_gb(budget)} ({MEMORY_SHARE:.0%} of its free memory); at "
+        f"most {fits} would fit"))

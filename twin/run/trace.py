@@ -185,7 +185,8 @@ class _Rows:
         drive, then = PHASES.get(code, (None, None))
         if drive is None:
             return [row(t, VEHICLE_STATES.get(code, str(code)), start)]
-        arrive = t + fleets.distance[0, start, end] / fleets.speed[0, f]
+        sc = self.params.scenario[0]
+        arrive = t + fleets.distance[sc, start, end] / fleets.speed[sc, f]
         out = [row(t, drive, start, **self.places.to(end), arrive_h=arrive)]
         if then is not None:
             out.append(row(arrive, then, end))
