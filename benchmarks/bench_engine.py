@@ -1,40 +1,49 @@
 """Engine speed against the SimPy reference model, measured in the same run.
 
-The plant is the 3-station blocking line of the foundation issue: exponential arrivals every
-1.25 h on average, single servers with exponential times of mean 1.0, 1.1 and 0.9 h, two buffer
-places in front of each station, 2,000 h per replication with 200 h of warm-up.
+The default plant is the 3-station blocking line of the foundation issue: exponential arrivals
+every 1.25 h on average, single servers with exponential times of mean 1.0, 1.1 and 0.9 h, two
+buffer places in front of each station, 2,000 h per replication with 200 h of warm-up.
 
-For each lane count it prints replication-hours simulated per second by the event-stepped engine
-and by the max-plus serial fast path (both exact; they give the same figures), the ratio to the
+For each lane count it prints replication-hours simulated per second by the engine
+(``twin.simulate``: compiling the plant, running it, every statistic; the engine's machine code
+comes from Numba's cache, warmed once before timing), events per second, the ratio to the
 single-core SimPy model, and the throughput with its 95% confidence interval next to SimPy's.
 
 ``--power`` adds the power model to both sides: draws by state at every station, a two-step
-busy profile at the second, base load, cooling and 15-minute demand bins (the fast path does not
-apply then). ``--cap`` adds a power cap that binds, which the SimPy model enforces too. The
-table then also compares mean power.
+busy profile at the second, base load, cooling and 15-minute demand bins. ``--cap`` adds a
+power cap that binds, which the SimPy model enforces too. The table then also compares mean
+power.
 
 ``--fleet`` swaps in a second plant (``FLEET_LINE``, 100 h per replication with 10 h of
 warm-up): five stations with parallel servers, finite buffers, lognormal times, failures and a
 rework loop on a 120 m x 40 m floor with four aisles, and two battery AGVs (a home, one
 charger) carrying the finished jobs of four stations. ``--resources`` adds a pool of
-technicians and one of humanoids (``any_of``) and a forklift to shipping. Only the event engine
-applies. A second table then sets the engine's main figures (throughput, vehicle-time loaded,
-empty, charging and idle, the wait for a vehicle, pools busy) beside SimPy's.
+technicians and one of humanoids (``any_of``) and a forklift to shipping. A second table then
+sets the engine's main figures (throughput, vehicle-time loaded, empty, charging and idle, the
+wait for a vehicle, pools busy) beside SimPy's.
 
-    python benchmarks/bench_engine.py                       # NumPy, 1 .. 8,192 lanes
-    python benchmarks/bench_engine.py --power --lanes 4096  # with the power model
+``--houston`` runs ``configs/houston.yaml`` as ``make run`` does (32 replications of two weeks
+by default) and also times the whole ``twin run configs/houston.yaml --json`` command in a
+fresh process (start-up, loading the compiled engine, the report) against SimPy.
+
+    python benchmarks/bench_engine.py                       # 1 .. 8,192 lanes of the line
+    python benchmarks/bench_engine.py --houston             # make run's plant, and the command
+    python benchmarks/bench_engine.py --power --cap --lanes 4096
     python benchmarks/bench_engine.py --fleet --resources --lanes 4096
-    python benchmarks/bench_engine.py --backend cupy --lanes 1024 65536 1048576
+    python benchmarks/bench_engine.py --backend cupy --lanes 1024 65536 131072
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -193,17 +202,26 @@ def run_simpy(plant, replications: int, seed: int, repeat: int = 1) -> dict:
             "events": float(np.mean([r["events"] for r in reps]))}
 
 
-def run_engine(plant, lanes: int, backend: str, method: str, seed: int,
-               workers: int | None) -> dict:
-    result = twin.simulate(plant, replications=lanes, seed=seed, backend=backend, method=method,
+def run_engine(plant, lanes: int, backend: str, seed: int, workers: int | None) -> dict:
+    result = twin.simulate(plant, replications=lanes, seed=seed, backend=backend,
                            workers=workers)
     mean, half = _ci(result.lanes["throughput_per_h"])
     kw = _ci(result.lanes["power.mean_kw"]) if "power.mean_kw" in result.lanes else (None, None)
     return {"wall": result.wall_s, "rate": lanes * plant.horizon / result.wall_s, "thr": mean,
-            "half": half, "method": result.method, "backend": result.backend, "kw": kw[0],
-            "kw_half": kw[1], "figures": engine_figures(plant, result.lanes),
+            "half": half, "backend": result.backend, "kw": kw[0], "kw_half": kw[1],
+            "figures": engine_figures(plant, result.lanes),
             "events": float(result.lanes["events"].mean()),
+            "events_per_s": float(result.lanes["events"].sum()) / result.wall_s,
             "most_events": int(result.lanes["events"].max())}
+
+
+def time_command(config: str, backend: str) -> tuple[float, int]:
+    """Wall time of a whole ``twin run CONFIG --json`` in a fresh process, and its lanes."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "twin.cli", "run", config, "--json",
+                           "--backend", backend], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    return wall, json.loads(done.stdout)["replications"]
 
 
 def print_figures(r: dict, ref: dict, lanes: int) -> None:
@@ -218,72 +236,83 @@ def print_figures(r: dict, ref: dict, lanes: int) -> None:
               f"{'yes' if ok else 'NO'} |")
     # the engine takes one event a step, and steps until the busiest lane is done
     print(f"| events per replication | {r['events']:,.0f} (most {r['most_events']:,}) | "
-          f"{ref['events']:,.0f} (SimPy's own) | |", flush=True)
+          f"{ref['events']:,.0f} (SimPy's own count) | |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lanes", type=int, nargs="+", default=[1, 64, 1024, 4096, 8192])
-    parser.add_argument("--methods", nargs="+", default=["event", "serial"],
-                        choices=["event", "serial"])
+    parser.add_argument("--lanes", type=int, nargs="+", default=None,
+                        help="lane counts (default: 1 .. 8,192, or 32 with --houston)")
     parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "auto"])
-    parser.add_argument("--simpy-replications", type=int, default=16)
+    parser.add_argument("--simpy-replications", type=int, default=None,
+                        help="SimPy's replications (default 16, or 8 with --houston)")
     parser.add_argument("--simpy-repeat", type=int, default=3,
                         help="time SimPy this many times and keep its fastest run")
-    parser.add_argument("--horizon", default=None, help="override the 2000h horizon")
+    parser.add_argument("--horizon", default=None, help="override the plant's horizon")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=None,
-                        help="most engine processes (default: every core, as twin run)")
+                        help="most CPU cores of the engine (default: every core, as twin run)")
     parser.add_argument("--power", action="store_true", help="add the power model (see above)")
     parser.add_argument("--cap", action="store_true", help="with --power: a cap that binds")
     parser.add_argument("--fleet", action="store_true",
                         help="the fleet line (see above) instead of the blocking line")
     parser.add_argument("--resources", action="store_true",
                         help="with --fleet: pools of technicians and humanoids, and a forklift")
+    parser.add_argument("--houston", action="store_true",
+                        help="configs/houston.yaml, and the whole twin run command")
     args = parser.parse_args(argv)
     if args.resources and not args.fleet:
         parser.error("--resources needs --fleet")
-
-    data = dict(FLEET_LINE) if args.fleet else dict(LINE)
-    if args.resources:
-        data = with_resources(data)
-    if args.power:
-        data = with_power(data, args.cap)
+    houston = Path(__file__).resolve().parents[1] / "configs" / "houston.yaml"
+    if args.houston:
+        plant = twin.load(houston)
+        lanes = args.lanes or [plant.replications]
+        simpy_reps, repeat = args.simpy_replications or 8, 1
+    else:
+        data = dict(FLEET_LINE) if args.fleet else dict(LINE)
+        if args.resources:
+            data = with_resources(data)
+        if args.power:
+            data = with_power(data, args.cap)
+        plant = twin.config.plant_from_dict(data, "benchmark line")
+        lanes = args.lanes or [1, 64, 1024, 4096, 8192]
+        simpy_reps, repeat = args.simpy_replications or 16, args.simpy_repeat
     if args.horizon:
-        data["horizon"] = args.horizon
-    plant = twin.config.plant_from_dict(data, "benchmark line")
-    # warm up imports and caches so the first timed run is not penalised
+        plant = plant.model_copy(update={"horizon": twin.units.parse_duration(args.horizon)})
+    # warm up imports and the compiled engine so that the first timed run is not penalised
     twin.simulate(plant, replications=2, seed=0, backend=args.backend,
                   horizon=min(50.0, plant.horizon / 20), warmup=0.0)
 
-    ref = run_simpy(plant, args.simpy_replications, args.seed, args.simpy_repeat)
+    ref = run_simpy(plant, simpy_reps, args.seed, repeat)
     print(f"# {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
           f"NumPy {np.__version__}, backend {args.backend}, "
-          f"workers {args.workers or 'every core'} of {os.cpu_count()} cores")
-    print(f"# SimPy reference (fastest of {args.simpy_repeat}): {args.simpy_replications} "
+          f"{args.workers or 'every'} of {os.cpu_count()} cores")
+    print(f"# SimPy reference (fastest of {repeat}, one core): {simpy_reps} "
           f"replications of {plant.horizon:g} h in {ref['wall']:.2f} s = "
-          f"{ref['rate']:,.0f} replication-h/s; throughput "
-          f"{ref['thr']:.4f} ±{ref['half']:.4f} /h")
-    print()
+          f"{ref['rate']:,.0f} replication-h/s, {ref['events'] * ref['rate'] / plant.horizon:,.0f}"
+          f" of its events/s; throughput {ref['thr']:.4f} ±{ref['half']:.4f} /h")
     if ref["kw"] is not None:
         print(f"# SimPy mean power {ref['kw']:.2f} ±{ref['kw_half']:.2f} kW")
-    print("| method | lanes | wall s | replication-h/s | x SimPy | throughput /h (95% CI) | "
-          "mean kW | agrees with SimPy |")
-    print("|---|---:|---:|---:|---:|---|---:|---|")
-    event_only = args.power or args.fleet  # the fast path needs a plain line of single servers
-    methods = [m for m in args.methods if not (event_only and m == "serial")]
+    print()
+    print("| plant | lanes | wall s | replication-h/s | engine events/s | x SimPy | "
+          "throughput /h (95% CI) | mean kW | agrees with SimPy |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---|")
     last = None
-    for method in methods:
-        for lanes in args.lanes:
-            r = run_engine(plant, lanes, args.backend, method, args.seed, args.workers)
-            ok = all(agrees(values, ref["figures"][name]) for name, values in r["figures"].items())
-            kw = "-" if r["kw"] is None else f"{r['kw']:.2f}"
-            print(f"| {r['method']} ({r['backend']}) | {lanes:,} | {r['wall']:.2f} | "
-                  f"{r['rate']:,.0f} | {r['rate'] / ref['rate']:.1f} | {r['thr']:.4f} "
-                  f"±{r['half']:.4f} | {kw} | {'yes' if ok else 'NO'} |", flush=True)
-            if method == "event" and (last is None or lanes >= last[1]):
-                last = (r, lanes)
-    if args.fleet and last is not None:
+    for n in lanes:
+        r = run_engine(plant, n, args.backend, args.seed, args.workers)
+        ok = all(agrees(values, ref["figures"][name]) for name, values in r["figures"].items())
+        kw = "-" if r["kw"] is None else f"{r['kw']:.2f}"
+        print(f"| {plant.name} ({r['backend']}) | {n:,} | {r['wall']:.3f} | {r['rate']:,.0f} | "
+              f"{r['events_per_s']:,.0f} | {r['rate'] / ref['rate']:.1f} | {r['thr']:.4f} "
+              f"±{r['half']:.4f} | {kw} | {'yes' if ok else 'NO'} |", flush=True)
+        if last is None or n >= last[1]:
+            last = (r, n)
+    if args.houston:
+        wall, reps = time_command(str(houston), args.backend)
+        simpy_wall = reps * plant.horizon / ref["rate"]
+        print(f"\n# the whole `twin run {houston.name} --json` ({reps} replications): {wall:.2f} s "
+              f"against SimPy's {simpy_wall:.1f} s for them: {simpy_wall / wall:.1f}x", flush=True)
+    if (args.fleet or args.houston) and last is not None:
         print_figures(last[0], ref, last[1])
     return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from twin.engine import codes
 from twin.engine.codes import (
@@ -241,7 +241,8 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> dict[str, object]:
     m = float(v.mean())
     if v.size == 1:
         return {"mean": m, "ci95": [m, m]}
-    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    half = float(special.stdtrit(v.size - 1, 0.5 + confidence / 2) * v.std(ddof=1)
+                 / math.sqrt(v.size))
     return {"mean": m, "ci95": [m - half, m + half]}
 
 
