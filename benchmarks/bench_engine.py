@@ -49,6 +49,7 @@ import numpy as np
 
 import twin
 from twin.results.metrics import mean_ci
+from twin.run import memory
 from twin_reference import simpy_model
 
 LINE = {
@@ -308,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         if last is None or n >= last[1]:
             last = (r, n)
     if args.houston:
+        dims = memory.estimate_dims([plant], plant.horizon - plant.warmup, plant.horizon,
+                                    plant.warmup)
+        print(f"\n# one Houston lane's state: {memory.state_bytes(dims) / 1024:,.0f} KiB "
+              f"(parameters: {memory.param_bytes(dims, 1) / 1024:,.0f} KiB a scenario)")
         wall, reps = time_command(str(houston), args.backend)
         simpy_wall = reps * plant.horizon / ref["rate"]
         print(f"\n# the whole `twin run {houston.name} --json` ({reps} replications): {wall:.2f} s "

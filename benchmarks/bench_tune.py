@@ -26,7 +26,8 @@ the sweep's ratios set each batch against the per-candidate rates of sequential 
 measured in the first part (both evaluate one candidate at a time, so their rate does not
 depend on K).
 
-Timings include what a caller pays: compiling, the worker pool, chunking; building the
+Timings include what a caller pays: compiling the plants, the engine's runs, the statistics
+(the engine's machine code comes from Numba's cache, warmed before timing); building the
 candidate plants is not timed (every way needs them). On a shared machine timings are noisy;
 the ratios within one run are what count.
 
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", default=None, help="default: 10%% of the horizon")
     parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "auto"])
     parser.add_argument("--workers", type=int, default=None,
-                        help="most engine processes (default: every core, as twin tune)")
+                        help="most CPU cores of the engine (default: every core, as twin tune)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--simpy-candidates", type=int, default=None,
                         help="run SimPy on this many of the K candidates and extrapolate "
@@ -212,8 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                       for j, key, v in choices(data))
     print(f"# plant {base.name} ({Path(args.config).name}), {base.horizon:g} h per replication "
           f"with {base.warmup:g} h warm-up; candidates vary {space}")
-    print(f"# K={k} candidates x M={m} replications = {k * m:,} lanes, seed {args.seed}; "
-          f"engine method {batch[0].method}")
+    print(f"# K={k} candidates x M={m} replications = {k * m:,} lanes, seed {args.seed}")
 
     # batching must not change a result: replication r of candidate i, alone or in the batch
     thr_same = [np.array_equal(b.lanes["throughput_per_h"], s.lanes["throughput_per_h"])

@@ -1,33 +1,41 @@
 #!/usr/bin/env bash
-# The GPU checks in one script, for a machine with an NVIDIA GPU and CuPy installed: the CuPy
-# cases of the test suite (they skip elsewhere), Houston on CuPy, then the engine benchmark with
-# --backend cupy up to a million lanes. Logs go to $OUT (or ./gpu-check) as well as stdout.
+# The GPU checks in one script (at most 8 minutes), for a machine with an NVIDIA GPU, CuPy and
+# numba-cuda (pip install -e '.[gpu13]', or '.[gpu]' for CUDA 12). In order:
+#   1. the GPU build compiles and runs: a small plant on CuPy, the compile time said on stderr
+#      (the kernels are cached on disk for the steps after);
+#   2. the CuPy cases of the test suite (they skip on machines without a GPU);
+#   3. Houston (make run's plant) on the GPU at 1k, 8k, 64k and 128k lanes: events/s and the
+#      ratio to the SimPy model on one CPU core, the bytes of state a lane needs, and the whole
+#      `twin run` command;
+#   4. the blocking line, the fleet line and the line with a binding power cap at 131,072 lanes;
+#   5. layout tuning: candidates per second, K x M lanes per batch.
+# Logs go to $OUT (or ./gpu-check) as well as stdout.
 #   bash benchmarks/gpu_check.sh            # from the repository root
-# Where pip cannot reach an index, put wheels of the missing packages in .whl/ first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 LOG=${OUT:-gpu-check}
 mkdir -p "$LOG"
-export PYTHONUNBUFFERED=1
-if [ -d .whl ]; then
-    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
-else
-    export PYTHONPATH=$PWD
-fi
-$PY -c "import cupy; print('CuPy', cupy.__version__, 'device', cupy.cuda.runtime.getDeviceProperties(0)['name'].decode())"
-# TESTS narrows the CuPy cases (a pytest -k expression); CuPy runs of few lanes and long
-# horizons are slow (a step costs milliseconds of kernel launches whatever the lane count).
-timeout "${TEST_S:-200}" $PY -m pytest -q --maxfail=10 -p no:cacheprovider \
-    -k "cupy and (${TESTS:-cupy})" ${TEST_FILES:-tests} 2>&1 | tee "$LOG/tests.log"
-timeout "${HOUSTON_S:-90}" $PY -m twin.cli run configs/houston.yaml --backend cupy \
-    --replications "${HOUSTON_REPS:-1024}" ${HOUSTON_ARGS:-} --json 2>&1 \
-    | tee "$LOG/houston.json" | head -c 1500
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:$PWD/reference${PYTHONPATH:+:$PYTHONPATH}
+$PY -c "import cupy, numba, numba.cuda; print('CuPy', cupy.__version__, 'numba', numba.__version__, \
+'device', cupy.cuda.runtime.getDeviceProperties(0)['name'].decode())" | tee "$LOG/device.log"
+echo "== 1. the GPU build compiles and runs"
+timeout "${COMPILE_S:-150}" $PY -m twin.cli run configs/example-line.yaml --backend cupy \
+    --replications 4096 --horizon 500h --warmup 50h --json 2>&1 | tee "$LOG/compile.log" | tail -c 600
 echo
-timeout "${BENCH_S:-150}" $PY benchmarks/bench_engine.py --backend cupy \
-    --lanes ${LANES:-1024 16384 131072 1048576} --simpy-replications 8 ${BENCH_ARGS:-} 2>&1 \
-    | tee "$LOG/bench.log"
-# Layout tuning: candidates per second, K x M lanes per batch, on the GPU.
-timeout "${TUNE_S:-120}" $PY benchmarks/bench_tune.py --backend cupy --candidates 64 \
-    --replications 16 --sizes 64 256 1024 --simpy-candidates 2 2>&1 | tee "$LOG/tune.log"
+echo "== 2. the CuPy cases of the test suite"
+timeout "${TEST_S:-90}" $PY -m pytest -q --maxfail=10 -p no:cacheprovider -k "cupy" tests \
+    2>&1 | tee "$LOG/tests.log" | tail -15
+echo "== 3. Houston on the GPU"
+timeout "${HOUSTON_S:-120}" $PY benchmarks/bench_engine.py --houston --backend cupy \
+    --lanes ${HOUSTON_LANES:-1024 8192 65536 131072} --simpy-replications 4 2>&1 \
+    | tee "$LOG/houston.log"
+echo "== 4. the lines at 131,072 lanes"
+for plant in "" "--fleet" "--power --cap"; do
+    timeout "${LINE_S:-30}" $PY benchmarks/bench_engine.py --backend cupy $plant \
+        --lanes ${LINE_LANES:-16384 131072} --simpy-replications 8 --simpy-repeat 1 2>&1 \
+        | tee -a "$LOG/lines.log" | grep -E "^\||^#"
+done
+echo "== 5. layout tuning"
+timeout "${TUNE_S:-40}" $PY benchmarks/bench_tune.py --backend cupy --candidates 64 \
+    --replications 16 --sizes 64 1024 8192 --simpy-candidates 2 2>&1 | tee "$LOG/tune.log"
