@@ -20,11 +20,11 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:$PWD/reference${PYTHONPATH:+:$PYTHONPA
 $PY -c "import cupy, numba, numba.cuda; print('CuPy', cupy.__version__, 'numba', numba.__version__, \
 'device', cupy.cuda.runtime.getDeviceProperties(0)['name'].decode())" | tee "$LOG/device.log"
 echo "== 1. the GPU build compiles and runs"
-timeout "${COMPILE_S:-150}" $PY -m twin.cli run configs/example-line.yaml --backend cupy \
+timeout "${COMPILE_S:-140}" $PY -m twin.cli run configs/example-line.yaml --backend cupy \
     --replications 4096 --horizon 500h --warmup 50h --json 2>&1 | tee "$LOG/compile.log" | tail -c 600
 echo
 echo "== 2. the CuPy cases of the test suite"
-timeout "${TEST_S:-90}" $PY -m pytest -q --maxfail=10 -p no:cacheprovider -k "cupy" tests \
+timeout "${TEST_S:-80}" $PY -m pytest -q --maxfail=10 -p no:cacheprovider -k "cupy" tests \
     2>&1 | tee "$LOG/tests.log" | tail -15
 echo "== 3. Houston on the GPU"
 timeout "${HOUSTON_S:-120}" $PY benchmarks/bench_engine.py --houston --backend cupy \
