@@ -18,10 +18,11 @@ MASK = (1 << 64) - 1
 
 @numba.njit
 def draws(rep_key, stream, n):
-    """Draws 0 .. n-1 of one stream of one lane, through the engine's own function."""
+    """Draws 0 .. n-1 of one stream of one lane, through the engine's own functions."""
+    key = rng.stream_key(rep_key, stream)
     out = np.empty(n)
     for i in range(n):
-        out[i] = rng.uniform(rep_key, stream, np.uint64(i))
+        out[i] = rng.uniform(key, np.uint64(i))
     return out
 
 

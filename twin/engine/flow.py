@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from twin.engine import clock, pools, power, servers, vehicles
+from twin.engine import clock, pools, power, rings, servers, vehicles
 from twin.engine.codes import (
     BLOCKED,
     BUSY,
@@ -85,7 +85,7 @@ def enqueue(x, k, job, t, w):
     f, n, o = x.f, x.n, x.pn
     size = x.pn[o[Q_SIZE] + k]
     length = n[o[Q_LEN] + k]
-    at = o[QUEUE] + 2 * (x.pn[o[Q_START] + k] + (n[o[Q_HEAD] + k] + length) % size)
+    at = o[QUEUE] + 2 * (x.pn[o[Q_START] + k] + rings.wrap(n[o[Q_HEAD] + k], length, size))
     f[at] = job
     f[at + 1] = t
     n[o[Q_LEN] + k] = length + 1
@@ -101,7 +101,7 @@ def dequeue(x, j, w):
     f, n, o = x.f, x.n, x.pn
     head = n[o[Q_HEAD] + j]
     at = o[QUEUE] + 2 * (x.pn[o[Q_START] + j] + head)
-    n[o[Q_HEAD] + j] = (head + 1) % x.pn[o[Q_SIZE] + j]
+    n[o[Q_HEAD] + j] = rings.wrap(head, 1, x.pn[o[Q_SIZE] + j])
     n[o[Q_LEN] + j] -= 1
     f[o[AREA] + j * N_AREA + C_QUEUE] -= w
     return f[at], f[at + 1]

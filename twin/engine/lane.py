@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from twin.engine import clock, flow, pools, power, recorder, servers, vehicles
+from twin.engine import clock, flow, pools, power, recorder, rng, servers, vehicles
 from twin.engine.codes import (
     BUSY,
     C_ENERGY,
@@ -68,6 +68,7 @@ from twin.engine.layout import (
     HEAT,
     HEAT_MAX,
     IDLE_HEAP,
+    KEY,
     LAST_STEP,
     LINK,
     N_IDLE,
@@ -78,6 +79,7 @@ from twin.engine.layout import (
     P_ON,
     POWER_DRAW,
     POWER_RESERVE,
+    REP_KEY,
     RES,
     RESERVED,
     SLOT_ON,
@@ -102,6 +104,8 @@ from twin.engine.layout import (
 def init(x):
     """The lane at time 0 (see the module docstring)."""
     f, n, o, c = x.f, x.n, x.pn, x.c
+    for s in range(4 * c.W):
+        x.u[o[KEY] + s] = rng.stream_key(x.u[o[REP_KEY]], s)
     clock.reset(x)
     for m in range(c.M):
         n[o[STATUS] + m] = OFF

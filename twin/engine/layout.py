@@ -82,6 +82,7 @@ FIELDS = (
     _f("events", "n", "", "events applied"),
     _f("t", "f", "", "clock, hours"),
     _f("rep_key", "u", "", "random-number key of the lane's replication"),
+    _f("key", "u", "NS", "random-number key of each of the lane's streams"),
     _f("ctr", "u", "NS", "draws used per random stream"),
     _f("tree_key", "f", "2TP", "keys of the event tree (leaves from TP on; twin.engine.clock)"),
     _f("tree_slot", "n", "2TP", "slot whose key each node of the tree holds"),

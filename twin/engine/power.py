@@ -10,6 +10,7 @@ adds 0 there and counts from the next bin on, so edges need no exact arithmetic.
 
 from __future__ import annotations
 
+from twin.engine import rings
 from twin.engine.codes import C_ENERGY, CAP_TOLERANCE, IDLE, N_AREA, STEP0
 from twin.engine.jit import lane_function
 from twin.engine.layout import (
@@ -106,7 +107,7 @@ def head_fits(x):
 def join(x, m, t):
     """Slot ``m`` waits for power from ``t``, at the back of the queue."""
     n, o = x.n, x.pn
-    n[o[PQ] + (n[o[PQ_HEAD]] + n[o[N_WAITING]]) % x.c.M] = m
+    n[o[PQ] + rings.wrap(n[o[PQ_HEAD]], n[o[N_WAITING]], x.c.M)] = m
     n[o[N_WAITING]] += 1
     x.f[o[T_REQ] + m] = t
 
@@ -116,7 +117,7 @@ def pop_head(x):
     """Take the first waiting request off the queue; returns its slot."""
     n, o = x.n, x.pn
     head = n[o[PQ_HEAD]]
-    n[o[PQ_HEAD]] = (head + 1) % x.c.M
+    n[o[PQ_HEAD]] = rings.wrap(head, 1, x.c.M)
     n[o[N_WAITING]] -= 1
     return n[o[PQ] + head]
 

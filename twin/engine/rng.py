@@ -70,10 +70,14 @@ def mix64(z):
 
 
 @lane_function
-def uniform(rep_key, stream, counter):
-    """The uniform in (0, 1) of draw ``counter`` of stream ``stream`` in the lane with that
-    replication key."""
-    key = mix64(rep_key ^ mix64(np.uint64(stream) * GOLDEN + MIX1))
+def stream_key(rep_key, stream):
+    """The key of stream ``stream`` of the lane with replication key ``rep_key``."""
+    return mix64(rep_key ^ mix64(np.uint64(stream) * GOLDEN + MIX1))
+
+
+@lane_function
+def uniform(key, counter):
+    """The uniform in (0, 1) of draw ``counter`` of the stream with key ``key``."""
     z = mix64(key + counter * GOLDEN)
     return (np.float64(z >> SHIFT11) + 0.5) * TWO_POW_M53
 

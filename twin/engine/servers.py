@@ -44,13 +44,13 @@ from twin.engine.layout import (
     FIRST_SLOT,
     GRANTS,
     IDLE_HEAP,
+    KEY,
     LENGTH,
     MTBF,
     MTTR,
     N_IDLE,
     POWER_DRAW,
     PW_SUM,
-    REP_KEY,
     RES,
     SHARE,
     SLOT_STATION,
@@ -160,7 +160,7 @@ def draw_uniform(x, stream):
     u, o = x.u, x.pn
     count = u[o[CTR] + stream]
     u[o[CTR] + stream] = count + ONE
-    return uniform(u[o[REP_KEY]], stream, count)
+    return uniform(u[o[KEY] + stream], count)
 
 
 @lane_function

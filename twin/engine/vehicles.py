@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from twin.engine import clock
+from twin.engine import clock, rings
 from twin.engine.codes import (
     N_VEHICLE_STATES,
     V_CHARGE_WAIT,
@@ -152,7 +152,7 @@ def request(x, m, fl, t, w):
             dispatch(x, v, m, t, w)
             return
     size = x.c.RQ
-    n[o[RQ] + fl * size + (n[o[RQ_HEAD] + fl] + n[o[RQ_LEN] + fl]) % size] = m
+    n[o[RQ] + fl * size + rings.wrap(n[o[RQ_HEAD] + fl], n[o[RQ_LEN] + fl], size)] = m
     n[o[RQ_LEN] + fl] += 1
 
 
@@ -173,7 +173,7 @@ def free(x, v, t, w):
     fl = fleet_of(x, v)
     if n[o[RQ_LEN] + fl] > 0:
         head = n[o[RQ_HEAD] + fl]
-        n[o[RQ_HEAD] + fl] = (head + 1) % x.c.RQ
+        n[o[RQ_HEAD] + fl] = rings.wrap(head, 1, x.c.RQ)
         n[o[RQ_LEN] + fl] -= 1
         dispatch(x, v, n[o[RQ] + fl * x.c.RQ + head], t, w)
         return
