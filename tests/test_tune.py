@@ -464,7 +464,8 @@ def _wait_for_complete(storage: str, name: str, proc: subprocess.Popen, timeout:
 
 
 def test_ctrl_c_of_twin_tune_then_resume(work, capsys):
-    config = write(work, "slow.yaml", TOY.replace("horizon: 30h", "horizon: 100h"))
+    # long runs (each batch of 3 candidates about a second), so that Ctrl-C falls mid-study
+    config = write(work, "slow.yaml", TOY.replace("horizon: 30h", "horizon: 200000h"))
     out = work / "out"
     storage = f"sqlite:///{out / 'study.db'}"
     proc = subprocess.Popen(
