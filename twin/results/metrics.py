@@ -43,20 +43,25 @@ ON_VEHICLE = (codes.V_LOADED, codes.V_UNLOADING)  # statuses of a vehicle that c
 HOURS_PER_MONTH = 365.25 * 24 / 12  # the demand charge is per month; runs pay it pro rata
 
 
-def _sorted_quantile(values: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
-    """Per-row quantile (linear interpolation, as numpy's default) of the first counts[i] values.
+def _row_quantiles(values: np.ndarray, counts: np.ndarray,
+                   qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Per-row quantiles (linear interpolation, as numpy's default) of the first counts[i]
+    values, one (L,) array per quantile in ``qs``.
 
     values : (L, E) array; counts : (L,) ints. Rows with no value give NaN.
     """
     L, E = values.shape
-    cols = np.arange(E)[None, :]
-    ordered = np.sort(np.where(cols < counts[:, None], values, np.inf), axis=1)
-    pos = (np.maximum(counts, 1) - 1) * q
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, np.maximum(counts - 1, 0))
+    ordered = np.where(np.arange(E)[None, :] < counts[:, None], values, np.inf)
+    ordered.sort(axis=1)
     rows = np.arange(L)
-    out = ordered[rows, lo] + (pos - lo) * (ordered[rows, hi] - ordered[rows, lo])
-    return np.where(counts > 0, out, np.nan)
+    out = []
+    for q in qs:
+        pos = (np.maximum(counts, 1) - 1) * q
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(counts - 1, 0))
+        value = ordered[rows, lo] + (pos - lo) * (ordered[rows, hi] - ordered[rows, lo])
+        out.append(np.where(counts > 0, value, np.nan))
+    return out
 
 
 def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
@@ -82,6 +87,7 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
     area = raw["area"][:, :J, :]
     exits = raw["n_exit"].astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
+        p50, p95 = _row_quantiles(raw["ct"], exits, (0.5, 0.95))
         server_time = params.servers[params.scenario] * window
         busy = area[..., C_BUSY] / server_time
         blocked = area[..., C_BLOCKED] / server_time
@@ -90,8 +96,8 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
         out = {
             "throughput_per_h": exits / window,
             "cycle_time_h": np.where(exits > 0, raw["ct_sum"] / np.maximum(exits, 1), np.nan),
-            "cycle_time_p50": _sorted_quantile(raw["ct"], exits, 0.5),
-            "cycle_time_p95": _sorted_quantile(raw["ct"], exits, 0.95),
+            "cycle_time_p50": p50,
+            "cycle_time_p95": p95,
             "wip": (area[..., :C_ENERGY].sum(axis=(1, 2)) + _on_vehicles(raw, params)) / window,
             "exits": exits,
             "events": raw["events"].astype(np.int64),
@@ -185,10 +191,14 @@ def power_series(raw: dict[str, np.ndarray], params) -> np.ndarray:
     plan = params.power
     lengths = plan.bin_end - plan.bin_start
     part, jump = raw["bins"][..., 0], raw["bins"][..., 1]
-    levels = np.cumsum(jump, axis=1) - jump  # a change counts from the bin after its own
-    heat_kwh = part + levels * lengths
-    sc = params.scenario
-    return plan.base_kw[sc, None] + plan.factor[sc, None] * heat_kwh / lengths
+    series = np.cumsum(jump, axis=1)  # in place from here: (L, B) arrays are large
+    series -= jump  # a change counts from the bin after its own: the level of each bin
+    series *= lengths
+    series += part  # the heat of each bin, kWh
+    series /= lengths
+    series *= plan.factor[params.scenario, None]
+    series += plan.base_kw[params.scenario, None]
+    return series
 
 
 def power_per_lane(raw: dict[str, np.ndarray], params, exits: np.ndarray) -> dict[str, np.ndarray]:
@@ -204,7 +214,11 @@ def power_per_lane(raw: dict[str, np.ndarray], params, exits: np.ndarray) -> dic
     series = power_series(raw, params)
     lengths = plan.bin_end - plan.bin_start
     peak = series.max(axis=1)
-    energy_cost = (series * lengths * plan.price[sc]).sum(axis=1)
+    energy_cost = np.zeros(sc.shape[0])
+    for s in np.unique(sc):  # each scenario's lanes (consecutive) and prices: one product
+        lanes = np.flatnonzero(sc == s)
+        mine = slice(lanes[0], lanes[-1] + 1)
+        energy_cost[mine] = series[mine] @ (lengths * plan.price[s])
     demand_cost = plan.demand_charge[sc] * peak * window / HOURS_PER_MONTH
     server_time = params.servers[sc] * window
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -70,4 +70,6 @@ def run_chunks(params: Params, engine: EngineParams, target: Target, size: int,
             done = run_chunk(c, params.take(lanes), engine.take(lanes), target,
                              queue_budget_bytes, saved, report)
         parts.append(done)
+    if len(parts) == 1:
+        return parts[0]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
