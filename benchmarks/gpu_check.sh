@@ -28,7 +28,7 @@ timeout "${TEST_S:-80}" $PY -m pytest -q --maxfail=10 -p no:cacheprovider -k "cu
     2>&1 | tee "$LOG/tests.log" | tail -15
 echo "== 3. Houston on the GPU"
 timeout "${HOUSTON_S:-120}" $PY benchmarks/bench_engine.py --houston --backend cupy \
-    --lanes ${HOUSTON_LANES:-1024 8192 65536 131072} --simpy-replications 4 --repeat 1 2>&1 \
+    --lanes ${HOUSTON_LANES:-1024 8192 65536 131072} --simpy-replications 8 --repeat 1 2>&1 \
     | tee "$LOG/houston.log"
 echo "== 4. the lines at 131,072 lanes"
 for plant in "" "--fleet" "--power --cap"; do
