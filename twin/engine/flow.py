@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from twin.engine import clock, pools, power, rings, servers, vehicles
+from twin.engine import clock, lists, pools, power, rings, servers, vehicles
 from twin.engine.codes import (
     BLOCKED,
     BUSY,
@@ -47,7 +47,6 @@ from twin.engine.layout import (
     EVENTS,
     EXITED,
     JOB_IN,
-    LINK,
     N_EXIT,
     N_UWAIT,
     NEXT_SEQ,
@@ -128,17 +127,8 @@ def route(x, j):
 @lane_function
 def block(x, m, j, k, w, tw):
     """Slot ``m``'s finished job cannot go to full station ``k``: it keeps its server."""
-    f, n, o = x.f, x.n, x.pn
-    n[o[TARGET] + m] = k
-    f[o[SEQ] + m] = f[o[NEXT_SEQ]]
-    f[o[NEXT_SEQ]] += 1.0
-    n[o[LINK] + m] = -1
-    tail = n[o[BLOCKED_TAIL] + k]
-    if tail < 0:
-        n[o[BLOCKED_HEAD] + k] = m
-    else:
-        n[o[LINK] + tail] = m
-    n[o[BLOCKED_TAIL] + k] = m
+    x.n[x.pn[TARGET] + m] = k
+    lists.append(x, m, k, BLOCKED_HEAD, BLOCKED_TAIL, SEQ, NEXT_SEQ)
     servers.set_status(x, m, j, BLOCKED, w, tw)
     clock.schedule(x, m, math.inf)
 
@@ -311,12 +301,9 @@ def move(x, m, j, k, t, w, tw):
 @lane_function
 def move_blocked(x, m, t, w, tw):
     """The first job blocked on its target moves, now that the target has room."""
-    n, o = x.n, x.pn
-    k = n[o[TARGET] + m]
-    n[o[BLOCKED_HEAD] + k] = n[o[LINK] + m]
-    if n[o[LINK] + m] < 0:
-        n[o[BLOCKED_TAIL] + k] = -1
-    move(x, m, x.pn[o[SLOT_STATION] + m], k, t, w, tw)
+    k = x.n[x.pn[TARGET] + m]
+    lists.pop(x, m, k, BLOCKED_HEAD, BLOCKED_TAIL)
+    move(x, m, x.pn[x.pn[SLOT_STATION] + m], k, t, w, tw)
 
 
 @lane_function

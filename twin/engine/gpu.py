@@ -11,7 +11,7 @@ import functools
 from numba import cuda
 
 from twin.engine import lane
-from twin.engine.jit import CUDASIM
+from twin.engine.jit import CUDASIM, engine_cache
 from twin.engine.kernels import lane_view
 
 THREADS_PER_BLOCK = 128
@@ -32,8 +32,11 @@ def advance_kernel(f, n, u, pf, pn, c, until):
 @functools.cache
 def kernels():
     """The CUDA kernels (compiled, or loaded from the disk cache, on first use)."""
+    from numba.cuda.core import config
+
     jit = cuda.jit(cache=not CUDASIM)
-    return jit(init_kernel), jit(advance_kernel)
+    with engine_cache(config):
+        return jit(init_kernel), jit(advance_kernel)
 
 
 def launch(kernel, lanes: int, *args) -> None:

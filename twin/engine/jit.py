@@ -7,16 +7,67 @@ functions when a CUDA kernel calls them. Under Numba's CUDA simulator
 CPU-compiled function, so there the decorator leaves the function as it is.
 
 No fast-math: idle clocks are infinite, and results must not depend on the target.
+
+The compiled code is cached on disk, in a folder named after a hash of the engine's sources
+(:func:`cache_dir`). Numba checks only the file of a cached function itself: the kernels'
+machine code, with every lane function inlined into it, would otherwise be loaded unchanged
+after an edit to ``flow.py`` or ``layout.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import tempfile
+from pathlib import Path
 
 import numba
 from numba.core import types
 
 CUDASIM = os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1"
+SOURCES = Path(__file__).resolve().parent  # every module of the engine
+
+
+def engine_stamp(folder: Path = SOURCES) -> str:
+    """A hash of the engine's source files (their names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def cache_dir() -> str:
+    """Where the engine's machine code is cached: ``engine-<hash of its sources>`` under
+    ``NUMBA_CACHE_DIR`` when set, else under the user's cache folder (``~/.cache/twin``), else
+    under the temporary folder."""
+    user = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "twin")
+    folder = "engine-" + engine_stamp()
+    fallback = os.path.join(tempfile.gettempdir(), "twin-" + os.environ.get("USER", "user"))
+    for base in (user, fallback):
+        try:
+            os.makedirs(os.path.join(base, folder), exist_ok=True)
+            return os.path.join(base, folder)
+        except OSError:
+            continue
+    return os.path.join(user, folder)
+
+
+CACHE_DIR = cache_dir()
+
+
+@contextlib.contextmanager
+def engine_cache(config=numba.core.config):
+    """Functions decorated inside this block cache their code in :data:`CACHE_DIR`
+    (``config`` is Numba's configuration module, or numba-cuda's for CUDA kernels)."""
+    saved = config.CACHE_DIR
+    config.CACHE_DIR = CACHE_DIR
+    try:
+        yield
+    finally:
+        config.CACHE_DIR = saved
 
 # How every lane function is compiled for the CPU:
 # - inlined into its caller (LLVM's alwaysinline): a lane function receives the packed arrays
@@ -39,7 +90,8 @@ def lane_function(fn, inline: bool = True):
     """
     if CUDASIM:
         return fn
-    dispatcher = numba.njit(**{**LANE_OPTIONS, "forceinline": inline})(fn)
+    with engine_cache():
+        dispatcher = numba.njit(**{**LANE_OPTIONS, "forceinline": inline})(fn)
     typed = dispatcher.get_call_template
 
     def get_call_template(args, kws):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 
 from twin.engine import lane
-from twin.engine.jit import CUDASIM, lane_function
+from twin.engine.jit import CUDASIM, engine_cache, lane_function
 from twin.engine.layout import SCENARIO, Lane
 
 
@@ -36,4 +36,5 @@ if CUDASIM:  # lane functions are plain Python here: so is the CPU's loop over l
     init_cpu, advance_cpu = _init_all, _advance_all
 else:
     _parallel = numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-    init_cpu, advance_cpu = _parallel(_init_all), _parallel(_advance_all)
+    with engine_cache():
+        init_cpu, advance_cpu = _parallel(_init_all), _parallel(_advance_all)

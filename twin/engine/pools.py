@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from twin.engine import clock, power, servers
+from twin.engine import clock, lists, power, servers
 from twin.engine.codes import BUSY, HOURS_PER_WEEK, WAITING
 from twin.engine.jit import lane_function
 from twin.engine.layout import (
@@ -20,7 +20,6 @@ from twin.engine.layout import (
     EDGES,
     FACTOR,
     LENGTH,
-    LINK,
     N_UWAIT,
     NEED,
     NEXT_USEQ,
@@ -102,15 +101,7 @@ def wait(x, m, j, t):
     """Server ``m``'s job waits for units from ``t``, behind every request before it."""
     f, n, o = x.f, x.n, x.pn
     n[o[N_UWAIT]] += 1
-    f[o[USEQ] + m] = f[o[NEXT_USEQ]]
-    f[o[NEXT_USEQ]] += 1.0
-    n[o[LINK] + m] = -1
-    tail = n[o[UWAIT_TAIL] + j]
-    if tail < 0:
-        n[o[UWAIT_HEAD] + j] = m
-    else:
-        n[o[LINK] + tail] = m
-    n[o[UWAIT_TAIL] + j] = m
+    lists.append(x, m, j, UWAIT_HEAD, UWAIT_TAIL, USEQ, NEXT_USEQ)
     f[o[T_REQ] + m] = t
     n[o[UNITS_DIRTY]] = 1
 
@@ -134,9 +125,7 @@ def granted(x, m, t, w, tw):
     power (with a cap) or starts processing."""
     f, n, o = x.f, x.n, x.pn
     j = x.pn[o[SLOT_STATION] + m]
-    n[o[UWAIT_HEAD] + j] = n[o[LINK] + m]
-    if n[o[LINK] + m] < 0:
-        n[o[UWAIT_TAIL] + j] = -1
+    lists.pop(x, m, j, UWAIT_HEAD, UWAIT_TAIL)
     n[o[N_UWAIT]] -= 1
     f[o[LENGTH] + m] *= take(x, m, j, first_fit(x, j), t, w, t - f[o[T_REQ] + m])
     if x.c.has_cap and not power.fits(x, power.start_gain(x, j)):
