@@ -238,18 +238,24 @@ def _power_tables(plants: list[Plant]) -> tuple[np.ndarray, ...]:
     return draw, reserve, share, last
 
 
+def demand_bins(step: float, horizon: float, warmup: float) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end hours of the demand-interval bins of the window [warmup, horizon]: the
+    intervals of ``step`` hours from time 0, cut to the window."""
+    first, last = math.floor(warmup / step), math.ceil(horizon / step)
+    edges = np.arange(first, max(last, first + 1) + 1) * step
+    bin_start = np.maximum(edges[:-1], warmup)
+    bin_end = np.minimum(edges[1:], horizon)
+    keep = bin_end > bin_start
+    return bin_start[keep], bin_end[keep]
+
+
 def _power_plan(plants: list[Plant], horizon: float, warmup: float) -> PowerPlan:
     """Bins of the window at the demand interval, and each scenario's plant-level figures."""
     intervals = {p.power.demand_interval if p.power else 0.25 for p in plants}
     if len(intervals) > 1:
         raise ValueError("all scenarios of a batch must have the same demand interval")
     step = intervals.pop()
-    first, last = math.floor(warmup / step), math.ceil(horizon / step)
-    edges = np.arange(first, max(last, first + 1) + 1) * step
-    bin_start = np.maximum(edges[:-1], warmup)
-    bin_end = np.minimum(edges[1:], horizon)
-    keep = bin_end > bin_start
-    bin_start, bin_end = bin_start[keep], bin_end[keep]
+    bin_start, bin_end = demand_bins(step, horizon, warmup)
     S = len(plants)
     base, factor, cap = np.zeros(S), np.ones(S), np.full(S, np.inf)
     charge, co2, price = np.zeros(S), np.zeros(S), np.zeros((S, bin_start.shape[0]))
@@ -261,8 +267,8 @@ def _power_plan(plants: list[Plant], horizon: float, warmup: float) -> PowerPlan
         cap[s] = np.inf if pw.cap is None else pw.cap
         if pw.tariff is not None:
             charge[s] = pw.tariff.demand_charge
-            # one price per bin: validation puts every price change on a bin edge
-            price[s] = [pw.tariff.price_at(t) for t in edges[:-1][keep]]
+            # one price per bin: validation puts every price change on an interval edge
+            price[s] = [pw.tariff.price_at(t) for t in bin_start]
     return PowerPlan(base_kw=base, factor=factor, cap_kw=cap, demand_charge=charge,
                      co2_per_kwh=co2, price=price, bin_start=bin_start, bin_end=bin_end,
                      interval=step)

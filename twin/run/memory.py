@@ -9,12 +9,11 @@ the config field behind the size, the bytes it would need and what would fit.
 
 from __future__ import annotations
 
-import math
-
 from twin._backend import Backend
 from twin.compile.arrays import QUEUE_START, TRACE_ROWS
 from twin.compile.flow import expected_exits
 from twin.compile.logistics import shift_edges
+from twin.compile.plant import demand_bins
 from twin.config import Empirical, Gamma, Plant
 from twin.config.logistics import alternatives
 from twin.engine import layout
@@ -45,7 +44,7 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
         M=M, W=J + 1, TP=layout.tree_leaves(M),
         Q=sum(QUEUE_START if None in b else max(b) for b in buffers),
         E=max(expected_exits(p, window) for p in plants),
-        B=(math.ceil(horizon / interval) - math.floor(warmup / interval) + 1) if has_power else 0,
+        B=len(demand_bins(interval, horizon, warmup)[0]) if has_power else 0,
         K=max([len(s.power.steps()) for p in plants for s in p.stations if s.power] + [1]),
         V=vehicles, F=len(fleets),
         C=max([len(f.battery.chargers) for p in plants for f in p.transport if f.battery] or [0]),
@@ -54,7 +53,8 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
         A=max([len(alternatives(s.requires)) for p in plants for s in p.stations] + [1])
         if pools else 0,
         NE=max([len(shift_edges(q.shifts)[0]) for q in pools if q.shifts] + [1]) if pools else 0,
-        U=J if pools else 0, T=max(len(tables), 1), G=max(tables + [1]),
+        U=sum(any(alternatives(p.stations[j].requires) for p in plants) for j in range(J)),
+        T=max(len(tables), 1), G=max(tables + [1]),
         TR=TRACE_ROWS + M + J + 1 + len(pools) + 1 if trace else 0)
 
 
