@@ -23,6 +23,13 @@ QUEUE_START = 16  # places of a growing ring buffer at first; it doubles when fu
 TRACE_ROWS = 4096  # rows of a traced lane's trace buffer, on top of one event's worth
 
 
+def trace_buffer_rows(M: int, W: int, NP: int) -> int:
+    """Rows of a traced lane's buffer: TRACE_ROWS, and room for every row one event can write
+    (a row per slot, per station row and per pool, and an exit; twin.engine.recorder stops
+    the lane when less than that is left)."""
+    return TRACE_ROWS + M + W + NP + 1
+
+
 @dataclass(frozen=True)
 class EngineParams:
     """Everything the engine reads besides its state.
@@ -182,8 +189,8 @@ def engine_params(params: Params, stored_exits: int, trace: bool = False) -> Eng
     cycle times (it grows), ``trace`` gives every lane a trace buffer."""
     q_size, q_grows = _ring_sizes(params)
     dims = _dims(params, q_size, stored_exits, 0)
-    if trace:  # room for TRACE_ROWS rows, and for all the rows one event can write
-        dims = dims.replace(TR=TRACE_ROWS + dims.M + dims.W + dims.NP + 1)
+    if trace:
+        dims = dims.replace(TR=trace_buffer_rows(dims.M, dims.W, dims.NP))
     values = {
         "slot_on": params.slot_on, "capacity": params.capacity, "dist_kind": params.dist_kind,
         "dist_par": params.dist_par, "dist_row": params.dist_row, "route_cum": params.route_cum,

@@ -10,7 +10,7 @@ the config field behind the size, the bytes it would need and what would fit.
 from __future__ import annotations
 
 from twin._backend import Backend
-from twin.compile.arrays import QUEUE_START, TRACE_ROWS
+from twin.compile.arrays import QUEUE_START, trace_buffer_rows
 from twin.compile.flow import expected_exits
 from twin.compile.logistics import shift_edges
 from twin.compile.plant import demand_bins
@@ -55,7 +55,7 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
         NE=max([len(shift_edges(q.shifts)[0]) for q in pools if q.shifts] + [1]) if pools else 0,
         U=sum(any(alternatives(p.stations[j].requires) for p in plants) for j in range(J)),
         T=max(len(tables), 1), G=max(tables + [1]),
-        TR=TRACE_ROWS + M + J + 1 + len(pools) + 1 if trace else 0)
+        TR=trace_buffer_rows(M, J + 1, len(pools)) if trace else 0)
 
 
 def state_bytes(dims: layout.Dims) -> int:
