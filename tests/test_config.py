@@ -12,6 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from twin.compile import flow
 from twin.config import (
     Deterministic,
     Empirical,
@@ -735,7 +736,9 @@ def test_schema_describes_durations_and_distributions():
         "description": "Length of each replication, warm-up included.",
         "title": "Horizon",
     }
-    process = definitions["Station"]["properties"]["process"]["anyOf"]
+    process, by_product = definitions["Station"]["properties"]["process"]["oneOf"]
+    assert by_product == {"$ref": "#/$defs/ProcessByProduct"}
+    process = process["anyOf"]
     assert process[0]["pattern"] == DURATION_PATTERN
     assert set(process[1]["discriminator"]["mapping"]) == {
         "exponential",
@@ -854,3 +857,309 @@ def test_power_problems_name_line_field_and_fix(tmp_path, old, new, line, path, 
     problems = problems_in(tmp_path, POWERED.replace(old, new))
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"plant.yaml:{line}: {path}: {message}"), problems[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Products, parts and assembly (docs/parts.md)
+# --------------------------------------------------------------------------------------------
+
+# Trays split at kitting, built by product, assembled into racks; line numbers refer to this.
+RACKS = """\
+name: racks
+horizon: 1000h
+products: {gb200: 0.6, gb300: 0.4}
+source:
+  interarrival: 1h
+stations:
+  - id: kitting
+    servers: 4
+    process: 10min
+    split: {compute_tray: 18, switch_tray: 9}
+    next: {by_part: {compute_tray: compute_build, switch_tray: switch_build}}
+  - id: compute_build
+    servers: 360
+    process: {by_product: {gb200: {dist: lognormal, mean: 2h, cv: 0.2}, gb300: 2.2h}}
+    failures: {by_product: {gb200: {mtbf: 100h, mttr: 1h}, gb300: {mtbf: 80h, mttr: 1h}}}
+    power:
+      idle: 1kW
+      busy:
+        by_product:
+          gb200: 125kW
+          gb300: [{share: 0.5, power: 130kW}, {share: 0.5, power: 140kW}]
+    next: rack_integration
+  - id: switch_build
+    servers: 90
+    process: 1.5h
+    next: rack_integration
+  - id: rack_integration
+    servers: 30
+    assemble: {compute_tray: 18, switch_tray: 9}
+    match: order
+    into: rack
+    buffer: {compute_tray: 54, switch_tray: 27}
+    process: 4h
+    next: {by_product: {gb200: exit, gb300: [{to: exit, p: 0.9}, {to: fix, p: 0.1}]}}
+  - id: fix
+    process: 1h
+    next: exit
+"""
+
+
+def racks(old: str = "", new: str = "") -> str:
+    """RACKS with one piece of text replaced."""
+    assert RACKS.count(old) == 1 or not old, old
+    return RACKS.replace(old, new, 1) if old else RACKS
+
+
+def test_racks_load_with_kinds_products_and_weights(tmp_path):
+    plant = load_plant(write(tmp_path, RACKS))
+    assert plant.kinds() == ["order", "compute_tray", "switch_tray", "rack"]
+    assert (plant.product_ids(), plant.product_shares()) == (["gb200", "gb300"], [0.6, 0.4])
+    assert plant.reaching() == [{"order"}, {"compute_tray"}, {"switch_tray"},
+                                {"compute_tray", "switch_tray"}, {"rack"}]
+    weights = plant.kind_weights()
+    assert list(weights) == plant.kinds()
+    assert weights == pytest.approx({"order": 1, "compute_tray": 1 / 27, "switch_tray": 1 / 27,
+                                     "rack": 1})
+    assert Plant.model_validate(plant.model_dump()) == plant
+    assert plant_from_dict(yaml.safe_load(RACKS)) == plant
+
+
+def test_routes_by_part_and_by_product(tmp_path):
+    plant = load_plant(write(tmp_path, RACKS))
+    assert plant.routes(0, "compute_tray") == [(1, 1.0)]
+    assert plant.routes(0, "switch_tray", "gb300") == [(2, 1.0)]
+    assert plant.routes(0) == []  # no entry for `order`: kitting sends only parts
+    assert plant.routes(1, "compute_tray", "gb300") == plant.routes(1) == [(3, 1.0)]
+    assert plant.routes(3, "rack", "gb300") == [(5, 0.9), (4, 0.1)]
+    assert plant.routes(3, "rack", "gb200") == plant.routes(3) == [(5, 1.0)]  # first product
+    assert [plant.successors(j) for j in range(5)] == [{1, 2}, {3}, {3}, {4, 5}, {5}]
+
+
+def test_station_values_resolve_by_product_and_kind(tmp_path):
+    kitting, build, _, rack, fix = load_plant(write(tmp_path, RACKS)).stations
+    assert build.process_for("gb200") == Lognormal(dist="lognormal", mean="2h", cv=0.2)
+    assert build.process_for("gb300").mean() == 2.2
+    assert fix.process_for("gb300") is fix.process  # one time for every product
+    assert (build.failures_for("gb300").mtbf, fix.failures_for("gb200")) == (80.0, None)
+    gb300 = build.power_for("gb300")
+    assert gb300.steps() == [(0.5, 130.0), (0.5, 140.0)] and gb300.mean_busy() == 135.0
+    assert build.power_for("gb200").steps() == [(1.0, 125.0)]
+    assert gb300.standby() == 1.0 and build.power.most() == 140.0
+    with pytest.raises(ValueError, match="resolve it with Station.power_for"):
+        build.power.steps()
+    with pytest.raises(KeyError, match="no value for product 'gb400'"):
+        build.process_for("gb400")
+    assert (rack.is_assembly, rack.into_kind, rack.match_rule) == (True, "rack", "order")
+    assert (kitting.is_assembly, kitting.into_kind) == (False, "order")
+    assert rack.places_for("compute_tray") == 54 and rack.places_for("cable") is None
+    assert kitting.places_for("order") is None
+    assert kitting.emits("order") == [("compute_tray", 18), ("switch_tray", 9)]
+    assert rack.emits("switch_tray") == [("rack", 1)] and rack.emits("order") == []
+    assert build.emits("compute_tray") == [("compute_tray", 1)]
+
+
+def test_a_plain_plant_has_one_product_and_one_kind(tmp_path):
+    plant = load_plant(write(tmp_path, EXAMPLE))
+    assert (plant.products, plant.product_ids(), plant.product_shares()) == (None, ["all"], [1.0])
+    assert plant.kinds() == ["order"] and plant.kind_weights() == {"order": 1.0}
+    assert plant.reaching() == [{"order"}] * 3
+    assert plant.routes(1, "order", "all") == plant.routes(1)
+    assert plant.stations[0].places_for("order") == 4
+    assert plant.stations[0].process_for("all") is plant.stations[0].process
+
+
+def test_an_assembly_into_order_and_a_number_of_places_for_every_kind(tmp_path):
+    plant = load_plant(write(tmp_path, racks("into: rack", "into: order").replace(
+        "buffer: {compute_tray: 54, switch_tray: 27}", "buffer: 18")))
+    rack = plant.stations[3]
+    assert rack.into_kind == "order" and rack.places_for("switch_tray") == 18
+    assert plant.kinds() == ["order", "compute_tray", "switch_tray"]
+    assert plant.kind_weights()["order"] == 1.0  # 18/27 + 9/27 of an order: the same worth
+    assert plant.reaching()[4] == {"order"}
+
+
+# (text replaced in RACKS, replacement, line, field path, part of the message after the path)
+# fmt: off
+PARTS_CASES = [
+    ("gb300: 0.4}", "gb300: 0.3}", 3, "products",
+     "shares sum to 0.9, not 1; adjust them to add up to 1"),
+    ("products: {gb200: 0.6, gb300: 0.4}", "products: {}", 3, "products",
+     "is empty; list each product with its share, such as `{a: 0.6, b: 0.4}`, or remove"),
+    ("gb200: 0.6,", "GB200: 0.6,", 3, "products.GB200",
+     "'GB200' is not a valid id; use only lowercase letters, digits and underscores, such as "
+     "'gb200'"),
+    ("gb300: 0.4}", "gb300: 0}", 3, "products.gb300", "'0' must be greater than zero"),
+    ("gb300: 2.2h}", "gb300: 2.2h, gb400: 1h}", 14, "stations[1].process.by_product.gb400",
+     "unknown product 'gb400'; did you mean 'gb300'?"),
+    ("gb200: exit, ", "", 34, "stations[3].next.by_product",
+     "has no entry for product 'gb200'; add one: `by_product` names every product"),
+    ("split: {compute_tray: 18, switch_tray: 9}", "split: {}", 10, "stations[0].split",
+     "is empty, so it names no parts; list each part kind with its count, such as `{tray: 2}`, "
+     "or remove it"),
+    ("split: {compute_tray: 18", "split: {compute_tray: 0", 10, "stations[0].split.compute_tray",
+     "'0' is less than 1; use 1 or more"),
+    ("split: {compute_tray: 18", "split: {order: 18", 10, "stations[0].split.order",
+     "'order' is the kind the source releases, not a part; name the part otherwise, such as "
+     "'order_part'"),
+    ("assemble: {compute_tray: 18, switch_tray: 9}", "assemble: {}", 29, "stations[3].assemble",
+     "is empty, so it names no parts"),
+    ("switch_tray: 9}\n    match", "switch_tray: 9, cable: 2}\n    match", 29,
+     "stations[3].assemble.cable",
+     "no station makes 'cable': add it to a split or make it an assembly's `into`, or remove it "
+     "here"),
+    ("switch_tray: switch_build}}", "switch_tray: switch_build, swich_tray: exit}}", 11,
+     "stations[0].next.by_part.swich_tray",
+     "no station makes 'swich_tray' (did you mean 'switch_tray'?): add it to a split"),
+    ("compute_tray: compute_build,", "compute_tray: compute_bild,", 11,
+     "stations[0].next.by_part.compute_tray",
+     "unknown station 'compute_bild'; did you mean 'compute_build'?"),
+    ("process: 1h\n    next: exit", "process: 1h\n    next: {by_part: {order: exit}}", 37,
+     "stations[4].next.by_part",
+     "jobs of kind 'rack' leave station 'fix' but `by_part` has no entry for them; add "
+     "`rack: <station or exit>`"),
+    ("    servers: 90\n", "    servers: 90\n    match: any\n", 25, "stations[2].match",
+     "`match` applies only to an assembly; add `assemble` to this station or remove `match`"),
+    ("    servers: 90\n", "    servers: 90\n    into: unit\n", 25, "stations[2].into",
+     "`into` applies only to an assembly; add `assemble` to this station or remove `into`"),
+    ("    servers: 90\n", "    servers: 90\n    buffer: {switch_tray: 3}\n", 25,
+     "stations[2].buffer",
+     "places per kind apply only to an assembly; give one number of places (or null), or add "
+     "`assemble`"),
+    ("{compute_tray: 54, switch_tray: 27}", "{compute_tray: 54, swich_tray: 27}", 32,
+     "stations[3].buffer.swich_tray",
+     "'swich_tray' is not a kind this station assembles; did you mean 'switch_tray'?"),
+    ("    servers: 4\n", "    servers: 4\n    assemble: {compute_tray: 1}\n", 11,
+     "stations[0].split",
+     "a station cannot both split and assemble; split at one station and assemble at another"),
+    ("process: 1h\n    next: exit", "process: 1h\n    next: rack_integration", 29,
+     "stations[3].assemble",
+     "'rack' reaches 'rack_integration', whose `assemble` does not take it; add it to "
+     "`assemble` or route it elsewhere"),
+    ("next: rack_integration\n  - id: switch_build", "next: exit\n  - id: switch_build", 29,
+     "stations[3].assemble.compute_tray",
+     "'compute_tray' never reaches 'rack_integration', so no set can complete; route it here or "
+     "remove it from `assemble`"),
+    ("{compute_tray: 54,", "{compute_tray: 10,", 32, "stations[3].buffer.compute_tray",
+     "10 places for 'compute_tray' cannot hold the 18 a set needs, so no set can complete; raise "
+     "them to at least 18"),
+    ("buffer: {compute_tray: 54, switch_tray: 27}", "buffer: 12", 32, "stations[3].buffer",
+     "12 places for 'compute_tray' cannot hold the 18 a set needs"),
+    ("assemble: {compute_tray: 18, switch_tray: 9}\n    match: order\n    into: rack",
+     "assemble: {compute_tray: 9, switch_tray: 9}\n    match: order\n    into: order", 31,
+     "stations[3].into",
+     "'order' is worth 2/3 of an order here but 1 where it is also made (the source); a kind "
+     "must be worth the same share everywhere: give these parts another kind name"),
+    ("match: order", "match: first", 30, "stations[3].match",
+     "'first' is not allowed here; use 'order' or 'any'"),
+    ("p: 0.1}", "p: 0.2}", 34, "stations[3].next.by_product.gb300",
+     "probabilities sum to 1.1, not 1; adjust them to add up to 1"),
+    ("gb200: {mtbf: 100h, mttr: 1h}", "gb200: {mtbf: 100h}", 15,
+     "stations[1].failures.by_product.gb200.mttr", "missing; add `mttr:` (mean time to repair"),
+    ("failures: {by_product:", "failures: {mtbf: 1h, by_product:", 15,
+     "stations[1].failures.mtbf", "unknown key; remove it (allowed keys: by_product)"),
+    ("gb200: 125kW", "gb200: 125", 20, "stations[1].power.busy.by_product.gb200",
+     "'125' has no unit; write it as a power such as '500W' or '6kW'"),
+    ("{share: 0.5, power: 140kW}", "{share: 0.4, power: 140kW}", 16, "stations[1].power",
+     "busy profile shares sum to 0.9, not 1; adjust them to add up to 1"),
+    ("{by_product: {gb200: {dist: lognormal", "{by_product: {gb200: {dist: lognorm", 14,
+     "stations[1].process.by_product.gb200",
+     "unknown distribution `lognorm`; did you mean `lognormal`?"),
+    ("process: 1h\n    next: exit", "process: 1h\n    next: fix", 35, "stations[4]",
+     "jobs that reach station(s) 'fix' can never exit"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("old", "new", "line", "path", "message"), PARTS_CASES)
+def test_parts_problems_name_line_field_and_fix(tmp_path, old, new, line, path, message):
+    (problem,) = problems_in(tmp_path, racks(old, new))
+    assert problem.startswith(f"plant.yaml:{line}: {path}: "), problem
+    assert message in problem, problem
+
+
+def test_by_product_needs_products(tmp_path):
+    problems = problems_in(tmp_path, racks("products: {gb200: 0.6, gb300: 0.4}\n", ""))
+    fix = ("`by_product` needs the plant's `products`; declare `products: {id: share, ...}` at "
+           "the top level, or give one value for every job")
+    assert problems == [f"plant.yaml:{line}: {path}: {fix}" for line, path in [
+        (13, "stations[1].process"), (14, "stations[1].failures"), (17, "stations[1].power.busy"),
+        (33, "stations[3].next")]]
+
+
+def test_a_fleet_serves_every_station_a_split_routes_parts_to(tmp_path):
+    data = yaml.safe_load(RACKS)
+    data["stations"][0] |= {"transport": "agv", "position": [5, 5]}
+    data["stations"][1]["position"] = [15, 5]
+    data["layout"] = {"floor": [40, 20], "aisles": [[[0, 1], [40, 1]]]}
+    data["transport"] = [{"id": "agv", "kind": "agv", "count": 1, "speed": 1.0}]
+    with pytest.raises(ConfigError) as info:
+        plant_from_dict(data)
+    (problem,) = info.value.problems  # switch_build gets switch trays by the fleet, by part
+    assert problem.startswith("<dict>: stations[2]: station 'switch_build' is served by fleet "
+                              "'agv' (it brings jobs from 'kitting') but has no place")
+
+
+def test_racks_conform_to_the_schema():
+    schema = json_schema()
+    assert conforms(yaml.safe_load(RACKS), schema, schema)
+
+
+# --------------------------------------------------------------------------------------------
+# Traffic equations (twin.compile.flow) over kinds and products
+# --------------------------------------------------------------------------------------------
+
+
+def test_jobs_served_count_parts_and_sets(tmp_path):
+    plant = load_plant(write(tmp_path, RACKS))
+    assert flow.visit_ratios(plant) == pytest.approx([1, 18, 9, 1, 0.4 * 0.1])
+    served = flow.served_by_product(plant)
+    assert served[1] == pytest.approx([0.6 * 18, 0.4 * 18])
+    assert flow.job_arrivals(plant).shape == (5, 4, 2)
+    assert flow.job_arrivals(plant)[3, :, 0] == pytest.approx([0, 0.6 * 18, 0.6 * 9, 0])
+
+
+def test_offered_loads_weigh_each_product_by_its_share(tmp_path):
+    plant = load_plant(write(tmp_path, RACKS))
+    build = 0.6 * 2 * (1 + 1 / 100) + 0.4 * 2.2 * (1 + 1 / 80)  # hours per tray, failures in
+    loads = flow.offered_loads(plant)
+    assert loads == pytest.approx([1 / 6 / 4, 18 * build / 360, 9 * 1.5 / 90, 4 / 30, 0.04])
+    assert flow.service_means(plant) == pytest.approx([1 / 6, build, 1.5, 4, 1])
+    assert flow.effective_process_mean(plant.stations[1], "gb300") == pytest.approx(2.2 * 81 / 80)
+    with pytest.raises(KeyError):  # times by product need the product
+        flow.effective_process_mean(plant.stations[1])
+    assert flow.certain_overload(plant) is None
+    crowded = load_plant(write(tmp_path, racks("servers: 360", "servers: 30")))
+    station, load = flow.certain_overload(crowded)
+    assert (station, load) == (1, pytest.approx(18 * build / 30))
+
+
+def test_exits_count_the_jobs_that_leave(tmp_path):
+    plant = load_plant(write(tmp_path, RACKS))
+    assert flow.exits_per_order(plant) == pytest.approx(1.0)  # racks, one per order
+    assert flow.expected_exits(plant, 100) == int(1.2 * 1.0 * 100) + 64
+    text = HEADER + "  - id: cut\n    process: 1h\n    split: {piece: 3}\n    next: exit\n"
+    pieces = load_plant(write(tmp_path, text))
+    assert flow.visit_ratios(pieces) == pytest.approx([1])
+    assert flow.exits_per_order(pieces) == pytest.approx(3.0)
+    assert flow.expected_exits(pieces, 100) == int(1.2 * 1.0 * 3.0 * 100) + 64
+
+
+def test_an_assembly_serves_as_many_sets_as_its_scarcest_kind_allows(tmp_path):
+    text = HEADER + (
+        "  - id: cut\n    process: 1h\n    split: {a: 2, b: 1}\n"
+        "    next: {by_part: {a: qa, b: join}}\n"
+        "  - id: qa\n    process: 1h\n    next: [{to: exit, p: 0.5}, {to: join, p: 0.5}]\n"
+        "  - id: join\n    process: 1h\n    assemble: {b: 1, a: 2}\n    match: any\n"
+    )
+    plant = load_plant(write(tmp_path, text))
+    # b alone would allow one set per order; half the a parts are scrapped, so a allows half
+    assert flow.visit_ratios(plant) == pytest.approx([1, 2, 0.5])
+    assert flow.exits_per_order(plant) == pytest.approx(1 + 0.5)  # scrapped parts and units
+
+
+def test_plain_plants_keep_their_traffic_equations(tmp_path):
+    plant = load_plant(write(tmp_path, EXAMPLE))
+    assert flow.visit_ratios(plant) == pytest.approx([1, 1 / 0.95, 0.05 / 0.95])
+    assert flow.exits_per_order(plant) == pytest.approx(1.0)
+    assert flow.expected_exits(plant, 1000) == 1024

@@ -90,7 +90,8 @@ def station_rectangle(station: "Station") -> np.ndarray | None:
 def layout_problems(plant: "Plant") -> list[Problem]:
     """Every problem of the plant's floor plan; none without a layout.
 
-    Needs every routing target resolved (`Plant.routes`), so run it after the structural checks.
+    Needs every routing target resolved (`Plant.successors`), so run it after the structural
+    checks.
     """
     if plant.layout is None:
         return []
@@ -204,8 +205,8 @@ def _reach_problems(plant: "Plant", geometry: Geometry) -> list[Problem]:
 
     on_floor = ~np.isnan(geometry.points[:, 0])
     for j, station in enumerate(plant.stations):
-        for k, p in plant.routes(j) if station.transport is not None else []:
-            if p > 0 and on_floor[j] and on_floor[k] and np.isinf(geometry.distance[j, k]):
+        for k in sorted(plant.successors(j)) if station.transport is not None else []:
+            if on_floor[j] and on_floor[k] and np.isinf(geometry.distance[j, k]):
                 message = (f"fleet '{station.transport}' carries jobs from "
                            f"{_place(plant, geometry, j)} to {_place(plant, geometry, k)} but "
                            "no aisle path joins them; connect their aisles")
@@ -261,8 +262,8 @@ def _served(plant: "Plant") -> dict[int, str]:
         if station.transport is not None:
             served.setdefault(j, f"is served by fleet '{station.transport}' (it carries the "
                               "station's jobs out)")
-            for k, p in plant.routes(j):
-                if p > 0 and k < len(plant.stations):
+            for k in sorted(plant.successors(j)):
+                if k < len(plant.stations):
                     served.setdefault(k, f"is served by fleet '{station.transport}' (it brings "
                                       f"jobs from '{station.id}')")
     return served
@@ -273,7 +274,7 @@ def _fleet_stops(plant: "Plant", fleet: str) -> list[int]:
     stops: set[int] = set()
     for j, station in enumerate(plant.stations):
         if station.transport == fleet:
-            stops |= {j} | {k for k, p in plant.routes(j) if p > 0}
+            stops |= {j} | plant.successors(j)
     return sorted(stops)
 
 

@@ -314,11 +314,16 @@ def _explain_at_most(error: dict[str, Any], raw: Any) -> str:
 
 
 def _explain_id_pattern(error: dict[str, Any], raw: Any) -> str:
-    suggestion = re.sub(r"[^a-z0-9_]+", "_", str(raw).lower()).strip("_") or "station_1"
+    name = error["input"]  # the id itself, also where it is a key (`products: {GB200: 0.6}`)
+    suggestion = re.sub(r"[^a-z0-9_]+", "_", str(name).lower()).strip("_") or "station_1"
     return (
-        f"{quote_value(raw)} is not a valid id; use only lowercase letters, digits and "
+        f"{quote_value(name)} is not a valid id; use only lowercase letters, digits and "
         f"underscores, such as '{suggestion}'"
     )
+
+
+def _explain_choice(error: dict[str, Any], raw: Any) -> str:
+    return f"{quote_value(raw)} is not allowed here; use {error['ctx']['expected']}"
 
 
 def _explain_unknown_dist(error: dict[str, Any], raw: Any) -> str:
@@ -360,6 +365,7 @@ _EXPLAIN: dict[str, Callable[[dict[str, Any], Any], str]] = {
     "string_type": _explain_text,
     "string_too_short": lambda error, raw: "is empty; write a name",
     "string_pattern_mismatch": _explain_id_pattern,
+    "literal_error": _explain_choice,
     "too_short": lambda error, raw: "is empty; list at least one entry",
     "list_type": lambda error, raw: f"{quote_value(raw)} is not a list; write `- item` lines",
     "union_tag_invalid": _explain_unknown_dist,

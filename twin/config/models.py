@@ -11,6 +11,7 @@ from pydantic import (
     BeforeValidator,
     Discriminator,
     Field,
+    StringConstraints,
     Tag,
     ValidationError,
     WithJsonSchema,
@@ -19,6 +20,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from twin.config import parts
 from twin.config.fields import (
     DURATION_SCHEMA,
     ConfigModel,
@@ -36,6 +38,7 @@ from twin.config.logistics import (
     Shift,
     alternatives,
 )
+from twin.config.parts import ALL_PRODUCTS, ORDER
 from twin.config.tuning import (
     Constraint,
     Costs,
@@ -53,6 +56,63 @@ EXIT = "exit"
 PROBABILITY_TOLERANCE = 1e-6
 """How far the probabilities of a routing list may sum from 1."""
 
+SHARE_TOLERANCE = 1e-9
+"""How far the shares of `products` may sum from 1."""
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
+"""A product or part-kind id: lowercase letters, digits, underscores."""
+
+
+def _not_order(kind: str) -> str:
+    if kind == ORDER:
+        raise ValueError(f"'{ORDER}' is the kind the source releases, not a part; name the part "
+                         "otherwise, such as 'order_part'")
+    return kind
+
+
+def _counted(parts: dict[str, int]) -> dict[str, int]:
+    if not parts:
+        raise ValueError("is empty, so it names no parts; list each part kind with its count, "
+                         "such as `{tray: 2}`, or remove it")
+    return parts
+
+
+PartCounts = Annotated[
+    dict[Annotated[Name, AfterValidator(_not_order)], Annotated[int, Field(ge=1)]],
+    AfterValidator(_counted),
+]
+"""Parts of a split or a set: `{kind: count}`, counts whole numbers >= 1, never empty."""
+
+
+def _shares(products: dict[str, float]) -> dict[str, float]:
+    if not products:
+        raise ValueError("is empty; list each product with its share, such as "
+                         "`{a: 0.6, b: 0.4}`, or remove `products`")
+    total = sum(products.values())
+    if abs(total - 1) > SHARE_TOLERANCE:
+        raise ValueError(f"shares sum to {total:g}, not 1; adjust them to add up to 1")
+    return products
+
+
+Products = Annotated[dict[Name, Annotated[float, Field(gt=0)]], AfterValidator(_shares)]
+
+
+class _PerProduct(ConfigModel):
+    """A value given per product: `{by_product: {product: value}}`."""
+
+    def pick(self, product: str) -> Any:
+        """The value of `product`."""
+        if product not in self.by_product:
+            raise KeyError(f"no value for product {product!r}; `by_product` names "
+                           f"{', '.join(self.by_product)}")
+        return self.by_product[product]
+
+
+def _keyed(value: Any, key: str) -> bool:
+    """Whether `value` is a mapping (or a model) with `key`: how a keyed form is told apart."""
+    if isinstance(value, BaseModel):
+        return key in type(value).model_fields
+    return isinstance(value, dict) and key in value
 
 
 class Exponential(ConfigModel):
@@ -208,6 +268,26 @@ TimeDistribution = Annotated[
 ]
 
 
+class ProcessByProduct(_PerProduct):
+    """Service time by the job's product."""
+
+    by_product: dict[Name, TimeDistribution] = Field(
+        description="`{product: time}`: a distribution or a fixed duration per product; every "
+        "product, nothing else."
+    )
+
+
+def _process_form(value: Any) -> str:
+    return "process_by_product" if _keyed(value, "by_product") else "time"
+
+
+Process = Annotated[
+    Annotated[TimeDistribution, Tag("time")]
+    | Annotated[ProcessByProduct, Tag("process_by_product")],
+    Discriminator(_process_form),
+]
+
+
 class Source(ConfigModel):
     """Where jobs come from: one job after each interarrival time, into the first station."""
 
@@ -223,6 +303,24 @@ class Failures(ConfigModel):
         gt=0, description="Mean processing time between failures (exponential); positive."
     )
     mttr: Duration = Field(gt=0, description="Mean time to repair (exponential); positive.")
+
+
+class FailuresByProduct(_PerProduct):
+    """Breakdowns by the product of the job being processed."""
+
+    by_product: dict[Name, Failures] = Field(
+        description="`{product: {mtbf, mttr}}`; every product, nothing else."
+    )
+
+
+def _failures_form(value: Any) -> str:
+    return "failures_by_product" if _keyed(value, "by_product") else "single"
+
+
+StationFailures = Annotated[
+    Annotated[Failures, Tag("single")] | Annotated[FailuresByProduct, Tag("failures_by_product")],
+    Discriminator(_failures_form),
+]
 
 
 class Route(ConfigModel):
@@ -241,15 +339,62 @@ def _routing_kind(value: Any) -> str | None:
     return None
 
 
-Next = Annotated[
-    Annotated[str, Tag("target")] | Annotated[list[Route], Tag("branches"), Field(min_length=1)],
+_TARGET = Annotated[str, Tag("target")]
+_BRANCHES = Annotated[list[Route], Tag("branches"), Field(min_length=1)]
+Routing = Annotated[
+    _TARGET | _BRANCHES,
     Discriminator(
         _routing_kind, custom_error_type="routing_type", custom_error_message="bad routing"
     ),
 ]
+"""One routing: a target, or a list of `{to, p}` branches."""
 
-UNION_TAGS = frozenset(DIST_NAMES) | {"target", "branches", "constant", "profile", "flat",
-                                          "bands"}
+
+class NextByPart(ConfigModel):
+    """Routing by the kind of the job (or part) that leaves."""
+
+    by_part: dict[Name, Routing] = Field(
+        description="`{kind: target or branches}`; every kind that leaves the station."
+    )
+
+
+class NextByProduct(_PerProduct):
+    """Routing by the job's product."""
+
+    by_product: dict[Name, Routing] = Field(
+        description="`{product: target or branches}`; every product, nothing else."
+    )
+
+
+def _next_form(value: Any) -> str | None:
+    if _keyed(value, "by_part"):
+        return "next_by_part"
+    if _keyed(value, "by_product"):
+        return "next_by_product"
+    return _routing_kind(value)
+
+
+Next = Annotated[
+    _TARGET | _BRANCHES | Annotated[NextByPart, Tag("next_by_part")]
+    | Annotated[NextByProduct, Tag("next_by_product")],
+    Discriminator(_next_form, custom_error_type="routing_type", custom_error_message="bad routing"),
+]
+
+
+def _buffer_form(value: Any) -> str:
+    return "per_kind" if isinstance(value, dict) else "places"
+
+
+Buffer = Annotated[
+    Annotated[int, Tag("places"), Field(ge=0)]
+    | Annotated[dict[Name, Annotated[int, Field(ge=0)]], Tag("per_kind")],
+    Discriminator(_buffer_form),
+]
+
+UNION_TAGS = frozenset(DIST_NAMES) | {
+    "target", "branches", "constant", "profile", "flat", "bands", "time", "single", "places",
+    "per_kind", "process_by_product", "failures_by_product", "busy_by_product", "next_by_part",
+    "next_by_product"}
 
 
 POWER_STATES = ("idle", "busy", "blocked", "down", "waiting")
@@ -266,14 +411,30 @@ class ProfileStep(ConfigModel):
     power: Power = Field(description="Draw per server during this step.")
 
 
-def _busy_kind(value: Any) -> str | None:
+def _busy_kind(value: Any) -> str:
     return "profile" if isinstance(value, list) else "constant"
 
 
-BusyPower = Annotated[
-    Annotated[Power, Tag("constant")]
-    | Annotated[list[ProfileStep], Tag("profile"), Field(min_length=1)],
-    Discriminator(_busy_kind),
+_CONSTANT = Annotated[Power, Tag("constant")]
+_PROFILE = Annotated[list[ProfileStep], Tag("profile"), Field(min_length=1)]
+BusyPower = Annotated[_CONSTANT | _PROFILE, Discriminator(_busy_kind)]
+
+
+class BusyByProduct(_PerProduct):
+    """Busy draw by the product of the job being processed."""
+
+    by_product: dict[Name, BusyPower] = Field(
+        description="`{product: power or profile}`; every product, nothing else."
+    )
+
+
+def _busy_form(value: Any) -> str:
+    return "busy_by_product" if _keyed(value, "by_product") else _busy_kind(value)
+
+
+StationBusy = Annotated[
+    _CONSTANT | _PROFILE | Annotated[BusyByProduct, Tag("busy_by_product")],
+    Discriminator(_busy_form),
 ]
 
 
@@ -281,11 +442,11 @@ class StationPower(ConfigModel):
     """Draw of each server of a station by state, per server; a state not given draws 0."""
 
     idle: Power = Field(0.0, description="Draw of a server with no job.")
-    busy: BusyPower = Field(
+    busy: StationBusy = Field(
         0.0,
         description=(
             "Draw while processing: a power, or a profile `[{share, power}, ...]` over the "
-            "processing time (shares sum to 1)."
+            "processing time (shares sum to 1), or `{by_product: {product: power or profile}}`."
         ),
     )
     blocked: Power = Field(0.0, description="Draw of a server holding a finished job.")
@@ -296,18 +457,28 @@ class StationPower(ConfigModel):
 
     @model_validator(mode="after")
     def _check_shares(self) -> "StationPower":
-        if isinstance(self.busy, list):
-            total = sum(step.share for step in self.busy)
+        for busy in self._busy_options():
+            total = sum(step.share for step in busy) if isinstance(busy, list) else 1.0
             if abs(total - 1) > PROBABILITY_TOLERANCE:
                 raise ValueError(f"busy profile shares sum to {total:g}, not 1; adjust them to "
                                  "add up to 1")
         return self
 
+    def _busy_options(self) -> list[float | list[ProfileStep]]:
+        """Every busy draw a job may have here: the one, or one per product."""
+        if isinstance(self.busy, BusyByProduct):
+            return list(self.busy.by_product.values())
+        return [self.busy]
+
     def steps(self) -> list[tuple[float, float]]:
-        """The busy draw as (share, kW) steps; one step of share 1 when it is constant."""
-        if isinstance(self.busy, list):
-            return [(step.share, step.power) for step in self.busy]
-        return [(1.0, self.busy)]
+        """The busy draw as (share, kW) steps; one step of share 1 when it is constant.
+
+        A draw by product has no one profile: resolve it first with `Station.power_for`.
+        """
+        if isinstance(self.busy, BusyByProduct):
+            raise ValueError("the busy draw depends on the product; resolve it with "
+                             "Station.power_for(product) first")
+        return _steps(self.busy)
 
     def mean_busy(self) -> float:
         """Time-average busy draw over a whole job (kW)."""
@@ -318,8 +489,16 @@ class StationPower(ConfigModel):
         return max(self.idle, self.blocked, self.down, self.waiting)
 
     def most(self) -> float:
-        """The most a server can be counted at under the cap (kW)."""
-        return max([self.standby()] + [kw for _, kw in self.steps()])
+        """The most a server can be counted at under the cap (kW), whatever the product."""
+        busy = [kw for option in self._busy_options() for _, kw in _steps(option)]
+        return max([self.standby()] + busy)
+
+
+def _steps(busy: float | list[ProfileStep]) -> list[tuple[float, float]]:
+    """A plain busy draw as (share, kW) steps."""
+    if isinstance(busy, list):
+        return [(step.share, step.power) for step in busy]
+    return [(1.0, busy)]
 
 
 class PriceBand(ConfigModel):
@@ -448,31 +627,51 @@ class PlantPower(ConfigModel):
 
 
 class Station(ConfigModel):
-    """A station: parallel identical servers fed by one first-in first-out buffer."""
+    """A station: parallel identical servers fed by one first-in first-out buffer. It may split
+    each job into parts, or assemble sets of parts into one unit (docs/parts.md)."""
 
     id: str = Field(
         pattern=r"^[a-z0-9_]+$",
         description="Unique name: lowercase letters, digits, underscores; not `exit`.",
     )
     servers: int = Field(1, ge=1, description="Number of identical parallel servers.")
-    process: TimeDistribution = Field(
+    process: Process = Field(
         description="Service time of one job: a distribution or a fixed duration."
     )
-    buffer: int | None = Field(
+    buffer: Buffer | None = Field(
         None,
-        ge=0,
-        description="Waiting places in front of the servers; `null` or absent means unlimited.",
+        description="Waiting places in front of the servers; `null` or absent means unlimited. "
+        "At an assembly, places per kind: `{kind: places}` (a kind not named is unlimited), or "
+        "one number for every kind.",
     )
-    failures: Failures | None = Field(None, description="Server breakdowns; absent means none.")
+    failures: StationFailures | None = Field(
+        None, description="Server breakdowns, or `{by_product: {product: {mtbf, mttr}}}`; absent "
+        "means none."
+    )
     power: StationPower | None = Field(
         None, description="Draw per server by state; absent: the station draws nothing."
     )
     next: Next | None = Field(
         None,
         description=(
-            "Where finished jobs go: a station id, `exit`, or a list of `{to, p}` branches. "
-            "Absent: the next station in the list, or `exit` after the last."
+            "Where finished jobs go: a station id, `exit`, or a list of `{to, p}` branches; or "
+            "`{by_part: {kind: ...}}` or `{by_product: {product: ...}}` of those. Absent: the "
+            "next station in the list, or `exit` after the last."
         ),
+    )
+    split: PartCounts | None = Field(
+        None, description="Split each finished job into parts: `{kind: count}`, in this order."
+    )
+    assemble: PartCounts | None = Field(
+        None, description="Take parts of these kinds only and process sets of them: "
+        "`{kind: count}` per set."
+    )
+    match: Literal["order", "any"] | None = Field(
+        None, description="At an assembly: a set is the parts of one `order` (absent: this), or "
+        "`any` parts, the oldest of each kind."
+    )
+    into: Name | None = Field(
+        None, description="At an assembly: the kind of the unit a set becomes; absent: `order`."
     )
     transport: str | None = Field(
         None, description="Id of the fleet that carries finished jobs out; absent: an instant "
@@ -501,6 +700,59 @@ class Station(ConfigModel):
             )
         return value
 
+    @property
+    def is_assembly(self) -> bool:
+        """Whether the station assembles sets of parts."""
+        return self.assemble is not None
+
+    @property
+    def into_kind(self) -> str:
+        """The kind of the unit a set becomes (`order` unless `into` says otherwise)."""
+        return ORDER if self.into is None else self.into
+
+    @property
+    def match_rule(self) -> str:
+        """How parts form a set: `order` (the default) or `any`."""
+        return "order" if self.match is None else self.match
+
+    def emits(self, kind: str) -> list[tuple[str, int]]:
+        """What leaves a server per job of `kind` served: (kind, count) pairs.
+
+        A split makes its parts, an assembly one unit of its `into` kind per set (nothing from a
+        kind it does not take), any other station the job itself.
+        """
+        if self.split is not None:
+            return list(self.split.items())
+        if self.is_assembly:
+            return [(self.into_kind, 1)] if kind in self.assemble else []
+        return [(kind, 1)]
+
+    def process_for(self, product: str) -> Distribution:
+        """The service time of a job of `product` (the one time unless given by product)."""
+        return _resolve(self.process, product)
+
+    def failures_for(self, product: str) -> Failures | None:
+        """The breakdowns while processing a job of `product`; None without failures."""
+        return _resolve(self.failures, product)
+
+    def power_for(self, product: str) -> "StationPower | None":
+        """The draw per server with the busy draw of `product`; None without power."""
+        if self.power is None or not isinstance(self.power.busy, BusyByProduct):
+            return self.power
+        return self.power.model_copy(update={"busy": self.power.busy.pick(product)})
+
+    def places_for(self, kind: str) -> int | None:
+        """Waiting places for parts of `kind` at an assembly (elsewhere: the buffer); None
+        means unlimited."""
+        if isinstance(self.buffer, dict):
+            return self.buffer.get(kind)
+        return self.buffer
+
+
+def _resolve(value: Any, product: str) -> Any:
+    """A station value for one product: picked from `by_product`, or the one value."""
+    return value.pick(product) if isinstance(value, _PerProduct) else value
+
 
 class Plant(ConfigModel):
     """A whole plant: the top level of the config file."""
@@ -515,6 +767,10 @@ class Plant(ConfigModel):
     replications: int = Field(32, ge=1, description="Independent replications to run.")
     seed: int = Field(0, ge=0, description="Seed of the random streams.")
     source: Source = Field(description="Arrivals of jobs into the first station.")
+    products: Products | None = Field(
+        None, description="Products the source releases, `{product: share}` (shares sum to 1); "
+        "absent: one product, `all`."
+    )
     stations: list[Station] = Field(
         min_length=1, description="The stations; the source feeds the first one."
     )
@@ -532,8 +788,9 @@ class Plant(ConfigModel):
     @model_validator(mode="after")
     def _check_plant(self) -> "Plant":
         structure = _station_id_problems(self) + _routing_problems(self)
-        flow = [] if structure else _flow_problems(self)  # flow needs every target resolved
-        # flow, fleets, pools and the layout need every target resolved
+        structure += parts.form_problems(self)
+        # flow, fleets, pools and the layout need every target and every product resolved
+        flow = [] if structure else parts.flow_problems(self)
         placed = [] if structure else _logistics_problems(self) + layout_problems(self)
         problems = _warmup_problems(self) + structure + flow + _power_problems(self) + placed
         problems += tune_problems(self)
@@ -544,8 +801,29 @@ class Plant(ConfigModel):
             )
         return self
 
-    def routes(self, j: int) -> list[tuple[int, float]]:
-        """Resolved routing of station `j`.
+    def product_ids(self) -> list[str]:
+        """The products in the order of `products`; `["all"]` without them."""
+        return [ALL_PRODUCTS] if self.products is None else list(self.products)
+
+    def product_shares(self) -> list[float]:
+        """The share of orders of each product, as `product_ids`."""
+        return [1.0] if self.products is None else list(self.products.values())
+
+    def kinds(self) -> list[str]:
+        """Every kind of job: `order`, then the part kinds in order of first appearance over
+        the stations (each station's split keys, assemble keys, then `into`)."""
+        kinds = [ORDER]
+        for station in self.stations:
+            kinds += [*(station.split or {}), *(station.assemble or {})]
+            kinds += [station.into] if station.into is not None else []
+        return list(dict.fromkeys(kinds))
+
+    def routes(self, j: int, kind: str = ORDER,
+               product: str | None = None) -> list[tuple[int, float]]:
+        """Resolved routing of the jobs of `kind` and `product` that leave station `j`.
+
+        A plain `next` ignores both; `by_part` takes the entry of `kind` (none: ``[]``),
+        `by_product` that of `product` (None: the first product's).
 
         Returns
         -------
@@ -555,11 +833,30 @@ class Plant(ConfigModel):
         station = self.stations[j]
         if station.next is None:
             return [(j + 1, 1.0)]
+        routing = station.next
+        if isinstance(routing, NextByPart):
+            routing = routing.by_part.get(kind, [])
+        elif isinstance(routing, NextByProduct):
+            routing = routing.pick(self.product_ids()[0] if product is None else product)
         index = {s.id: i for i, s in enumerate(self.stations)}
         index[EXIT] = len(self.stations)
-        if isinstance(station.next, str):
-            return [(index[station.next], 1.0)]
-        return [(index[route.to], route.p) for route in station.next]
+        if isinstance(routing, str):
+            return [(index[routing], 1.0)]
+        return [(index[route.to], route.p) for route in routing]
+
+    def successors(self, j: int) -> set[int]:
+        """Every target (``J``: exit) that some job leaving station `j` may go to with p > 0,
+        whatever its kind and product."""
+        return {t for kind in self.kinds() for product in self.product_ids()
+                for t, p in self.routes(j, kind, product) if p > 0}
+
+    def reaching(self) -> list[set[str]]:
+        """For each station, the kinds of job that can reach it (see `twin.config.parts`)."""
+        return parts.reaching(self)
+
+    def kind_weights(self) -> dict[str, float]:
+        """The share of an order a job of each kind is worth, in the order of `kinds`."""
+        return parts.kind_weights(self)
 
 
 MODEL_AT_LOC_NAME: dict[str, type[BaseModel]] = {
@@ -588,6 +885,11 @@ MODEL_AT_LOC_NAME: dict[str, type[BaseModel]] = {
     "constraints": Constraint,
     "costs": Costs,
     "reevaluate": Reevaluate,
+    "process_by_product": ProcessByProduct,
+    "failures_by_product": FailuresByProduct,
+    "busy_by_product": BusyByProduct,
+    "next_by_part": NextByPart,
+    "next_by_product": NextByProduct,
     **dict(zip(DIST_NAMES, DISTRIBUTIONS, strict=True)),
 }
 """Which model a pydantic error location is inside, by the last name in the location."""
@@ -635,12 +937,22 @@ def _routing_problems(plant: Plant) -> list[Problem]:
     ids = [station.id for station in plant.stations]
     problems = []
     for k, station in enumerate(plant.stations):
-        here = ("stations", k, "next")
-        if isinstance(station.next, str):
-            problems += _target_problems(here, station.next, ids)
-        elif isinstance(station.next, list):
-            problems += _branch_problems(here, station.next, ids)
+        for path, routing in _routings(station.next):
+            here = ("stations", k, "next", *path)
+            if isinstance(routing, str):
+                problems += _target_problems(here, routing, ids)
+            else:
+                problems += _branch_problems(here, routing, ids)
     return problems
+
+
+def _routings(next_: Any) -> list[tuple[Loc, str | list[Route]]]:
+    """Each target or list of branches in a station's `next`, with its path under `next`."""
+    if isinstance(next_, NextByPart):
+        return [(("by_part", kind), routing) for kind, routing in next_.by_part.items()]
+    if isinstance(next_, NextByProduct):
+        return [(("by_product", name), routing) for name, routing in next_.by_product.items()]
+    return [] if next_ is None else [((), next_)]
 
 
 def _target_problems(loc: Loc, target: str, ids: list[str]) -> list[Problem]:
@@ -667,59 +979,18 @@ def _branch_problems(loc: Loc, branches: list[Route], ids: list[str]) -> list[Pr
     return problems
 
 
-def _flow_problems(plant: Plant) -> list[Problem]:
-    """Stations no job can reach, and stations from which no job can ever exit.
-
-    Only branches with p > 0 count. Nodes are station indices, and ``len(stations)`` is exit.
-    """
-    count = len(plant.stations)
-    successors = [[t for t, p in plant.routes(j) if p > 0] for j in range(count)]
-    predecessors: list[list[int]] = [[] for _ in range(count + 1)]
-    for j, targets in enumerate(successors):
-        for t in targets:
-            predecessors[t].append(j)
-    reached = _reachable(0, successors + [[]])
-    can_exit = _reachable(count, predecessors)
-    first = plant.stations[0].id
-    problems = []
-    for k, station in enumerate(plant.stations):
-        if k not in reached:
-            message = (
-                f"no job can reach station '{station.id}' (the source feeds '{first}' and no "
-                "route with p > 0 leads here); route jobs to it from another station's `next` "
-                "or remove it"
-            )
-            problems.append((("stations", k), message))
-    trapped = [k for k in range(count) if k in reached and k not in can_exit]
-    if trapped:
-        names = ", ".join(f"'{plant.stations[k].id}'" for k in trapped)
-        message = (
-            f"jobs that reach station(s) {names} can never exit (no route with p > 0 leads from "
-            "them to `exit`); give one of them a `next` that leads to exit"
-        )
-        problems.append((("stations", trapped[0]), message))
-    return problems
-
-
-def _reachable(start: int, edges: list[list[int]]) -> set[int]:
-    """Nodes reachable from `start` along `edges` (node -> its neighbours), `start` included."""
-    seen = {start}
-    stack = [start]
-    while stack:
-        for neighbour in edges[stack.pop()]:
-            if neighbour not in seen:
-                seen.add(neighbour)
-                stack.append(neighbour)
-    return seen
-
-
 def model_at(loc: Loc) -> type[BaseModel]:
     """The model whose fields an error location points into (``power`` means a station's draw
-    inside ``stations``, the plant's power block at the top)."""
-    for item in reversed(loc):
-        if item == "power":
+    inside ``stations``, the plant's power block at the top). Union tags that name no model are
+    passed over, and so is a value given by product or by part: its model is named above it."""
+    items = list(loc)
+    while items:
+        item = items.pop()
+        if items and items[-1] in ("by_product", "by_part"):
+            del items[-2:]  # the map and the tag of its form
+        elif item == "power":
             return StationPower if "stations" in loc else PlantPower
-        if isinstance(item, str):
+        elif isinstance(item, str) and (item in MODEL_AT_LOC_NAME or item not in UNION_TAGS):
             return MODEL_AT_LOC_NAME.get(item, Plant)
     return Plant
 
@@ -802,8 +1073,7 @@ def _logistics_problems(plant: Plant) -> list[Problem]:
                 problems.append((("stations", k, "transport"),
                                  ("a fleet needs the floor plan to drive on; add a `layout` "
                                  "with `floor` and `aisles`")))
-            elif any(t == len(plant.stations) and p > 0 for t, p in plant.routes(k)) and \
-                    plant.layout.shipping is None:
+            elif len(plant.stations) in plant.successors(k) and plant.layout.shipping is None:
                 problems.append((("stations", k, "transport"),
                                  (f"station '{station.id}' sends jobs to exit by a fleet, but "
                                  "the layout has no `shipping` point; add `layout.shipping: "

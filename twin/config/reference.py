@@ -7,12 +7,17 @@ from twin.config.logistics import Battery, Fleet, Pool, Shift
 from twin.config.models import (
     DIST_NAMES,
     DISTRIBUTIONS,
+    BusyByProduct,
     Cooling,
     EnergyPrices,
     Failures,
+    FailuresByProduct,
+    NextByPart,
+    NextByProduct,
     Plant,
     PlantPower,
     PriceBand,
+    ProcessByProduct,
     ProfileStep,
     Route,
     Source,
@@ -40,10 +45,11 @@ def config_reference_markdown() -> str:
     parts = [_reference_section(schema, "### Plant (top level)")]
     parts += [
         _reference_section(definitions[model.__name__], f"### {model.__name__}")
-        for model in (Source, Station, Failures, Route, StationPower, ProfileStep, PlantPower,
-                      Cooling, Tariff, EnergyPrices, PriceBand, Layout, AisleGrid, Bays, Fleet,
-                      Battery, Pool, Shift, Tune, Variable, Region, Objective, Constraint,
-                      Costs, Reevaluate)
+        for model in (Source, Station, Failures, Route, ProcessByProduct, FailuresByProduct,
+                      NextByPart, NextByProduct, StationPower, ProfileStep, BusyByProduct,
+                      PlantPower, Cooling, Tariff, EnergyPrices, PriceBand, Layout, AisleGrid,
+                      Bays, Fleet, Battery, Pool, Shift, Tune, Variable, Region, Objective,
+                      Constraint, Costs, Reevaluate)
     ]
     parts.append(
         "### Distributions\n\n"
@@ -100,6 +106,11 @@ def _type_text(prop: dict[str, Any]) -> str:
         return f"list of {_type_text(prop['items'])}"
     if prop["type"] == "object" and "additionalProperties" in prop:
         return f"mapping to {_type_text(prop['additionalProperties'])}"
+    if prop["type"] == "object" and "patternProperties" in prop:
+        (value,) = prop["patternProperties"].values()
+        return f"mapping of ids to {_type_text(value)}"
+    if "enum" in prop:
+        return " or ".join(f"`{value}`" for value in prop["enum"])
     bounds = [
         f"{symbol} {prop[key]}"
         for key, symbol in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="))
