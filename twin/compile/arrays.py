@@ -86,7 +86,8 @@ class EngineParams:
 
 
 def _route_next(cum: np.ndarray) -> np.ndarray:
-    """(S, W) the certain target of each station row, -1 where routing is drawn."""
+    """(S, W, TG) the certain target of each station row and tag, -1 where routing is
+    drawn."""
     probs = np.diff(cum, axis=-1, prepend=0.0)
     drawn = ((probs > 0.0) & (probs < 1.0)).any(axis=-1)
     return np.where(drawn, -1, np.argmax(probs >= 1.0, axis=-1)).astype(np.int64)
@@ -96,6 +97,10 @@ def _ring_sizes(params: Params) -> tuple[np.ndarray, np.ndarray]:
     """(W,) places of each station's ring buffer at first, and whether it grows."""
     J = params.stations
     buffers = params.capacity[:, :J] - params.servers
+    assembly = params.parts.assembly[:, :J].any(axis=0)
+    # an assembly's entries (orders or parts with parts waiting) never outnumber its places
+    places = np.where(params.parts.assemble_n[:, :J] > 0, params.parts.kcap[:, :J], 0.0)
+    buffers = np.where(assembly[None, :], places.sum(axis=2), buffers)
     grows = np.zeros(J + 1, np.int64)
     size = np.zeros(J + 1, np.int64)
     for j in range(J):
@@ -156,18 +161,28 @@ def _pool_values(params: Params) -> dict[str, np.ndarray]:
             "on_at_start": pools.on_at_start, "unit_stations": pools.unit_stations}
 
 
+def _parts_values(params: Params) -> dict[str, np.ndarray]:
+    parts = params.parts
+    return {"product_cum": parts.product_cum, "tag_weight": parts.tag_weight,
+            "split_kind": parts.split_kind, "split_count": parts.split_count,
+            "split_total": parts.split_total, "assembly": parts.assembly,
+            "assemble_n": parts.assemble_n, "into_kind": parts.into_kind,
+            "lead_kind": parts.lead_kind, "kcap": parts.kcap}
+
+
 def _dims(params: Params, q_size: np.ndarray, stored_exits: int, trace_rows: int) -> Dims:
     """The sizes of the engine's arrays for ``params``."""
     fleets, pools, plan = params.fleets, params.pools, params.power
     return Dims(
         M=params.slots, W=params.stations + 1, TP=layout.tree_leaves(params.slots),
         Q=int(q_size.sum()), E=stored_exits, B=plan.bins if plan else 0,
-        K=params.share.shape[2], V=fleets.vehicles if fleets else 0,
+        K=params.share.shape[3], V=fleets.vehicles if fleets else 0,
         F=len(fleets.ids) if fleets else 0, C=fleets.charger.shape[2] if fleets else 0,
         RQ=fleets.requests if fleets else 0, P=fleets.distance.shape[1] if fleets else 0,
         NP=len(pools.ids) if pools else 0, A=pools.need.shape[2] if pools else 0,
         NE=pools.edges.shape[1] if pools else 0, U=len(pools.unit_stations) if pools else 0,
-        T=params.tables.shape[0], G=params.tables.shape[1], TR=trace_rows)
+        T=params.tables.shape[0], G=params.tables.shape[1], PR=len(params.parts.products),
+        KD=len(params.parts.kinds), TR=trace_rows)
 
 
 def _consts(params: Params, dims: Dims) -> Consts:
@@ -179,9 +194,10 @@ def _consts(params: Params, dims: Dims) -> Consts:
         V0=int(params.vehicle0), T0=int(params.timer0), TP=dims.TP, K=dims.K,
         NC=STEP0 + dims.K, A=dims.A, NP=dims.NP, NE=dims.NE, U=dims.U, V=dims.V, F=dims.F,
         C=dims.C, RQ=dims.RQ, P=dims.P, G=dims.G, B=dims.B, E=dims.E, TR=dims.TR,
-        has_power=int(params.has_power), has_cap=int(params.has_cap),
+        PR=dims.PR, KD=dims.KD, QW=dims.size("QW"), has_power=int(params.has_power),
+        has_cap=int(params.has_cap),
         has_fleets=int(params.fleets is not None), has_units=int(params.pools is not None),
-        trace=int(dims.TR > 0))
+        has_parts=int(params.parts.any_parts), trace=int(dims.TR > 0))
 
 
 def engine_params(params: Params, stored_exits: int, trace: bool = False) -> EngineParams:
@@ -193,8 +209,9 @@ def engine_params(params: Params, stored_exits: int, trace: bool = False) -> Eng
         dims = dims.replace(TR=trace_buffer_rows(dims.M, dims.W, dims.NP))
     values = {
         "slot_on": params.slot_on, "capacity": params.capacity, "dist_kind": params.dist_kind,
-        "dist_par": params.dist_par, "dist_row": params.dist_row, "route_cum": params.route_cum,
-        "route_next": _route_next(params.route_cum), "mtbf": params.mtbf, "mttr": params.mttr,
+        "dist_par": params.dist_par, "dist_row": params.dist_row,
+        "route_cum": params.parts.route_cum, "route_next": _route_next(params.parts.route_cum),
+        "mtbf": params.mtbf, "mttr": params.mttr,
         "power_draw": params.draw, "power_reserve": params.reserve, "share": params.share,
         "last_step": params.last_step, "cap_heat": params.cap_heat,
         "tables": params.tables,
@@ -202,6 +219,7 @@ def engine_params(params: Params, stored_exits: int, trace: bool = False) -> Eng
         "q_start": np.concatenate([[0], np.cumsum(q_size)[:-1]]), "q_size": q_size,
         "q_grows": q_grows,
         **_slot_layout(params), **_fleet_values(params), **_pool_values(params),
+        **_parts_values(params),
     }
     return EngineParams(
         arrays=layout.pack(values, dims, params.servers.shape[0]), dims=dims,

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import special
 
 from twin.compile.logistics import FleetPlan, PoolPlan, fleet_plan, pool_plan
+from twin.compile.parts import PartsPlan, parts_plan
 from twin.config import Deterministic, Empirical, Exponential, Gamma, Lognormal, Plant, Triangular
 from twin.config import Uniform as UniformDist
 from twin.engine import codes
@@ -91,25 +92,26 @@ class Params:
         Server count of each station.
     capacity : (S, J + 1) float64
         Most jobs a station holds (buffer + servers; inf when unlimited; row J, exit: inf).
-    dist_kind : (S, J + 1) int64
-        Distribution kind of each station's processing time (row J: interarrival), codes of
-        :mod:`twin.engine.codes`.
-    dist_par : (S, J + 1, 5) float64
+    dist_kind : (S, J + 1, PR) int64
+        Distribution kind of each station's processing time for each product (row J:
+        interarrival, the same for every product), codes of :mod:`twin.engine.codes`.
+    dist_par : (S, J + 1, PR, 5) float64
         Compiled distribution parameters: deterministic (value), exponential (mean), uniform
         (low, width), triangular (low, high, F(mode), (high-low)(mode-low), (high-low)(high-mode)),
         lognormal (mu, sigma), gamma (table row in dist_row), empirical (count of values).
-    dist_row : (S, J + 1) int64
+    dist_row : (S, J + 1, PR) int64
         Row of ``tables`` for gamma and empirical distributions.
     tables : (T, G) float64
-    route_cum : (S, J + 1, J + 1) float64
-        Cumulative routing probabilities from each station (row J: the source, all to station 0)
-        over targets 0..J-1 and exit (J); the last column is exactly 1.
-    mtbf, mttr : (S, J + 1) float64
-        Hours; mtbf is inf where a station has no failures.
-    draw, reserve : (S, J + 1, 8 + K) float64
-        kW of a server by status, then by busy-profile step; what the cap counts it at.
-    share : (S, J + 1, K) float64
-        Share of the processing time of each profile step; ``last_step`` (S, J + 1) the last.
+    mtbf, mttr : (S, J + 1, PR) float64
+        Hours, for jobs of each product; mtbf is inf where a station has no failures.
+    draw, reserve : (S, J + 1, PR, 8 + K) float64
+        kW of a server by status, then by busy-profile step (busy steps by the product of its
+        job); what the cap counts it at.
+    share : (S, J + 1, PR, K) float64
+        Share of the processing time of each profile step; ``last_step`` (S, J + 1, PR) the
+        last.
+    parts : twin.compile.parts.PartsPlan
+        Products, kinds, routing by tag, splits and assemblies.
     cap_heat : (S,) float64
         The cap in kW of station heat (inf: none).
     """
@@ -128,7 +130,6 @@ class Params:
     dist_par: np.ndarray
     dist_row: np.ndarray
     tables: np.ndarray
-    route_cum: np.ndarray
     mtbf: np.ndarray
     mttr: np.ndarray
     draw: np.ndarray
@@ -139,6 +140,7 @@ class Params:
     has_power: bool
     has_cap: bool
     power: PowerPlan | None
+    parts: PartsPlan
     fleets: FleetPlan | None = None
     pools: PoolPlan | None = None
     vehicle0: int = 0  # first vehicle slot
@@ -211,30 +213,34 @@ def gamma_log_quantiles(mean: float, cv: float) -> np.ndarray:
 def _power_tables(plants: list[Plant]) -> tuple[np.ndarray, ...]:
     """Per-scenario draw and reservation tables, step shares and last steps (see Params)."""
     S, J = len(plants), len(plants[0].stations)
-    K = max(len(st.power.steps()) if st.power else 1 for p in plants for st in p.stations)
+    products = plants[0].product_ids()
+    PR = len(products)
+    K = max(len(pw.steps()) if pw else 1 for p in plants for st in p.stations
+            for pw in (st.power_for(pr) for pr in products))
     # columns: by server status (codes: IDLE 0, BUSY 1, BLOCKED 2, DOWN 3, OFF 4, WAITING 5
     # for power, HANDOVER 6 waiting for a vehicle, drawn as blocked, WAIT_UNITS 7 waiting for
     # pool units, drawn as waiting), then one per busy-profile step
-    draw = np.zeros((S, J + 1, STEP0 + K))
-    reserve = np.zeros((S, J + 1, STEP0 + K))
-    share = np.zeros((S, J + 1, K))
-    share[:, :, 0] = 1.0
-    last = np.zeros((S, J + 1), dtype=np.int64)
+    draw = np.zeros((S, J + 1, PR, STEP0 + K))
+    reserve = np.zeros((S, J + 1, PR, STEP0 + K))
+    share = np.zeros((S, J + 1, PR, K))
+    share[..., 0] = 1.0
+    last = np.zeros((S, J + 1, PR), dtype=np.int64)
     for s, p in enumerate(plants):
         for j, st in enumerate(p.stations):
-            if st.power is None:
-                continue
-            pw, steps = st.power, st.power.steps()
-            standby = pw.standby()
-            draw[s, j, :STEP0] = [pw.idle, 0.0, pw.blocked, pw.down, 0.0, pw.waiting,
-                                        pw.blocked, pw.waiting]
-            reserve[s, j, :STEP0] = [standby, 0.0, standby, 0.0, 0.0, standby, standby,
-                                           standby]
-            for k, (frac, kw) in enumerate(steps):
-                draw[s, j, STEP0 + k] = kw
-                reserve[s, j, STEP0 + k] = max(standby, kw)
-                share[s, j, k] = frac
-            last[s, j] = len(steps) - 1
+            for r, product in enumerate(products):
+                pw = st.power_for(product)
+                if pw is None:
+                    continue
+                steps, standby = pw.steps(), pw.standby()
+                draw[s, j, r, :STEP0] = [pw.idle, 0.0, pw.blocked, pw.down, 0.0, pw.waiting,
+                                         pw.blocked, pw.waiting]
+                reserve[s, j, r, :STEP0] = [standby, 0.0, standby, 0.0, 0.0, standby,
+                                            standby, standby]
+                for k, (frac, kw) in enumerate(steps):
+                    draw[s, j, r, STEP0 + k] = kw
+                    reserve[s, j, r, STEP0 + k] = max(standby, kw)
+                    share[s, j, r, k] = frac
+                last[s, j, r] = len(steps) - 1
     return draw, reserve, share, last
 
 
@@ -302,29 +308,28 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     vehicle0 = 1 + sum(max_servers)
     timer0 = vehicle0 + V
 
+    parts = parts_plan(plants)
+    PR = len(parts.products)
     tables: list[list[float]] = []
     servers = np.zeros((S, J))
     capacity = np.full((S, J + 1), np.inf)
-    kind = np.zeros((S, J + 1), dtype=np.int64)
-    par = np.zeros((S, J + 1, codes.N_DIST_PARAMS))
-    row = np.zeros((S, J + 1), dtype=np.int64)
-    route = np.zeros((S, J + 1, J + 1))
-    mtbf = np.full((S, J + 1), np.inf)
-    mttr = np.ones((S, J + 1))
+    kind = np.zeros((S, J + 1, PR), dtype=np.int64)
+    par = np.zeros((S, J + 1, PR, codes.N_DIST_PARAMS))
+    row = np.zeros((S, J + 1, PR), dtype=np.int64)
+    mtbf = np.full((S, J + 1, PR), np.inf)
+    mttr = np.ones((S, J + 1, PR))
     for s, p in enumerate(plants):
         for j, st in enumerate(p.stations):
             servers[s, j] = st.servers
-            if st.buffer is not None:
+            if st.buffer is not None and not st.is_assembly:
                 capacity[s, j] = st.buffer + st.servers
-            kind[s, j], par[s, j], row[s, j] = dist_code(st.process, tables)
-            for target, prob in p.routes(j):
-                route[s, j, target] += prob
-            if st.failures is not None:
-                mtbf[s, j], mttr[s, j] = st.failures.mtbf, st.failures.mttr
-        kind[s, J], par[s, J], row[s, J] = dist_code(p.source.interarrival, tables)
-        route[s, J, 0] = 1.0
-    route_cum = np.cumsum(route, axis=-1)
-    route_cum[..., -1] = 1.0
+            for r, product in enumerate(parts.products):
+                kind[s, j, r], par[s, j, r], row[s, j, r] = dist_code(st.process_for(product),
+                                                                      tables)
+                failures = st.failures_for(product)
+                if failures is not None:
+                    mtbf[s, j, r], mttr[s, j, r] = failures.mtbf, failures.mttr
+        kind[s, J, :], par[s, J, :], row[s, J, :] = dist_code(p.source.interarrival, tables)
 
     width = max([len(t) for t in tables], default=1)
     table_arr = np.zeros((max(len(tables), 1), width))
@@ -351,7 +356,7 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
         replication=np.tile(np.arange(R), S), scenario=np.repeat(np.arange(S), R),
         slot_station=slot_station.astype(np.int64), slot_on=slot_on, servers=servers,
         capacity=capacity, dist_kind=kind, dist_par=par, dist_row=row, tables=table_arr,
-        route_cum=route_cum, mtbf=mtbf, mttr=mttr, draw=draw, reserve=reserve, share=share,
+        parts=parts, mtbf=mtbf, mttr=mttr, draw=draw, reserve=reserve, share=share,
         last_step=last_step, cap_heat=cap_heat, has_power=has_power,
         has_cap=bool(np.isfinite(cap_heat).any()), power=plan, fleets=fleets,
         pools=pool_plan(plants, slot_station), vehicle0=vehicle0, timer0=timer0,

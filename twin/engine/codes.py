@@ -35,7 +35,16 @@ N_VEHICLE_STATES = 9
 
 # --- random streams: four per station row (row J is the source): stream 4 j + purpose
 S_SERVICE, S_ROUTE, S_TTF, S_REPAIR = 0, 1, 2, 3
+S_PRODUCT = S_ROUTE  # the source's row: the product of each order (its routing is certain)
 STREAMS_PER_STATION = 4
+
+# --- ring-buffer entries (State.queue): the job's entry time, when it entered the buffer (at
+# an assembly: when its set became complete), its tag, its set-completion number (0: the set is
+# not complete), then at an assembly its parts of each kind
+Q_JOB, Q_SINCE, Q_TAG, Q_DONE = 0, 1, 2, 3
+QUEUE_FIXED = 4
+# --- assembly stations (Params.assembly)
+MATCH_ORDER, MATCH_ANY = 1, 2
 
 # --- distribution kinds (Params.dist_kind), and the width of their parameter vector
 DETERMINISTIC, EXPONENTIAL, UNIFORM, TRIANGULAR, LOGNORMAL, GAMMA, EMPIRICAL = range(7)
@@ -57,8 +66,8 @@ CAP_BROKEN = 5  # invariant violated: the reserved power exceeds the cap
 TRACE_FULL = 6  # the trace buffer is nearly full: the host drains it, then the lane goes on
 
 # --- rows of the event trace (twin.engine.recorder): columns, and the kinds of row
-TR_TIME, TR_KIND, TR_WHO, TR_STATE, TR_JOB, TR_FROM, TR_TO, TR_VALUE, TR_HEAT = range(9)
-TRACE_COLUMNS = 9
+TR_TIME, TR_KIND, TR_WHO, TR_STATE, TR_JOB, TR_FROM, TR_TO, TR_VALUE, TR_HEAT, TR_TAG = range(10)
+TRACE_COLUMNS = 10
 TRACE_SERVER, TRACE_VEHICLE, TRACE_QUEUE, TRACE_POOL, TRACE_EXIT = range(5)
 
 HOURS_PER_WEEK = 168.0

@@ -111,9 +111,10 @@ def init(x):
         n[o[STATUS] + m] = OFF
         f[o[T_NEXT] + m] = math.inf
         n[o[LINK] + m] = -1
+    for i in range(c.W * c.KD):
+        n[o[BLOCKED_HEAD] + i] = -1
+        n[o[BLOCKED_TAIL] + i] = -1
     for j in range(c.W):
-        n[o[BLOCKED_HEAD] + j] = -1
-        n[o[BLOCKED_TAIL] + j] = -1
         n[o[UWAIT_HEAD] + j] = -1
         n[o[UWAIT_TAIL] + j] = -1
     window = c.horizon - c.warmup
@@ -125,12 +126,12 @@ def init(x):
                 n[o[STATUS] + m] = IDLE
                 n[o[IDLE_HEAP] + first + n[o[N_IDLE] + j]] = m
                 n[o[N_IDLE] + j] += 1
-                f[o[DRAW] + m] = x.pf[o[POWER_DRAW] + j * c.NC + IDLE]
-                f[o[RES] + m] = x.pf[o[POWER_RESERVE] + j * c.NC + IDLE]
+                f[o[DRAW] + m] = x.pf[o[POWER_DRAW] + j * c.PR * c.NC + IDLE]
+                f[o[RES] + m] = x.pf[o[POWER_RESERVE] + j * c.PR * c.NC + IDLE]
                 station_draw += f[o[DRAW] + m]
         f[o[AREA] + j * N_AREA + C_ENERGY] = station_draw * window
     n[o[STATUS]] = BUSY
-    clock.schedule(x, 0, servers.processing_time(x, c.J))
+    clock.schedule(x, 0, servers.processing_time(x, c.J, c.J * c.PR))
     if c.has_power:
         power.resync(x)
         power.bins_change(x, c.warmup, f[o[HEAT]])
@@ -249,7 +250,7 @@ def timed_event(x, m, t, w, tw):
             servers.repaired(x, m, j, t, w, tw)
         elif n[o[FAILS] + m]:
             servers.fail(x, m, j, t, w, tw)
-        elif n[o[STEP_K] + m] < x.pn[o[LAST_STEP] + j]:
+        elif n[o[STEP_K] + m] < x.pn[o[LAST_STEP] + servers.prow(x, m, j)]:
             servers.next_step(x, m, j, t, w, tw)
         else:
             flow.complete(x, m, j, t, w, tw)

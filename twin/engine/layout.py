@@ -39,7 +39,9 @@ stations; ``E`` stored cycle times; ``B`` demand-interval bins; ``K`` busy-profi
 ``NC = 8 + K`` power-table columns; ``V`` vehicles, ``F`` fleets, ``C`` chargers per fleet,
 ``RQ`` places of a fleet's request ring, ``P`` places on the floor; ``NP`` pools, ``A``
 alternatives per station, ``NE`` shift changes per week, ``U`` stations that need units;
-``T x G`` distribution tables; ``TR`` rows of the trace buffer and ``TC`` its columns (with no
+``T x G`` distribution tables; ``PR`` products and ``KD`` kinds (the order, then the part
+kinds), ``TG = KD PR`` tags (a job's tag is ``kind x PR + product``), ``QW = 4 + KD`` columns of
+a ring-buffer entry; ``TR`` rows of the trace buffer and ``TC`` its columns (with no
 trace, ``TR`` is 0 and so are ``XM``, ``XW``, ``XV``, ``XNP``, else ``M``, ``W``, ``V``,
 ``NP``).
 """
@@ -53,7 +55,14 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from twin.engine.codes import N_AREA, N_DIST_PARAMS, N_VEHICLE_STATES, STEP0, TRACE_COLUMNS
+from twin.engine.codes import (
+    N_AREA,
+    N_DIST_PARAMS,
+    N_VEHICLE_STATES,
+    QUEUE_FIXED,
+    STEP0,
+    TRACE_COLUMNS,
+)
 
 ARRAYS = {"f": "f8", "n": "i8", "u": "u8", "pf": "f8", "pn": "i8"}  # physical arrays
 STATE_ARRAYS = ("f", "n", "u")
@@ -98,13 +107,20 @@ FIELDS = (
     _f("step_k", "n", "M", "busy-profile step of the slot's job"),
     _f("length", "f", "M", "processing time of the slot's job"),
     _f("idle_heap", "n", "M", "each station's idle servers: a min-heap in its range of slots"),
+    _f("job_tag", "n", "M", "tag of the slot's job: kind x PR + product"),
+    _f("split_next", "n", "M", "at a split station, the index of the next part to leave"),
     # stations
     _f("count", "n", "W", "jobs at each station (waiting, on a server, or reserved)"),
     _f("q_head", "n", "W", "head of each station's ring buffer"),
     _f("q_len", "n", "W", "jobs waiting in each station's buffer"),
     _f("n_idle", "n", "W", "idle servers of each station"),
-    _f("blocked_head", "n", "W", "first slot blocked on each station (-1: none)"),
-    _f("blocked_tail", "n", "W", "last slot blocked on each station"),
+    _f("blocked_head", "n", "W KD", "first slot blocked on each station (-1: none), per part "
+                                    "kind at an assembly (column 0 elsewhere)"),
+    _f("blocked_tail", "n", "W KD", "last slot blocked on each station"),
+    _f("kcount", "n", "W KD", "places of each kind taken at each assembly station"),
+    _f("kwait", "n", "W KD", "parts of each kind waiting at each assembly station"),
+    _f("ready", "n", "W", "complete sets waiting for a server at each assembly (match order)"),
+    _f("next_aseq", "f", "", "the next set-completion number"),
     _f("next_seq", "f", "", "the next blocking sequence number"),
     # statistics of the window
     _f("area", "f", "W AREA", "per station, integrals over the window of the counts "
@@ -117,6 +133,10 @@ FIELDS = (
     _f("ct_sum", "f", "", "sum of their cycle times"),
     _f("entered", "n", "", "jobs that entered the first station since time 0"),
     _f("exited", "n", "", "jobs that left the plant since time 0"),
+    _f("order_area", "f", "", "integral over the window of the orders' worth inside"),
+    _f("made", "n", "KD", "parts of each kind made by splits since time 0"),
+    _f("used", "n", "KD", "parts of each kind used by assemblies since time 0"),
+    _f("gone", "n", "KD", "jobs of each kind that left the plant since time 0"),
     # power
     _f("draw", "f", "M", "kW the slot draws now"),
     _f("res", "f", "M", "kW the cap counts the slot at"),
@@ -134,6 +154,7 @@ FIELDS = (
     _f("v_origin", "n", "V", "slot of the job it serves"),
     _f("v_to", "n", "V", "that job's next station (J: exit, via the shipping point)"),
     _f("v_job", "f", "V", "entry time of that job"),
+    _f("v_tag", "n", "V", "its tag"),
     _f("v_level", "f", "V", "battery, hours of active time left"),
     _f("v_low", "f", "V", "lowest level reached"),
     _f("v_charger", "n", "V", "charger (index within the fleet) held"),
@@ -172,23 +193,35 @@ FIELDS = (
     _f("seen_exited", "n", "", "exits the trace has shown"),
     _f("bins", "f", "B 2", "per demand-interval bin: the heat integral from changes inside "
                            "it, and the sum of those changes (the level of later bins)"),
-    _f("queue", "f", "Q 2", "ring buffers: entry time of each waiting job, and when it "
-                            "entered the buffer"),
+    _f("queue", "f", "Q QW", "ring buffers: entry time of each waiting job, when it entered "
+                             "the buffer (at an assembly: when its set became complete), its "
+                             "tag, its set-completion number, its parts per kind (assembly)"),
     _f("ct", "f", "E", "cycle times of the exits in the window, in exit order"),
+    _f("ct_tag", "n", "E", "tags of those exits"),
     # --- per-scenario parameters
     _f("slot_on", "pn", "M", "1: the slot is a working server, vehicle or timer"),
     _f("capacity", "pf", "W", "most jobs a station holds (inf: unlimited)"),
-    _f("dist_kind", "pn", "W", "distribution of each row's times (codes)"),
-    _f("dist_par", "pf", "W DP", "its compiled parameters"),
-    _f("dist_row", "pn", "W", "its row of the tables"),
-    _f("route_cum", "pf", "W W", "cumulative routing probabilities over targets"),
-    _f("route_next", "pn", "W", "the target where routing is certain (-1: drawn)"),
-    _f("mtbf", "pf", "W", "hours; inf without failures"),
-    _f("mttr", "pf", "W", "hours"),
-    _f("power_draw", "pf", "W NC", "kW of a server by status, then by profile step"),
-    _f("power_reserve", "pf", "W NC", "what the cap counts a server at, same columns"),
-    _f("share", "pf", "W K", "share of the processing time of each profile step"),
-    _f("last_step", "pn", "W", "last profile step"),
+    _f("dist_kind", "pn", "W PR", "distribution of each row's times by product (codes)"),
+    _f("dist_par", "pf", "W PR DP", "its compiled parameters"),
+    _f("dist_row", "pn", "W PR", "its row of the tables"),
+    _f("route_cum", "pf", "W TG W", "cumulative routing probabilities over targets, by tag"),
+    _f("route_next", "pn", "W TG", "the target where routing is certain (-1: drawn)"),
+    _f("mtbf", "pf", "W PR", "hours; inf without failures"),
+    _f("mttr", "pf", "W PR", "hours"),
+    _f("power_draw", "pf", "W PR NC", "kW of a server by status, then by profile step"),
+    _f("power_reserve", "pf", "W PR NC", "what the cap counts a server at, same columns"),
+    _f("share", "pf", "W PR K", "share of the processing time of each profile step"),
+    _f("last_step", "pn", "W PR", "last profile step"),
+    _f("product_cum", "pf", "PR", "cumulative shares of the products the source releases"),
+    _f("tag_weight", "pf", "TG", "share of an order a job of each tag is worth"),
+    _f("split_kind", "pn", "W KD", "kinds a split station's job becomes, in order (-1: end)"),
+    _f("split_count", "pn", "W KD", "parts of each of them"),
+    _f("split_total", "pn", "W", "parts a split station's job becomes (0: no split)"),
+    _f("assembly", "pn", "W", "0: no assembly; codes.MATCH_ORDER, codes.MATCH_ANY"),
+    _f("assemble_n", "pn", "W KD", "parts of each kind a set needs"),
+    _f("into_kind", "pn", "W", "kind of an assembly's unit"),
+    _f("lead_kind", "pn", "W", "kind whose oldest part names the unit under match any"),
+    _f("kcap", "pf", "W KD", "places of each kind at an assembly (inf: unlimited)"),
     _f("cap_heat", "pf", "", "the cap in kW of station heat (inf: none)"),
     _f("station_fleet", "pn", "W", "fleet that carries a station's jobs out (-1: none)"),
     _f("speed", "pf", "F", "metres per hour"),
@@ -235,7 +268,7 @@ Lane = namedtuple("Lane", ["f", "n", "u", "pf", "pn", "c"])
 Consts = namedtuple("Consts", [
     "horizon", "warmup", "inv_interval", "first_bin", "J", "W", "M", "V0", "T0", "TP",
     "K", "NC", "A", "NP", "NE", "U", "V", "F", "C", "RQ", "P", "G", "B", "E", "TR",
-    "has_power", "has_cap", "has_fleets", "has_units", "trace",
+    "PR", "KD", "QW", "has_power", "has_cap", "has_fleets", "has_units", "has_parts", "trace",
 ])
 
 
@@ -261,6 +294,8 @@ class Dims:
     U: int
     T: int
     G: int
+    PR: int = 1  # products
+    KD: int = 1  # kinds: the order, then part kinds
     TR: int = 0  # rows of the trace buffer; 0: the lanes are not traced
 
     def size(self, name: str) -> int:
@@ -268,7 +303,8 @@ class Dims:
             return int(name)
         traced = 1 if self.TR else 0
         special = {"NS": 4 * self.W, "2TP": 2 * self.TP, "AREA": N_AREA, "DP": N_DIST_PARAMS,
-                   "NC": STEP0 + self.K, "VS": N_VEHICLE_STATES, "TC": TRACE_COLUMNS,
+                   "NC": STEP0 + self.K, "TG": self.KD * self.PR,
+                   "QW": QUEUE_FIXED + self.KD, "VS": N_VEHICLE_STATES, "TC": TRACE_COLUMNS,
                    "XM": traced * self.M, "XW": traced * self.W, "XV": traced * self.V,
                    "XNP": traced * self.NP}
         return special[name] if name in special else getattr(self, name)

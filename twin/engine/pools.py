@@ -128,7 +128,7 @@ def granted(x, m, t, w, tw):
     lists.pop(x, m, j, UWAIT_HEAD, UWAIT_TAIL)
     n[o[N_UWAIT]] -= 1
     f[o[LENGTH] + m] *= take(x, m, j, first_fit(x, j), t, w, t - f[o[T_REQ] + m])
-    if x.c.has_cap and not power.fits(x, power.start_gain(x, j)):
+    if x.c.has_cap and not power.fits(x, power.start_gain(x, servers.prow(x, m, j))):
         servers.set_status(x, m, j, WAITING, w, tw)
         power.join(x, m, t)
         return

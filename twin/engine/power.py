@@ -20,6 +20,7 @@ from twin.engine.layout import (
     CAP_HEAT,
     DRAW,
     HEAT,
+    JOB_TAG,
     N_WAITING,
     POWER_RESERVE,
     PQ,
@@ -68,15 +69,16 @@ def set_reserve(x, m, kw):
 
 
 @lane_function
-def reserve_of(x, j, col):
-    """What the cap counts a server of station ``j`` at in power-table column ``col``."""
-    return x.pf[x.pn[POWER_RESERVE] + j * x.c.NC + col]
+def reserve_of(x, r, col):
+    """What the cap counts a server at in power-table column ``col`` of per-product row ``r``
+    (twin.engine.servers.prow)."""
+    return x.pf[x.pn[POWER_RESERVE] + r * x.c.NC + col]
 
 
 @lane_function
-def start_gain(x, j):
-    """What a job start at station ``j`` asks of the cap above standby."""
-    return reserve_of(x, j, STEP0) - reserve_of(x, j, IDLE)
+def start_gain(x, r):
+    """What a job start of per-product row ``r`` asks of the cap above standby."""
+    return reserve_of(x, r, STEP0) - reserve_of(x, r, IDLE)
 
 
 @lane_function
@@ -99,7 +101,8 @@ def head_fits(x):
     n, o = x.n, x.pn
     m = n[o[PQ] + n[o[PQ_HEAD]]]
     j = x.pn[o[SLOT_STATION] + m]
-    ask = reserve_of(x, j, STEP0 + n[o[STEP_K] + m]) - reserve_of(x, j, IDLE)
+    r = j if x.c.PR == 1 else j * x.c.PR + n[o[JOB_TAG] + m] % x.c.PR
+    ask = reserve_of(x, r, STEP0 + n[o[STEP_K] + m]) - reserve_of(x, r, IDLE)
     return x.f[o[RESERVED]] + ask <= limit(x)
 
 

@@ -20,6 +20,7 @@ from twin.engine.codes import (
     TR_JOB,
     TR_KIND,
     TR_STATE,
+    TR_TAG,
     TR_TIME,
     TR_TO,
     TR_VALUE,
@@ -39,6 +40,7 @@ from twin.engine.layout import (
     EXITED,
     HEAT,
     JOB_IN,
+    JOB_TAG,
     P_HELD,
     P_ON,
     Q_LEN,
@@ -56,12 +58,13 @@ from twin.engine.layout import (
     V_JOB,
     V_LEVEL,
     V_POS,
+    V_TAG,
     T,
 )
 
 
 @lane_function
-def row(x, kind, who, state, job, came, went, value):
+def row(x, kind, who, state, job, came, went, value, tag):
     """Write one row of the trace at the lane's time."""
     f, o = x.f, x.pn
     at = o[TRACE_ROWS] + x.n[o[TRACE_N]] * TRACE_COLUMNS
@@ -75,6 +78,7 @@ def row(x, kind, who, state, job, came, went, value):
     f[at + TR_TO] = went
     f[at + TR_VALUE] = value
     f[at + TR_HEAT] = f[o[HEAT]]
+    f[at + TR_TAG] = tag
 
 
 @lane_function
@@ -88,12 +92,12 @@ def slot_rows(x):
         n[o[SEEN_STATUS] + m] = status
         if m < c.V0 and x.pn[o[SLOT_STATION] + m] < c.J:
             job = f[o[JOB_IN] + m] if status != IDLE else math.nan
-            row(x, TRACE_SERVER, m, status, job, -1, -1, math.nan)
+            row(x, TRACE_SERVER, m, status, job, -1, -1, math.nan, n[o[JOB_TAG] + m])
         elif c.V0 <= m < c.T0:
             v = m - c.V0
             carries = status == V_LOADING or status == V_UNLOADING
             row(x, TRACE_VEHICLE, v, status, f[o[V_JOB] + v] if carries else math.nan,
-                n[o[SEEN_POS] + v], n[o[V_POS] + v], f[o[V_LEVEL] + v])
+                n[o[SEEN_POS] + v], n[o[V_POS] + v], f[o[V_LEVEL] + v], n[o[V_TAG] + v])
     for v in range(c.V):
         n[o[SEEN_POS] + v] = n[o[V_POS] + v]
 
@@ -107,16 +111,16 @@ def record(x):
         length = n[o[Q_LEN] + j]
         if length != n[o[SEEN_QUEUE] + j]:
             n[o[SEEN_QUEUE] + j] = length
-            row(x, TRACE_QUEUE, j, length, math.nan, -1, -1, math.nan)
+            row(x, TRACE_QUEUE, j, length, math.nan, -1, -1, math.nan, 0)
     for q in range(c.NP):
         held, on = n[o[P_HELD] + q], n[o[P_ON] + q]
         if held != n[o[SEEN_HELD] + q] or on != n[o[SEEN_ON] + q]:
             n[o[SEEN_HELD] + q] = held
             n[o[SEEN_ON] + q] = on
-            row(x, TRACE_POOL, q, on, math.nan, -1, -1, held)
+            row(x, TRACE_POOL, q, on, math.nan, -1, -1, held, 0)
     if n[o[EXITED]] != n[o[SEEN_EXITED]]:
         n[o[SEEN_EXITED]] = n[o[EXITED]]
-        row(x, TRACE_EXIT, 0, 0, math.nan, -1, -1, math.nan)
+        row(x, TRACE_EXIT, 0, 0, math.nan, -1, -1, math.nan, 0)
     if n[o[TRACE_N]] + c.M + c.W + c.NP + 1 > c.TR:  # room for one more event's rows
         n[o[STOP]] = TRACE_FULL
 

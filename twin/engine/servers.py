@@ -44,6 +44,7 @@ from twin.engine.layout import (
     FIRST_SLOT,
     GRANTS,
     IDLE_HEAP,
+    JOB_TAG,
     KEY,
     LENGTH,
     MTBF,
@@ -94,10 +95,19 @@ def set_status(x, m, j, new, w, tw):
             f[o[AREA] + j * N_AREA + b] += w
     if c.has_power:
         col = STEP0 + n[o[STEP_K] + m] if new == BUSY else new
-        power.set_draw(x, j, m, x.pf[o[POWER_DRAW] + j * c.NC + col], w, tw)
+        power.set_draw(x, j, m, x.pf[o[POWER_DRAW] + prow(x, m, j) * c.NC + col], w, tw)
     if c.has_cap:
         col = STEP0 + n[o[STEP_K] + m] if (new == BUSY or new == DOWN) else new
-        power.set_reserve(x, m, power.reserve_of(x, j, col))
+        power.set_reserve(x, m, power.reserve_of(x, prow(x, m, j), col))
+
+
+@lane_function
+def prow(x, m, j):
+    """Row of the per-product parameters (processing, failures, power) for the job of slot
+    ``m`` at station row ``j``: ``j x PR`` + its product."""
+    if x.c.PR == 1:
+        return j
+    return j * x.c.PR + x.n[x.pn[JOB_TAG] + m] % x.c.PR
 
 
 # --- idle servers: each station's idle servers form a min-heap of slot numbers kept in the
@@ -164,27 +174,29 @@ def draw_uniform(x, stream):
 
 
 @lane_function
-def processing_time(x, j):
-    """The next processing time at station row ``j`` (row J: the next interarrival time)."""
+def processing_time(x, j, r):
+    """The next processing time at station row ``j`` with the laws of per-product row ``r``
+    (row J: the next interarrival time)."""
     o = x.pn
     value = draw_uniform(x, 4 * j + S_SERVICE)
-    row = o[TABLES] + x.pn[o[DIST_ROW] + j] * x.c.G
-    return variate(x.pn[o[DIST_KIND] + j], x.pf, o[DIST_PAR] + j * N_DIST_PARAMS, x.pf, row,
+    row = o[TABLES] + x.pn[o[DIST_ROW] + r] * x.c.G
+    return variate(x.pn[o[DIST_KIND] + r], x.pf, o[DIST_PAR] + r * N_DIST_PARAMS, x.pf, row,
                    value)
 
 
 @lane_function
-def time_to_failure(x, j):
-    """Processing time before the next failure at station ``j`` (inf: it never fails)."""
-    mtbf = x.pf[x.pn[MTBF] + j]
+def time_to_failure(x, j, r):
+    """Processing time before the next failure at station ``j`` of a job of per-product row
+    ``r`` (inf: it never fails)."""
+    mtbf = x.pf[x.pn[MTBF] + r]
     if mtbf == math.inf:
         return math.inf
     return mtbf * -math.log1p(-draw_uniform(x, 4 * j + S_TTF))
 
 
 @lane_function
-def share(x, j, step):
-    return x.pf[x.pn[SHARE] + j * x.c.K + step]
+def share(x, r, step):
+    return x.pf[x.pn[SHARE] + r * x.c.K + step]
 
 
 @lane_function
@@ -193,11 +205,12 @@ def draw_job(x, m, j, factor):
     staffing's ``factor``, and its first time to failure. Returns ``(first, breaks, left)``:
     the time to the server's next event (the end of the first profile step, or a failure
     before it), whether that is a failure, and the step's work left after it."""
-    length = processing_time(x, j) * factor
+    r = prow(x, m, j)
+    length = processing_time(x, j, r) * factor
     x.f[x.pn[LENGTH] + m] = length
     x.n[x.pn[STEP_K] + m] = 0
-    seg = length * share(x, j, 0)
-    ttf = time_to_failure(x, j)
+    seg = length * share(x, r, 0)
+    ttf = time_to_failure(x, j, r)
     if ttf < seg:
         return ttf, 1, seg - ttf
     return seg, 0, 0.0
@@ -215,7 +228,7 @@ def go(x, m, first, breaks, left, t):
 def resume(x, m, j, seg, t):
     """Server ``m`` (already BUSY) processes ``seg`` hours of work from ``t``, with a fresh
     time to failure."""
-    life = time_to_failure(x, j)
+    life = time_to_failure(x, j, prow(x, m, j))
     if life < seg:
         x.n[x.pn[FAILS] + m] = 1
         x.f[x.pn[WORK] + m] = seg - life
@@ -228,7 +241,7 @@ def resume(x, m, j, seg, t):
 @lane_function
 def fail(x, m, j, t, w, tw):
     """Server ``m`` breaks down: its job stops where it is until the repair ends."""
-    repair = x.pf[x.pn[MTTR] + j] * -math.log1p(-draw_uniform(x, 4 * j + S_REPAIR))
+    repair = x.pf[x.pn[MTTR] + prow(x, m, j)] * -math.log1p(-draw_uniform(x, 4 * j + S_REPAIR))
     set_status(x, m, j, DOWN, w, tw)
     clock.schedule(x, m, t + repair)
 
@@ -243,7 +256,7 @@ def repaired(x, m, j, t, w, tw):
 @lane_function
 def step_segment(x, m, j):
     """Hours of processing of the current profile step of server ``m``'s job."""
-    return share(x, j, x.n[x.pn[STEP_K] + m]) * x.f[x.pn[LENGTH] + m]
+    return share(x, prow(x, m, j), x.n[x.pn[STEP_K] + m]) * x.f[x.pn[LENGTH] + m]
 
 
 @lane_function
@@ -254,7 +267,7 @@ def next_step(x, m, j, t, w, tw):
     k = n[o[STEP_K] + m] + 1
     n[o[STEP_K] + m] = k
     if x.c.has_cap:
-        gain = power.reserve_of(x, j, STEP0 + k) - x.f[o[RES] + m]
+        gain = power.reserve_of(x, prow(x, m, j), STEP0 + k) - x.f[o[RES] + m]
         if not power.fits(x, gain):
             set_status(x, m, j, WAITING, w, tw)
             clock.schedule(x, m, math.inf)

@@ -38,6 +38,7 @@ from twin.engine.layout import (
     F_WAIT,
     HOME,
     JOB_IN,
+    JOB_TAG,
     LOAD_TIME,
     NEXT_VSEQ,
     RQ,
@@ -57,6 +58,7 @@ from twin.engine.layout import (
     V_ORIGIN,
     V_POS,
     V_SEQ,
+    V_TAG,
     V_TO,
     VEHICLE_FLEET,
 )
@@ -122,6 +124,7 @@ def dispatch(x, v, origin, t, w):
     n[o[V_ORIGIN] + v] = origin
     n[o[V_TO] + v] = n[o[TARGET] + origin]
     f[o[V_JOB] + v] = f[o[JOB_IN] + origin]
+    n[o[V_TAG] + v] = n[o[JOB_TAG] + origin]
     if c.warmup <= arrive <= c.horizon:
         f[o[F_WAIT] + fl] += arrive - f[o[T_REQ] + origin]
         f[o[F_PICKUPS] + fl] += 1.0

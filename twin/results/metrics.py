@@ -11,6 +11,7 @@ import math
 import numpy as np
 from scipy import special
 
+from twin.config import ALL_PRODUCTS
 from twin.engine import codes
 from twin.engine.codes import (
     C_BLOCKED,
@@ -22,6 +23,7 @@ from twin.engine.codes import (
     C_WAIT,
     HANDOVER,
 )
+from twin.results.parts import parts_per_lane, product_per_lane
 
 STATION_FIELDS = ("busy", "blocked", "down", "waiting", "idle", "mean_queue", "mean_wait_h",
                   "throughput_per_h")
@@ -117,6 +119,11 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
         }
     if params.power is not None:
         out.update(power_per_lane(raw, params, exits))
+    if params.parts.products != (ALL_PRODUCTS,):
+        out.update(product_per_lane(raw, params, _row_quantiles))
+    out["wip_orders"] = raw["order_area"] / window
+    if params.parts.any_parts:
+        out.update(parts_per_lane(raw, params))
     if params.fleets is not None:
         out.update(transport_per_lane(raw, params))
     if params.pools is not None:
@@ -284,9 +291,24 @@ def summarize_blocks(lanes: dict[str, np.ndarray], prefix: str, ids: tuple[str, 
             for i, name in enumerate(ids)}
 
 
+def summarize_products(lanes: dict[str, np.ndarray],
+                       product_ids: tuple[str, ...]) -> dict[str, object]:
+    """The summary's ``products`` block: each product's throughput and cycle time."""
+    out = {}
+    for p, pid in enumerate(product_ids):
+        cycle = mean_ci(lanes["product.cycle_time_h"][:, p])
+        cycle["p50"] = mean_ci(lanes["product.cycle_time_p50"][:, p])["mean"]
+        cycle["p95"] = mean_ci(lanes["product.cycle_time_p95"][:, p])["mean"]
+        out[pid] = {"throughput_per_h": mean_ci(lanes["product.throughput_per_h"][:, p]),
+                    "cycle_time_h": cycle}
+    return out
+
+
 def summarize(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...],
-              fleet_ids: tuple[str, ...] = (), pool_ids: tuple[str, ...] = ()) -> dict[str, object]:
-    """Plant and station figures as ``{"mean", "ci95"}`` across the given lanes."""
+              fleet_ids: tuple[str, ...] = (), pool_ids: tuple[str, ...] = (),
+              product_ids: tuple[str, ...] = ()) -> dict[str, object]:
+    """Plant and station figures as ``{"mean", "ci95"}`` across the given lanes; a
+    ``products`` block when ``product_ids`` are given."""
     cycle = mean_ci(lanes["cycle_time_h"])
     cycle["p50"] = mean_ci(lanes["cycle_time_p50"])["mean"]
     cycle["p95"] = mean_ci(lanes["cycle_time_p95"])["mean"]
@@ -295,6 +317,8 @@ def summarize(lanes: dict[str, np.ndarray], station_ids: tuple[str, ...],
         "throughput_per_h": mean_ci(lanes["throughput_per_h"]),
         "cycle_time_h": cycle,
         "wip": mean_ci(lanes["wip"]),
+        "wip_orders": mean_ci(lanes["wip_orders"]),
+        **({"products": summarize_products(lanes, product_ids)} if product_ids else {}),
         "stations": {
             sid: {f: mean_ci(lanes[f"station.{f}"][:, j]) for f in STATION_FIELDS}
             for j, sid in enumerate(station_ids)

@@ -131,7 +131,12 @@ def _deadlock(state: State, lane: int) -> Deadlock:
     count = layout.read(host, dims, "count")[lane]
     capacity = state.params.field("capacity")[state.params.lane_scenario[lane]]
     J = state.params.consts.J
-    full = [j for j in range(J) if count[j] >= capacity[j]]
+    scenario = state.params.lane_scenario[lane]
+    taken = layout.read(host, dims, "kcount")[lane]  # places per kind at the assemblies
+    places = state.params.field("kcap")[scenario]
+    needs = state.params.field("assemble_n")[scenario] > 0
+    full = [j for j in range(J)
+            if count[j] >= capacity[j] or (needs[j] & (taken[j] >= places[j])).any()]
     return Deadlock(lane, float(layout.read(host, dims, "t")[lane]), full)
 
 
@@ -160,7 +165,7 @@ def grow_queues(state: State, target: Target, budget: int) -> State:
     rings = layout.read(host, dims, "queue")
     head = layout.read(host, dims, "q_head")
     start, new_start = params.field("q_start"), bigger.field("q_start")
-    unrolled = np.zeros((state.lanes, bigger.dims.Q, 2))
+    unrolled = np.zeros((state.lanes, bigger.dims.Q, bigger.dims.size("QW")))
     for j in np.flatnonzero(size):
         places = (head[:, j, None] + np.arange(size[j])) % size[j]
         ring = rings[:, start[j]:start[j] + size[j]]
@@ -180,4 +185,5 @@ def raw_figures(state: State) -> dict[str, np.ndarray]:
     raw = {f.name: layout.read(host, dims, f.name) for f in layout.FIELDS
            if f.array in layout.STATE_ARRAYS}
     raw["ct"] = raw["ct"][:, : max(1, int(raw["n_exit"].max()))]
+    raw["q_start"], raw["q_size"] = state.params.field("q_start"), state.params.field("q_size")
     return raw

@@ -32,20 +32,24 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
     vehicles = sum(max(p.transport[f].count for p in plants) for f in range(len(fleets)))
     pools = plants[0].resources
     M = 1 + sum(servers) + vehicles + len(pools) + 1
-    buffers = [[p.stations[j].buffer for p in plants] for j in range(J)]
+    buffers = [[_ring_places(p.stations[j]) for p in plants] for j in range(J)]
+    products = plants[0].product_ids()
     places = max(J + 1 + sum((f.home is not None) + (len(f.battery.chargers) if f.battery else 0)
                              for f in p.transport) for p in plants)
     interval = next((p.power.demand_interval for p in plants if p.power), 0.25)
     has_power = any(p.power is not None or any(s.power for s in p.stations) for p in plants)
+    laws = [[p.source.interarrival] + [s.process_for(r) for s in p.stations for r in products]
+            for p in plants]
     tables = [GAMMA_GRID if isinstance(d, Gamma) else len(d.values)
-              for p in plants for d in [p.source.interarrival] + [s.process for s in p.stations]
-              if isinstance(d, (Gamma, Empirical))]
+              for per_plant in laws for d in per_plant if isinstance(d, (Gamma, Empirical))]
+    powers = [pw for p in plants for s in p.stations for r in products
+              if (pw := s.power_for(r)) is not None]
     return layout.Dims(
         M=M, W=J + 1, TP=layout.tree_leaves(M),
         Q=sum(QUEUE_START if None in b else max(b) for b in buffers),
         E=max(expected_exits(p, window) for p in plants),
         B=len(demand_bins(interval, horizon, warmup)[0]) if has_power else 0,
-        K=max([len(s.power.steps()) for p in plants for s in p.stations if s.power] + [1]),
+        K=max([len(pw.steps()) for pw in powers] + [1]),
         V=vehicles, F=len(fleets),
         C=max([len(f.battery.chargers) for p in plants for f in p.transport if f.battery] or [0]),
         RQ=(max(sum(s.servers for s in p.stations) for p in plants) + 2) if fleets else 0,
@@ -54,8 +58,18 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
         if pools else 0,
         NE=max([len(shift_edges(q.shifts)[0]) for q in pools if q.shifts] + [1]) if pools else 0,
         U=sum(any(alternatives(p.stations[j].requires) for p in plants) for j in range(J)),
-        T=max(len(tables), 1), G=max(tables + [1]),
+        T=max(len(tables), 1), G=max(tables + [1]), PR=len(products),
+        KD=len(plants[0].kinds()),
         TR=trace_buffer_rows(M, J + 1, len(pools)) if trace else 0)
+
+
+def _ring_places(station) -> int | None:
+    """Places of a station's ring buffer (None: it grows): its buffer, or at an assembly the
+    sum of its kinds' places."""
+    if not station.is_assembly:
+        return station.buffer
+    places = [station.places_for(kind) for kind in station.assemble]
+    return None if None in places else sum(places)
 
 
 def state_bytes(dims: layout.Dims) -> int:
@@ -117,7 +131,7 @@ def _knobs(plant: Plant, horizon: float, warmup: float):
               lambda v: (with_station(j, servers=max(1, int(v))), horizon, warmup)),
              ("horizon", horizon, "hours",
               lambda v: (plant, warmup + max(v - warmup, 1e-3), warmup))]
-    finite = [i for i, s in enumerate(plant.stations) if s.buffer is not None]
+    finite = [i for i, s in enumerate(plant.stations) if isinstance(s.buffer, int)]
     if finite:
         b = max(finite, key=lambda i: plant.stations[i].buffer)
         knobs.append((f"stations[{b}].buffer", plant.stations[b].buffer, "places",

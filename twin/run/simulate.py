@@ -15,14 +15,15 @@ from twin.compile import PowerPlan, compile_plants
 from twin.compile.arrays import engine_params
 from twin.compile.flow import (
     certain_overload,
-    effective_process_mean,
     expected_exits,
     offered_loads,
+    service_means,
     visit_ratios,
 )
 from twin.config import Plant
 from twin.errors import TwinError
 from twin.results import metrics
+from twin.results.parts import PRODUCT_FIELDS
 from twin.run import driver, memory
 from twin.run.checkpoints import Checkpoints, run_key
 from twin.run.chunks import run_chunks
@@ -58,6 +59,7 @@ class Result:
     power_plan: PowerPlan | None = None
     fleet_ids: tuple[str, ...] = ()
     pool_ids: tuple[str, ...] = ()
+    product_ids: tuple[str, ...] = ()  # the config's products (none: the plant has none)
 
     def summary(self) -> dict:
         """The JSON summary, the object ``twin run --json`` prints (its figures: docs/semantics.md,
@@ -67,7 +69,7 @@ class Result:
             "seed": self.seed, "horizon_h": self.horizon_h, "warmup_h": self.warmup_h,
         }
         out.update(metrics.summarize(self.lanes, self.station_ids, self.fleet_ids,
-                                     self.pool_ids))
+                                     self.pool_ids, self.product_ids))
         out["events"] = int(self.lanes["events"].sum())
         out["wall_s"] = round(self.wall_s, 3)
         return out
@@ -75,7 +77,7 @@ class Result:
     def replication_rows(self) -> tuple[list[str], list[list[float]]]:
         """Per-replication table: column names and one row per replication."""
         plant_cols = ["throughput_per_h", "cycle_time_h", "cycle_time_p50", "cycle_time_p95",
-                      "wip", "exits", "events"]
+                      "wip", "wip_orders", "exits", "events"]
         cols = ["replication"] + plant_cols
         data = [np.arange(self.replications)] + [self.lanes[c] for c in plant_cols]
         for j, sid in enumerate(self.station_ids):
@@ -90,7 +92,8 @@ class Result:
                 for f in metrics.POWER_STATION_FIELDS:
                     cols.append(f"{sid}.{f}")
                     data.append(self.lanes[f"power.station.{f}"][:, j])
-        for prefix, ids, fields in (("transport", self.fleet_ids, metrics.TRANSPORT_FIELDS),
+        for prefix, ids, fields in (("product", self.product_ids, PRODUCT_FIELDS),
+                                    ("transport", self.fleet_ids, metrics.TRANSPORT_FIELDS),
                                     ("resources", self.pool_ids, metrics.RESOURCE_FIELDS)):
             for i, name in enumerate(ids):
                 for f in fields:
@@ -118,8 +121,9 @@ def _overload_message(plant: Plant, station: int, how: str) -> str:
     st = plant.stations[station]
     load = offered_loads(plant)[station]
     rate = visit_ratios(plant)[station] / plant.source.interarrival.mean()
+    hold = service_means(plant)[station]
     return (f"station '{st.id}' is overloaded: offered load {load:.2f} per server "
-            f"({rate:.3g} jobs/h x {st.process.mean():.3g} h over {st.servers} servers, "
+            f"({rate:.3g} jobs/h x {hold:.3g} h over {st.servers} servers, "
             f"failures included); {how}. Add servers, shorten its processing, slow the source "
             f"or give it a finite buffer")
 
@@ -154,10 +158,11 @@ def _observed_overload(plant: Plant, lanes: dict[str, np.ndarray]) -> Simulation
     (failures included) per server; when its whole 95% confidence interval is at or above 1,
     the queue was growing for the whole run and its figures mean nothing.
     """
+    means = service_means(plant)
     for j, st in enumerate(plant.stations):
-        if st.buffer is not None:
+        if st.buffer is not None or st.is_assembly:  # an assembly's arrivals are parts
             continue
-        load = lanes["station.arrivals_per_h"][:, j] * effective_process_mean(st) / st.servers
+        load = lanes["station.arrivals_per_h"][:, j] * means[j] / st.servers
         ci = metrics.mean_ci(load)
         if ci["ci95"][0] is not None and ci["ci95"][0] >= 1.0:
             how = (f"the run offered it {ci['mean']:.2f} [{ci['ci95'][0]:.2f}, "
@@ -258,7 +263,8 @@ def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backe
                 replications=replications, seed=params.seed, horizon_h=params.horizon,
                 warmup_h=params.warmup, lanes=mine, wall_s=wall, power_plan=params.power,
                 fleet_ids=params.fleets.ids if params.fleets else (),
-                pool_ids=params.pools.ids if params.pools else ())
+                pool_ids=params.pools.ids if params.pools else (),
+                product_ids=tuple(plants[i].products or ()))
     return out
 
 

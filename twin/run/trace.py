@@ -13,8 +13,10 @@ driver hands the rows over between time slices. Rows are:
 ``exit``     a job leaving the plant
 
 Every row has the time, the place and its coordinates where one applies, the job (numbered in
-the order jobs entered the plant; the engine itself only knows each job by its entry time) and,
-with a power model, the plant's draw in kW from that time on.
+the order jobs entered the plant; the engine itself only knows each job by its entry time: a
+part has its order's number), with a power model the plant's draw in kW from that time on, and
+for a server or vehicle with a job, in a plant with splits or assemblies the job's kind
+(``part``: ``order`` or a part kind) and with products its product.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class TraceRow(NamedTuple):
     job: int | str = ""
     value: int | float | str = ""  # jobs in a queue, units of a pool held, a battery's level
     plant_kw: float | str = ""
+    part: str = ""  # the job's kind (order or a part kind), with splits or assemblies
+    product: str = ""  # its product, with products
 
 
 COLUMNS = TraceRow._fields
@@ -133,10 +137,21 @@ class _Rows:
         self.rank = {int(m): int(m - np.argmax(station == station[m]))
                      for m in np.flatnonzero(station < params.stations)}
         self.jobs: dict[float, int] = {}
+        parts = params.parts
+        self.kinds = parts.kinds if parts.any_parts else ()
+        self.products = parts.products if plant.products else ()
 
     def job(self, entry: float) -> int | str:
         """Jobs numbered in the order they first appear (which is the order they entered)."""
         return "" if math.isnan(entry) else self.jobs.setdefault(float(entry), len(self.jobs))
+
+    def tagged(self, job: float, tag: float) -> dict[str, str]:
+        """The ``part`` and ``product`` fields of a row whose job has ``tag``."""
+        if math.isnan(job):
+            return {}
+        kind, product = divmod(int(tag), len(self.params.parts.products))
+        return {"part": self.kinds[kind] if self.kinds else "",
+                "product": self.products[product] if self.products else ""}
 
     def kw(self, heat: float) -> float | str:
         plan = self.params.power
@@ -157,7 +172,8 @@ class _Rows:
         if kind == codes.TRACE_SERVER:
             j = int(self.params.slot_station[who])
             return [TraceRow(t, "server", ids[j], self.rank[who], codes.SERVER_STATES[state],
-                             **self.places.at(j), job=self.job(r[codes.TR_JOB]), plant_kw=kw)]
+                             **self.places.at(j), job=self.job(r[codes.TR_JOB]), plant_kw=kw,
+                             **self.tagged(r[codes.TR_JOB], r[codes.TR_TAG]))]
         if kind == codes.TRACE_VEHICLE:
             return self.vehicle_rows(r, t, who, state, kw)
         if kind == codes.TRACE_QUEUE:
@@ -177,10 +193,11 @@ class _Rows:
         start, end = int(r[codes.TR_FROM]), int(r[codes.TR_TO])
         level = float(r[codes.TR_VALUE]) if np.isfinite(r[codes.TR_VALUE]) else ""
         job = self.job(r[codes.TR_JOB])
+        tags = self.tagged(r[codes.TR_JOB], r[codes.TR_TAG])
 
         def row(time, state, frm, **drive):
             return TraceRow(time, "vehicle", fleets.ids[f], v, state, **self.places.at(frm),
-                            **drive, job=job, value=level, plant_kw=kw)
+                            **drive, job=job, value=level, plant_kw=kw, **tags)
 
         drive, then = PHASES.get(code, (None, None))
         if drive is None:
