@@ -1,11 +1,12 @@
-"""Independent SimPy reference model of the plant semantics in docs/semantics.md.
+"""Independent SimPy reference model of the plant semantics in docs/semantics.md (and power.md,
+transport.md, parts.md).
 
 Two uses: tests compare its statistics with the engine's on lines with failures, blocking and
 rework, and ``benchmarks/bench_engine.py`` times it as the speed reference. It
 shares no code with the engine: a plant is described by the small dataclasses below
 (``from_plant`` converts a ``twin.config.Plant`` by duck typing, reading distances, shifts and
-alternatives with ``twin``'s config helpers), and every rule of docs/semantics.md, power.md
-and transport.md is written out again here, in SimPy's process-interaction style.
+alternatives with ``twin``'s config helpers), and every rule of docs/semantics.md, power.md,
+transport.md and parts.md is written out again here, in SimPy's process-interaction style.
 
 Model
 -----
@@ -84,6 +85,29 @@ are released, a shift begins or a request joins. Units are held through processi
 repairs and released when processing ends; a pool's calendar is a process that switches it on
 and off at its weekly edges. With a power cap a job asks for power after its units.
 
+Products, parts and assembly
+----------------------------
+The rules of docs/parts.md. Every job is a ``_Job``: its order (rank and entry time), kind,
+product (an index into ``RefPlant.products``) and worth in orders (1 for an order, ``w / n`` for
+each of the ``n`` parts a split makes of a job worth ``w``, the sum of its set for a unit). The
+product is drawn when the source releases an order: one ``random()`` per order, and only in a
+plant with ``products``, so a plant without draws what it drew before. A station's process,
+failures and busy draw may be given per product, its routes per ``(kind, product)``.
+
+A split station's server, after service and after releasing its units, turns its job into parts
+in ``split`` order, draws their routes and moves them one at a time: each requests a place at
+its target and the server, blocked, keeps the parts after it until that place is granted. With
+a fleet each part is one load: the part's place is reserved, then a vehicle called, and the next
+part's place is requested once that vehicle has loaded; the trip is the part's own process. The
+server and the job's place are released when the last part has left.
+
+An assembly station has no ``places`` gate: each of its kinds has its own (``places[kind]``,
+unlimited when absent), which a part holds from the start of its move until its set starts.
+Arrived parts wait in FIFO lists per order and kind (``match='order'``) or per kind
+(``'any'``); a set that completes becomes a process of its own that requests a server (FIFO, so
+sets start in the order they completed), frees its parts' places when it gets one, and goes on
+as one job of kind ``into`` that holds its server only.
+
 Statistics
 ----------
 All figures are exact integrals of piecewise-constant counts clipped to ``[warmup, horizon]``,
@@ -103,7 +127,7 @@ import bisect
 import math
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -116,6 +140,9 @@ Sampler = Callable[[np.random.Generator], float]
 
 # A Resource needs a finite capacity; this stands for "unlimited buffer".
 _UNLIMITED = sys.maxsize
+
+ORDER = "order"  # the kind of the jobs the source releases
+ALL = "all"  # the one product of a plant without products
 
 
 # --------------------------------------------------------------------------- distributions
@@ -198,22 +225,33 @@ def sampler(spec: object) -> Sampler:
 # --------------------------------------------------------------------------- plant description
 
 
+Routes = list[tuple[int, float]]
+"""``(target index, probability)`` pairs; target ``J`` (the number of stations) is the exit."""
+
+Profile = list[tuple[float, float]]
+"""A busy draw as ``(share, kW)`` steps, shares summing to 1."""
+
+
 @dataclass
 class RefStation:
-    """One station. ``routes``: ``(target index, probability)`` pairs drawn when service ends,
-    target ``J`` (the number of stations) meaning exit; ``None`` means the next station in list
-    order, and exit after the last. ``buffer=None`` is an unlimited buffer."""
+    """One station. ``routes``: the branches drawn when service ends, one list for every job, or
+    a dict by ``(kind, product index)`` for a station that routes by part or product; ``None``
+    means the next station in list order, and exit after the last. ``buffer=None`` is an
+    unlimited buffer.
+
+    ``process`` (a sampler), ``mtbf``/``mttr`` (hours; ``None``: no failures) and
+    ``busy_steps`` (a profile) may each be a list with one entry per product instead."""
 
     servers: int
     buffer: int | None
-    process: Sampler
-    routes: list[tuple[int, float]] | None = None
-    mtbf: float | None = None
-    mttr: float | None = None
-    # Power per server in kW by state; ``busy_steps`` is the busy profile as ``(share, kW)``
-    # steps (shares sum to 1). All zero and ``busy_steps=None``: the station has no power.
+    process: Sampler | list[Sampler]
+    routes: Routes | dict[tuple[str, int], Routes] | None = None
+    mtbf: float | list[float | None] | None = None
+    mttr: float | list[float | None] | None = None
+    # Power per server in kW by state; ``busy_steps`` is the busy profile (or one per product).
+    # All zero and ``busy_steps=None``: the station has no power.
     power_idle: float = 0.0
-    busy_steps: list[tuple[float, float]] | None = None
+    busy_steps: Profile | list[Profile] | None = None
     power_blocked: float = 0.0
     power_down: float = 0.0
     power_waiting: float = 0.0
@@ -222,6 +260,15 @@ class RefStation:
     # order, each ``({pool index: units}, time factor)`` (empty: nothing).
     fleet: int | None = None
     alternatives: list[tuple[dict[int, int], float]] = field(default_factory=list)
+    # Parts (docs/parts.md). ``split``: ``(kind, count)`` in the order the parts leave.
+    # ``assemble``: ``{kind: count}`` of a set, matched by ``match`` (``order`` or ``any``) and
+    # made into a unit of kind ``into``; its parts wait on ``places[kind]`` places (absent or
+    # ``None``: unlimited), and ``buffer`` must be ``None``.
+    split: list[tuple[str, int]] | None = None
+    assemble: dict[str, int] | None = None
+    match: str = "order"
+    into: str = "order"
+    places: dict[str, int | None] | None = None
 
     def metered(self) -> bool:
         """Whether the station has power (a draw of 0 in every state is still "power")."""
@@ -229,8 +276,20 @@ class RefStation:
             (self.power_idle, self.power_blocked, self.power_down, self.power_waiting)
         )
 
-    def steps(self) -> list[tuple[float, float]]:
-        return self.busy_steps if self.busy_steps is not None else [(1.0, 0.0)]
+    def by_product(self, name: str, products: int) -> list:
+        """Field ``name`` (``process``, ``mtbf``, ``mttr`` or ``busy_steps``) as one entry per
+        product; a value given once stands for every product."""
+        value = getattr(self, name)
+        if name == "busy_steps":  # a profile's entries are pairs of numbers
+            per_product = bool(value) and not isinstance(value[0][0], (int, float))
+        else:
+            per_product = isinstance(value, list)
+        return list(value) if per_product else [value] * products
+
+    def profiles(self, products: int) -> list[Profile]:
+        """The busy profile of each product; no profile draws nothing while busy."""
+        return [[(1.0, 0.0)] if steps is None else steps
+                for steps in self.by_product("busy_steps", products)]
 
     def standby(self) -> float:
         """The most a server draws while not processing: what the cap keeps for it."""
@@ -290,6 +349,24 @@ class RefPlant:
     fleets: list[RefFleet] = field(default_factory=list)
     pools: list[RefPool] = field(default_factory=list)
     distance: np.ndarray | None = None
+    # Products: ``{id: share}`` in the order of the draw (``None``: the one product ``all``),
+    # and the part kinds that ``parts_*`` report (``None``: those the stations name).
+    products: dict[str, float] | None = None
+    kinds: list[str] | None = None
+
+    def product_ids(self) -> list[str]:
+        return list(self.products) if self.products is not None else [ALL]
+
+    def part_kinds(self) -> list[str]:
+        """Every kind but ``order``: ``kinds`` if given, else the kinds the stations' splits,
+        assemblies and ``into`` name, in station order."""
+        named = self.kinds if self.kinds is not None else [
+            kind
+            for st in self.stations
+            for kind in [k for k, _ in st.split or []] + list(st.assemble or {})
+            + ([st.into] if st.assemble else [])
+        ]
+        return [kind for kind in dict.fromkeys(named) if kind != ORDER]
 
     def metered(self) -> bool:
         """Whether the plant has power: a plant block, or any station with power."""
@@ -308,49 +385,84 @@ def check(plant: RefPlant) -> None:
         raise ValueError("plant has no stations")
     if not 0 <= plant.warmup < plant.horizon:
         raise ValueError(f"need 0 <= warmup < horizon, got {plant.warmup} and {plant.horizon}")
+    products = len(plant.product_ids())
+    if plant.products is not None:
+        shares = list(plant.products.values())
+        if not shares or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-9:
+            raise ValueError(f"products need shares >= 0 that sum to 1, got {shares}")
     for j, st in enumerate(plant.stations):
         where = f"stations[{j}]"
         if st.servers < 1:
             raise ValueError(f"{where}.servers must be >= 1, got {st.servers}")
         if st.buffer is not None and st.buffer < 0:
             raise ValueError(f"{where}.buffer must be >= 0 or None, got {st.buffer}")
-        if (st.mtbf is None) != (st.mttr is None):
-            raise ValueError(f"{where}: give both mtbf and mttr, or neither")
-        if st.mtbf is not None and not (st.mtbf > 0 and st.mttr > 0):
-            raise ValueError(f"{where}: mtbf and mttr must be > 0")
-        if st.routes is not None:
-            if not st.routes:
-                raise ValueError(f"{where}.routes is empty")
-            for target, p in st.routes:
-                if not 0 <= target <= n or p < 0:
-                    raise ValueError(f"{where}.routes has a bad entry ({target}, {p})")
-            total = sum(p for _, p in st.routes)
-            if abs(total - 1.0) > 1e-9:
-                raise ValueError(f"{where}.routes probabilities sum to {total}, not 1")
+        for name in ("process", "mtbf", "mttr", "busy_steps"):
+            if len(st.by_product(name, products)) != products:
+                raise ValueError(f"{where}.{name} needs one entry per product ({products})")
+        for mtbf, mttr in zip(st.by_product("mtbf", products), st.by_product("mttr", products),
+                              strict=True):
+            if (mtbf is None) != (mttr is None):
+                raise ValueError(f"{where}: give both mtbf and mttr, or neither")
+            if mtbf is not None and not (mtbf > 0 and mttr > 0):
+                raise ValueError(f"{where}: mtbf and mttr must be > 0")
+        routes = st.routes if isinstance(st.routes, dict) else {"": st.routes}
+        for key, branches in routes.items():
+            if branches is not None:
+                _checked_routes(f"{where}.routes" + (f"[{key}]" if key else ""), branches, n)
+        _checked_parts(st, where, first=j == 0)
         if st.metered():
-            _checked_station_power(st, where)
+            _checked_station_power(st, where, products)
     if plant.metered():
         _checked_plant_power(plant)
     _checked_logistics(plant)
 
 
-def _checked_station_power(st: RefStation, where: str) -> None:
+def _checked_routes(where: str, routes: Routes, n: int) -> None:
+    if not routes:
+        raise ValueError(f"{where} is empty")
+    for target, p in routes:
+        if not 0 <= target <= n or p < 0:
+            raise ValueError(f"{where} has a bad entry ({target}, {p})")
+    total = sum(p for _, p in routes)
+    if abs(total - 1.0) > 1e-9:
+        raise ValueError(f"{where} probabilities sum to {total}, not 1")
+
+
+def _checked_parts(st: RefStation, where: str, first: bool) -> None:
+    for name, counts in (("split", dict(st.split or [])), ("assemble", st.assemble or {})):
+        if ORDER in counts or any(count < 1 for count in counts.values()):
+            raise ValueError(f"{where}.{name} needs part kinds (not {ORDER!r}) and counts >= 1")
+    if st.split is not None and (not st.split or len(dict(st.split)) != len(st.split)):
+        raise ValueError(f"{where}.split needs distinct kinds, got {st.split}")
+    if st.assemble is None:
+        return
+    if first or not st.assemble or st.buffer is not None or st.match not in ("order", "any"):
+        raise ValueError(f"{where}: an assembly needs kinds, buffer None (places per kind), "
+                         "match 'order' or 'any', and a station before it")
+    for kind, places in (st.places or {}).items():
+        if places is not None and places < st.assemble.get(kind, 0):
+            raise ValueError(f"{where}.places[{kind!r}] = {places} cannot hold a set's "
+                             f"{st.assemble[kind]}: no set would ever complete")
+
+
+def _checked_station_power(st: RefStation, where: str, products: int) -> None:
     draws = (st.power_idle, st.power_blocked, st.power_down, st.power_waiting)
     if min(draws) < 0:
         raise ValueError(f"{where}: power draws must be >= 0")
-    steps = st.steps()
-    if not steps or any(share <= 0 or kw < 0 for share, kw in steps):
-        raise ValueError(f"{where}.busy_steps needs steps of share > 0 and power >= 0")
-    total = sum(share for share, _ in steps)
-    if abs(total - 1.0) > 1e-9:
-        raise ValueError(f"{where}.busy_steps shares sum to {total}, not 1")
+    for steps in st.profiles(products):
+        if not steps or any(share <= 0 or kw < 0 for share, kw in steps):
+            raise ValueError(f"{where}.busy_steps needs steps of share > 0 and power >= 0")
+        total = sum(share for share, _ in steps)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"{where}.busy_steps shares sum to {total}, not 1")
 
 
 def _checked_plant_power(plant: RefPlant) -> None:
     if (plant.base_load or 0.0) < 0 or plant.cooling_factor < 1 or plant.demand_interval <= 0:
         raise ValueError("need base_load >= 0, cooling_factor >= 1 and demand_interval > 0")
     if plant.cap is not None:
-        extras = [max(_extras(st)) for st in plant.stations]
+        products = len(plant.product_ids())
+        extras = [max(map(max, _extras(st, products))) for st in plant.stations]
         j = int(np.argmax(extras))
         if extras[j] > _headroom(plant):
             need = (plant.base_load or 0.0) + plant.cooling_factor * (
@@ -420,25 +532,35 @@ def from_plant(plant: object) -> RefPlant:
     fleets, ``resources`` pools, ``layout`` and stations' ``power``, ``transport`` and
     ``requires``) into a ``RefPlant``.
 
+    A plant with ``product_ids()`` is read through the per-product API of docs/parts.md:
+    ``product_shares()``, ``kinds()``, ``routes(j, kind, product)`` and stations'
+    ``process_for``, ``failures_for``, ``power_for`` (by product id), ``split``, ``assemble``,
+    ``match``, ``into_kind`` and ``places_for(kind)``. A value that is the same for every
+    product (or kind) becomes one value, so a plant without products converts as before.
+
     Distances come from ``twin.config.geometry.plant_geometry`` and shifts and alternatives from
     ``twin.config.logistics``: config reading, imported only when the plant needs them."""
     fleet_ids = [fleet.id for fleet in getattr(plant, "transport", None) or []]
     pool_ids = [pool.id for pool in getattr(plant, "resources", None) or []]
+    parts = {}
+    products = [ALL]
+    if hasattr(plant, "product_ids"):
+        products = list(plant.product_ids())
+        if products != [ALL]:
+            parts["products"] = dict(zip(products, map(float, plant.product_shares()),
+                                         strict=True))
+        parts["kinds"] = [kind for kind in plant.kinds() if kind != ORDER]
     stations = []
     for j, st in enumerate(plant.stations):
-        failures = getattr(st, "failures", None)
         fleet = getattr(st, "transport", None)
         stations.append(
             RefStation(
                 servers=int(st.servers),
-                buffer=None if st.buffer is None else int(st.buffer),
-                process=sampler(st.process),
-                routes=[(int(target), float(p)) for target, p in plant.routes(j)],
-                mtbf=None if failures is None else float(failures.mtbf),
-                mttr=None if failures is None else float(failures.mttr),
+                buffer=None if st.buffer is None or getattr(st, "assemble", None)
+                else int(st.buffer),
                 fleet=None if fleet is None else fleet_ids.index(fleet),
                 alternatives=_alternatives(getattr(st, "requires", None), pool_ids),
-                **_station_power(getattr(st, "power", None)),
+                **_station_products(plant, j, products, parts.get("kinds", [])),
             )
         )
     return RefPlant(
@@ -447,9 +569,73 @@ def from_plant(plant: object) -> RefPlant:
         horizon=float(plant.horizon),
         warmup=float(getattr(plant, "warmup", 0.0) or 0.0),
         pools=[_pool(pool) for pool in getattr(plant, "resources", None) or []],
+        **parts,
         **_plant_power(getattr(plant, "power", None)),
         **_transport(plant),
     )
+
+
+def _once(values: list) -> object:
+    """``values`` (one per product or kind) as one value when they are all equal."""
+    return values[0] if all(v == values[0] for v in values) else values
+
+
+def _station_products(plant: object, j: int, products: list[str], kinds: list[str]) -> dict:
+    """RefStation fields of station ``j`` that may differ by product or kind: process,
+    failures, power, routes and parts. A station without ``process_for`` (a plant without the
+    per-product API) gives its plain ``process``, ``failures``, ``power`` and ``routes(j)``."""
+    st = plant.stations[j]
+    if not hasattr(st, "process_for"):
+        return {
+            "process": sampler(st.process),
+            "routes": [(int(target), float(p)) for target, p in plant.routes(j)],
+            **_failures([getattr(st, "failures", None)]),
+            **_station_power([getattr(st, "power", None)]),
+        }
+    specs = [st.process_for(p) for p in products]
+    process = _once(specs)
+    fields = {
+        "process": [sampler(s) for s in specs] if isinstance(process, list) else sampler(process),
+        "routes": _routes(plant, j, products, kinds),
+        **_failures([st.failures_for(p) for p in products]),
+        **_station_power([st.power_for(p) for p in products]),
+    }
+    if st.split:
+        fields["split"] = [(str(kind), int(count)) for kind, count in st.split.items()]
+    if st.assemble:
+        match = getattr(st.match, "value", st.match)  # an Enum member names itself by its value
+        fields.update(
+            assemble={str(kind): int(count) for kind, count in st.assemble.items()},
+            match="order" if match is None else str(match),
+            into=str(st.into_kind),
+            places={kind: st.places_for(kind) for kind in st.assemble},
+        )
+    return fields
+
+
+def _routes(plant: object, j: int, products: list[str], kinds: list[str]) -> object:
+    """Station ``j``'s branches for every ``(kind, product index)`` it has an entry for (one
+    list when they are all the same). A kind that cannot reach a station routing by part may
+    have no entry there (``routes`` returns no branches, or raises a ``LookupError`` or
+    ``ValueError``); a job of a kind without one makes the replication raise."""
+    table = {}
+    for kind in [ORDER, *kinds]:
+        for i, product in enumerate(products):
+            try:
+                branches = plant.routes(j, kind, product)
+            except (LookupError, ValueError):
+                continue
+            if branches:
+                table[kind, i] = [(int(target), float(p)) for target, p in branches]
+    first = next(iter(table.values()))
+    return first if all(branches == first for branches in table.values()) else table
+
+
+def _failures(failures: list) -> dict:
+    """RefStation ``mtbf`` and ``mttr`` of each product's failures (``None``: none)."""
+    mtbf = [None if f is None else float(f.mtbf) for f in failures]
+    mttr = [None if f is None else float(f.mttr) for f in failures]
+    return {"mtbf": _once(mtbf), "mttr": _once(mttr)}
 
 
 def _alternatives(requires: object, pool_ids: list[str]) -> list[tuple[dict[int, int], float]]:
@@ -505,17 +691,26 @@ def _transport(plant: object) -> dict:
     return out
 
 
-def _station_power(power: object) -> dict:
-    """RefStation power fields of a station's ``power`` (``idle``, ``blocked``, ``down``,
-    ``waiting`` in kW and ``steps() -> [(share, kW)]``); none when it is ``None``."""
-    if power is None:
+def _station_power(powers: list) -> dict:
+    """RefStation power fields of each product's station ``power`` (``idle``, ``blocked``,
+    ``down``, ``waiting`` in kW and ``steps() -> [(share, kW)]``); none when they are all
+    ``None``. The states' draws are the station's, the same for every product."""
+    given = [power for power in powers if power is not None]
+    if not given:
         return {}
+    if len(given) != len(powers):
+        raise ValueError("a station with power needs a power for every product")
+    states = _once([(float(p.idle), float(p.blocked), float(p.down), float(p.waiting))
+                    for p in given])
+    if isinstance(states, list):
+        raise ValueError(f"idle, blocked, down and waiting draws differ by product: {states}")
+    steps = _once([[(float(share), float(kw)) for share, kw in p.steps()] for p in given])
     return {
-        "power_idle": float(power.idle),
-        "busy_steps": [(float(share), float(kw)) for share, kw in power.steps()],
-        "power_blocked": float(power.blocked),
-        "power_down": float(power.down),
-        "power_waiting": float(power.waiting),
+        "power_idle": states[0],
+        "busy_steps": steps,
+        "power_blocked": states[1],
+        "power_down": states[2],
+        "power_waiting": states[3],
     }
 
 
@@ -629,10 +824,11 @@ class _DemandMeter:
         return self.bins
 
 
-def _extras(st: RefStation) -> list[float]:
-    """Reservation above standby of a server in each busy step: ``max(sb, p_k) - sb``."""
+def _extras(st: RefStation, products: int) -> list[list[float]]:
+    """Reservation above standby of a server in each busy step of each product's profile:
+    ``max(sb, p_k) - sb``."""
     sb = st.standby()
-    return [max(sb, kw) - sb for _, kw in st.steps()]
+    return [[max(sb, kw) - sb for _, kw in steps] for steps in st.profiles(products)]
 
 
 def _standby_total(plant: RefPlant) -> float:
@@ -939,8 +1135,26 @@ class Pools:
         return figures
 
 
+class _Job:
+    """One job: its order's rank (of entry, from 1) and entry time, its kind, its product (an
+    index into the plant's products) and its worth in orders."""
+
+    __slots__ = ("entered", "kind", "order", "product", "worth")
+
+    def __init__(self, order: int, entered: float, kind: str, product: int,
+                 worth: float) -> None:
+        self.order, self.entered, self.kind = order, entered, kind
+        self.product, self.worth = product, worth
+
+
+def _branches(routes: Routes) -> tuple[list[int], list[float]]:
+    """Targets and cumulative probabilities of ``routes``."""
+    return [target for target, _ in routes], list(np.cumsum([p for _, p in routes]))
+
+
 class _Station:
-    """Run-time state of one station: its gates, its route table and its tallies."""
+    """Run-time state of one station: its gates, its route table and its tallies. Values that
+    may differ by product are lists indexed by product."""
 
     def __init__(
         self,
@@ -948,19 +1162,36 @@ class _Station:
         spec: RefStation,
         index: int,
         window: tuple[float, float],
+        products: int,
         metered: bool = False,
     ) -> None:
-        places = _UNLIMITED if spec.buffer is None else spec.buffer + spec.servers
-        self.places = simpy.Resource(env, places)
         self.machines = simpy.Resource(env, spec.servers)
         self.index = index
         self.fleet, self.alternatives = spec.fleet, spec.alternatives
         self.servers = spec.servers
-        self.process = spec.process
-        self.mtbf, self.mttr = spec.mtbf, spec.mttr
+        self.process = spec.by_product("process", products)
+        self.mtbf, self.mttr = spec.by_product("mtbf", products), spec.by_product("mttr", products)
+        self.split = spec.split
+        self.assemble = spec.assemble
+        if spec.assemble is None:
+            places = _UNLIMITED if spec.buffer is None else spec.buffer + spec.servers
+            self.places = simpy.Resource(env, places)
+        else:  # a gate per kind, and the waiting parts (see ``Replication.gather``)
+            self.places = None
+            limits = spec.places or {}
+            self.kind_places = {
+                kind: simpy.Resource(env, _UNLIMITED if limits.get(kind) is None else limits[kind])
+                for kind in spec.assemble
+            }
+            self.match_order, self.into = spec.match == "order", spec.into
+            # waiting parts with their places, FIFO: by order, then kind (match "order"), or
+            # by kind (match "any")
+            self.waiting: dict = {} if self.match_order else {k: deque() for k in spec.assemble}
         routes = spec.routes if spec.routes is not None else [(index + 1, 1.0)]
-        self.targets = [target for target, _ in routes]
-        self.cumulative = list(np.cumsum([p for _, p in routes]))
+        if isinstance(routes, dict):
+            self.branches, self.table = None, {key: _branches(r) for key, r in routes.items()}
+        else:
+            self.branches = _branches(routes)
         self.busy, self.blocked, self.down, self.queue = (_WindowArea(*window) for _ in range(4))
         # waiting at a server: for units (``unit_wait``) or for power (``power_wait``)
         self.unit_wait, self.power_wait = _WindowArea(*window), _WindowArea(*window)
@@ -970,17 +1201,38 @@ class _Station:
         if metered:
             self.idle_kw, self.blocked_kw = spec.power_idle, spec.power_blocked
             self.down_kw, self.waiting_kw = spec.power_down, spec.power_waiting
-            # ((share, kW), extra) per step
-            self.steps = list(zip(spec.steps(), _extras(spec), strict=True))
-            self.last_kw = self.steps[-1][0][1]
+            # per product, ((share, kW), extra) per step
+            self.steps = [
+                list(zip(steps, extras, strict=True))
+                for steps, extras in zip(spec.profiles(products), _extras(spec, products),
+                                         strict=True)
+            ]
+            self.last_kw = [steps[-1][0][1] for steps in self.steps]
             self.heat = _WindowArea(*window)
             self.heat.value = spec.servers * spec.power_idle  # every server idle at time 0
 
-    def route(self, rng: np.random.Generator) -> int:
-        if len(self.targets) == 1:
-            return self.targets[0]
-        i = bisect.bisect_right(self.cumulative, rng.random())
-        return self.targets[min(i, len(self.targets) - 1)]  # guards a sum of p just below 1
+    def place_for(self, kind: str) -> simpy.Resource:
+        """The gate a job of ``kind`` takes a place at before it moves here."""
+        if self.places is not None:
+            return self.places
+        if kind not in self.kind_places:
+            raise ValueError(f"stations[{self.index}] assembles {list(self.kind_places)}: a job "
+                             f"of kind {kind!r} was routed to it; check the routes to it")
+        return self.kind_places[kind]
+
+    def route(self, job: _Job, rng: np.random.Generator) -> int:
+        """Draw ``job``'s target (a draw only when there is a choice)."""
+        if self.branches is not None:
+            targets, cumulative = self.branches
+        elif (job.kind, job.product) in self.table:
+            targets, cumulative = self.table[job.kind, job.product]
+        else:
+            raise ValueError(f"stations[{self.index}] has no route for kind {job.kind!r} and "
+                             f"product {job.product}; check its routes")
+        if len(targets) == 1:
+            return targets[0]
+        i = bisect.bisect_right(cumulative, rng.random())
+        return targets[min(i, len(targets) - 1)]  # guards a sum of p just below 1
 
 
 class Replication:
@@ -995,12 +1247,23 @@ class Replication:
         window = (self.warmup, self.horizon)
         self.exit = len(plant.stations)
         self.metered = plant.metered()
+        self.product_ids = plant.product_ids()
+        self.shares = None if plant.products is None else list(
+            np.cumsum(list(plant.products.values()))
+        )
         self.stations = [
-            _Station(self.env, s, j, window, self.metered) for j, s in enumerate(plant.stations)
+            _Station(self.env, s, j, window, len(self.product_ids), self.metered)
+            for j, s in enumerate(plant.stations)
         ]
         self.wip = _WindowArea(*window)
+        self.wip_orders = _WindowArea(*window)
         self.cycle_times: list[float] = []
+        self.product_cycle_times: list[list[float]] = [[] for _ in self.product_ids]
         self.jobs = 0
+        # every job inside (for ``parts_inside``, and to check ``wip``), and parts by kind
+        self.live: set[_Job] = set()
+        self.kinds = plant.part_kinds()
+        self.made, self.used, self.gone = Counter(), Counter(), Counter()
         if self.metered:
             self.base_load = plant.base_load or 0.0
             self.cooling_factor = plant.cooling_factor
@@ -1027,19 +1290,28 @@ class Replication:
         env, rng, first = self.env, self.rng, self.stations[0]
         while True:
             yield env.timeout(self.interarrival(rng))
+            product = 0
+            if self.shares is not None:  # the first product whose cumulative share is >= u
+                product = min(bisect.bisect_left(self.shares, rng.random()),
+                              len(self.shares) - 1)
             place = first.places.request()
             yield place  # a full first station holds the job here, and the source with it
-            self.wip.add(env.now, 1)
+            now = env.now
+            self.wip.add(now, 1)
+            self.wip_orders.add(now, 1.0)
             self.jobs += 1
-            env.process(self.job(place))
+            job = _Job(self.jobs, now, ORDER, product, 1.0)
+            self.live.add(job)
+            env.process(self.job(job, first, place))
 
-    def job(self, place):
-        """One job from its entry into the first station to its exit. With power (``metered``)
-        its processing goes through ``serve``, and each server's draw follows its state."""
-        env, rng, warmup, metered = self.env, self.rng, self.warmup, self.metered
-        entered = env.now
-        st = self.stations[0]
-        while True:
+    def job(self, job: _Job, st: _Station, place):
+        """``job`` from its entry into ``st``, holding ``place`` there, until it exits, is split,
+        or waits at an assembly for its set."""
+        env, warmup = self.env, self.warmup
+        while st is not None:
+            if st.assemble is not None:
+                self.gather(st, job, place)
+                return
             arrived = env.now
             st.queue.add(arrived, 1)
             machine = st.machines.request()
@@ -1049,66 +1321,179 @@ class Replication:
             if now >= warmup:
                 st.wait_total += now - arrived
                 st.waits += 1
-            needs, factor, kw = None, 1.0, st.idle_kw if metered else 0.0
-            if st.alternatives:
-                needs, factor, kw = yield from self.staff(st, kw)
-                now = env.now
+            st, place = yield from self.work(job, st, place, machine)
+
+    def work(self, job: _Job, st: _Station, place, machine):
+        """Process ``job`` on its server (``machine``) at ``st`` and move it on. With power
+        (``metered``) its processing goes through ``serve``, and each server's draw follows its
+        state. Returns the next station and the place taken there, or ``(None, None)`` once
+        the job has exited or been split."""
+        env, rng, metered, product = self.env, self.rng, self.metered, job.product
+        needs, factor, kw = None, 1.0, st.idle_kw if metered else 0.0
+        if st.alternatives:
+            needs, factor, kw = yield from self.staff(st, kw)
+        if metered:
+            yield from self.serve(st, product, st.process[product](rng) * factor, kw)
+        else:  # written out: the plain model is the benchmark's speed reference
+            st.busy.add(env.now, 1)
+            work = st.process[product](rng) * factor
+            mtbf = st.mtbf[product]
+            if mtbf is not None:
+                mttr = st.mttr[product]
+                ttf = rng.exponential(mtbf)
+                while ttf < work:
+                    yield env.timeout(ttf)
+                    work -= ttf
+                    now = env.now
+                    st.busy.add(now, -1)
+                    st.down.add(now, 1)
+                    yield env.timeout(rng.exponential(mttr))
+                    now = env.now
+                    st.down.add(now, -1)
+                    st.busy.add(now, 1)
+                    ttf = rng.exponential(mtbf)
+            yield env.timeout(work)
+            st.busy.add(env.now, -1)
+        if needs is not None:
+            self.pools.release(needs)
+        if st.split is not None:
+            yield from self.split(job, st, place, machine)
+            return None, None
+        now = env.now
+        target = st.route(job, rng)
+        next_place = None
+        if st.fleet is not None:
+            next_place = yield from self.carry(st, job, machine, place, target)
+        elif target == self.exit:
             if metered:
-                yield from self.serve(st, st.process(rng) * factor, kw)
-            else:  # written out: the plain model is the benchmark's speed reference
-                st.busy.add(now, 1)
-                work = st.process(rng) * factor
-                if st.mtbf is not None:
-                    ttf = rng.exponential(st.mtbf)
-                    while ttf < work:
-                        yield env.timeout(ttf)
-                        work -= ttf
-                        now = env.now
-                        st.busy.add(now, -1)
-                        st.down.add(now, 1)
-                        yield env.timeout(rng.exponential(st.mttr))
-                        now = env.now
-                        st.down.add(now, -1)
-                        st.busy.add(now, 1)
-                        ttf = rng.exponential(st.mtbf)
-                yield env.timeout(work)
-                st.busy.add(env.now, -1)
-            if needs is not None:
-                self.pools.release(needs)
+                self.draw(st, now, st.last_kw[product], st.idle_kw)
+            self.leave(st, machine, place, now)
+        else:
+            st.blocked.add(now, 1)
+            if metered:
+                self.draw(st, now, st.last_kw[product], st.blocked_kw)
+            next_place = self.stations[target].place_for(job.kind).request()
+            yield next_place  # blocked, holding place and machine, until granted (FIFO)
             now = env.now
-            target = st.route(rng)
-            if st.fleet is not None:
-                next_place = yield from self.carry(st, machine, place, target)
-            elif target == self.exit:
-                if metered:
-                    self.draw(st, now, st.last_kw, st.idle_kw)
-                self.leave(st, machine, place, now)
-                next_place = None
-            else:
-                st.blocked.add(now, 1)
-                if metered:
-                    self.draw(st, now, st.last_kw, st.blocked_kw)
-                next_place = self.stations[target].places.request()
-                yield next_place  # blocked, holding place and machine, until granted (FIFO)
-                now = env.now
-                st.blocked.add(now, -1)
-                if metered:
-                    self.draw(st, now, st.blocked_kw, st.idle_kw)
-                self.leave(st, machine, place, now)
-            if next_place is None:  # exit
-                now = env.now
-                self.wip.add(now, -1)
-                if now >= warmup:
-                    self.cycle_times.append(now - entered)
-                return
-            place, st = next_place, self.stations[target]
+            st.blocked.add(now, -1)
+            if metered:
+                self.draw(st, now, st.blocked_kw, st.idle_kw)
+            self.leave(st, machine, place, now)
+        if target == self.exit:
+            self.exit_plant(job)
+            return None, None
+        return self.stations[target], next_place
 
     def leave(self, st: _Station, machine, place, now: float) -> None:
-        """The job gives back its server and place at ``st``."""
+        """The job gives back its server and place (a unit has none) at ``st``."""
         st.machines.release(machine)
-        st.places.release(place)
+        if place is not None:
+            st.places.release(place)
         if now >= self.warmup:
             st.departures += 1
+
+    def exit_plant(self, job: _Job) -> None:
+        now = self.env.now
+        self.wip.add(now, -1)
+        self.wip_orders.add(now, -job.worth)
+        self.live.remove(job)
+        if job.kind != ORDER:
+            self.gone[job.kind] += 1
+        if now >= self.warmup:
+            self.cycle_times.append(now - job.entered)
+            self.product_cycle_times[job.product].append(now - job.entered)
+
+    # ----------------------------------------------------------------------- parts
+
+    def split(self, job: _Job, st: _Station, place, machine):
+        """Service of ``job`` has ended at split station ``st``: the job becomes its parts,
+        whose routes are drawn now, and they leave the server one at a time in order, each on
+        a place at its target (or loaded onto a vehicle). The server, blocked meanwhile, and
+        the job's place are released when the last has left."""
+        env, now = self.env, self.env.now
+        kinds = [kind for kind, count in st.split for _ in range(count)]
+        parts = [_Job(job.order, job.entered, kind, job.product, job.worth / len(kinds))
+                 for kind in kinds]
+        self.live.remove(job)
+        self.live.update(parts)
+        self.made.update(kinds)
+        self.wip.add(now, len(parts) - 1)
+        targets = [st.route(part, self.rng) for part in parts]
+        st.blocked.add(now, 1)
+        if self.metered:
+            self.draw(st, now, st.last_kw[job.product], st.blocked_kw)
+        for part, target in zip(parts, targets, strict=True):
+            if st.fleet is not None:
+                vehicle, next_place = yield from self.fetch(st, part.kind, target)
+                env.process(self.deliver(part, self.fleets[st.fleet], vehicle, target,
+                                         next_place))
+            elif target == self.exit:
+                self.exit_plant(part)
+            else:
+                next_place = self.stations[target].place_for(part.kind).request()
+                yield next_place  # the server keeps the parts after this one meanwhile
+                env.process(self.job(part, self.stations[target], next_place))
+            if env.now >= self.warmup:
+                st.departures += 1
+        now = env.now
+        st.blocked.add(now, -1)
+        if self.metered:
+            self.draw(st, now, st.blocked_kw, st.idle_kw)
+        st.machines.release(machine)
+        if place is not None:
+            st.places.release(place)
+
+    def deliver(self, part: _Job, fleet: _Fleet, vehicle: _Vehicle, target: int, place):
+        """A loaded part's trip to ``target``, where it then goes on (or exits)."""
+        yield from self.ride(fleet, vehicle, target)
+        if target == self.exit:
+            self.exit_plant(part)
+        else:
+            yield from self.job(part, self.stations[target], place)
+
+    def gather(self, st: _Station, part: _Job, place) -> None:
+        """``part`` has arrived at assembly ``st``, holding ``place`` (of its kind), and waits;
+        if it completes a set, the set goes on in a process of its own (``unit``)."""
+        st.queue.add(self.env.now, 1)
+        if st.match_order:
+            waiting = st.waiting.setdefault(part.order, {k: deque() for k in st.assemble})
+        else:
+            waiting = st.waiting
+        waiting[part.kind].append((part, place))
+        if all(len(waiting[kind]) >= n for kind, n in st.assemble.items()):
+            members = [waiting[kind].popleft() for kind, n in st.assemble.items()
+                       for _ in range(n)]
+            if st.match_order and not any(waiting.values()):
+                del st.waiting[part.order]
+            self.env.process(self.unit(st, members))
+
+    def unit(self, st: _Station, members: list):
+        """A complete set of ``(part, place)`` at assembly ``st``: it waits for a server (FIFO
+        among the sets), then frees its parts' places and goes on as one job of kind
+        ``into``, with the order and product of its first part (the oldest of the first
+        kind)."""
+        env = self.env
+        completed = env.now
+        machine = st.machines.request()
+        yield machine
+        now = env.now
+        if now >= self.warmup:
+            st.wait_total += now - completed
+            st.waits += 1
+        parts = [part for part, _ in members]
+        for part, place in members:
+            st.kind_places[part.kind].release(place)
+            self.live.remove(part)
+        st.queue.add(now, -len(parts))
+        self.used.update(part.kind for part in parts)
+        head = parts[0]
+        unit = _Job(head.order, head.entered, st.into, head.product,
+                    sum(part.worth for part in parts))
+        self.live.add(unit)
+        self.wip.add(now, 1 - len(parts))
+        st, place = yield from self.work(unit, st, None, machine)
+        if st is not None:
+            yield from self.job(unit, st, place)
 
     # ----------------------------------------------------------------------- resources
 
@@ -1138,19 +1523,34 @@ class Replication:
 
     # ----------------------------------------------------------------------- transport
 
-    def carry(self, st: _Station, machine, place, target: int):
-        """A finished job at ``st`` for ``target`` (a station, or the exit) by ``st``'s fleet.
-        It stays blocked at ``st`` while it waits for a place at ``target``, then (holding
-        that place) for a vehicle, and while it is loaded; it leaves ``st`` when loading ends.
-        Returns, when unloading ends, the place held at ``target`` (``None`` for the exit)."""
-        env, fleet = self.env, self.fleets[st.fleet]
+    def carry(self, st: _Station, job: _Job, machine, place, target: int):
+        """A finished ``job`` at ``st`` for ``target`` (a station, or the exit) by ``st``'s
+        fleet. It stays blocked at ``st`` while it waits for a place at ``target``, then
+        (holding that place) for a vehicle, and while it is loaded; it leaves ``st`` when
+        loading ends. Returns, when unloading ends, the place held at ``target`` (``None`` for
+        the exit)."""
+        env = self.env
         now = env.now
         st.blocked.add(now, 1)
         if self.metered:
-            self.draw(st, now, st.last_kw, st.blocked_kw)
+            self.draw(st, now, st.last_kw[job.product], st.blocked_kw)
+        vehicle, next_place = yield from self.fetch(st, job.kind, target)
+        now = env.now
+        st.blocked.add(now, -1)
+        if self.metered:
+            self.draw(st, now, st.blocked_kw, st.idle_kw)
+        self.leave(st, machine, place, now)
+        yield from self.ride(self.fleets[st.fleet], vehicle, target)
+        return next_place
+
+    def fetch(self, st: _Station, kind: str, target: int):
+        """Reserve a place for a job of ``kind`` at ``target`` (none for the exit), then call
+        a vehicle of ``st``'s fleet, which drives to ``st``'s dock and loads. Returns the
+        vehicle and the place."""
+        env, fleet = self.env, self.fleets[st.fleet]
         next_place = None
         if target != self.exit:
-            next_place = self.stations[target].places.request()
+            next_place = self.stations[target].place_for(kind).request()
             yield next_place
         requested = env.now
         vehicle = fleet.request(st.index)
@@ -1162,17 +1562,16 @@ class Replication:
             fleet.wait_total += now - requested
             fleet.waits += 1
         yield from self.handle(fleet, vehicle, fleet.load_time)
-        now = env.now
-        st.blocked.add(now, -1)
-        if self.metered:
-            self.draw(st, now, st.blocked_kw, st.idle_kw)
-        self.leave(st, machine, place, now)
-        yield from self.drive(fleet, vehicle, target, "loaded")  # place J: the shipping point
+        return vehicle, next_place
+
+    def ride(self, fleet: _Fleet, vehicle: _Vehicle, target: int):
+        """A loaded ``vehicle`` drives to ``target``'s dock (place ``J``: the shipping point)
+        and unloads."""
+        yield from self.drive(fleet, vehicle, target, "loaded")
         yield from self.handle(fleet, vehicle, fleet.unload_time)
-        if env.now >= self.warmup:
+        if self.env.now >= self.warmup:
             fleet.trips += 1
         self.unloaded(fleet, vehicle)
-        return next_place
 
     def drive(self, fleet: _Fleet, v: _Vehicle, place: int, state: str):
         """``v`` drives (``state``: ``empty`` or ``loaded``) to ``place``."""
@@ -1232,13 +1631,13 @@ class Replication:
 
     # ----------------------------------------------------------------------- power
 
-    def serve(self, st: _Station, work: float, kw: float):
+    def serve(self, st: _Station, product: int, work: float, kw: float):
         """Process a job on a server of ``st`` that draws ``kw`` (idle, or waiting after a wait
         for units), step by step, asking the gate (if any) before each step; ends with the
         server in its last step's draw."""
         env, gate = self.env, self.gate
         held, busy = 0.0, False  # the server's extra reservation, and whether it is busy
-        for (share, step_kw), need in st.steps:
+        for (share, step_kw), need in st.steps[product]:
             if gate is not None and need != held:
                 grant = gate.ask(held, need)
                 held = need
@@ -1255,19 +1654,20 @@ class Replication:
                 st.busy.add(env.now, 1)
                 busy = True
             kw = self.draw(st, env.now, kw, step_kw)
-            if st.mtbf is None:
+            if st.mtbf[product] is None:
                 yield env.timeout(share * work)
             else:
-                yield from self.process(st, share * work, step_kw)
+                yield from self.process(st, product, share * work, step_kw)
         st.busy.add(env.now, -1)
         if held:
             gate.release(held)
 
-    def process(self, st: _Station, work: float, kw: float):
-        """``work`` hours of processing at draw ``kw`` at a station with failures, as in
-        ``job``."""
+    def process(self, st: _Station, product: int, work: float, kw: float):
+        """``work`` hours of processing at draw ``kw`` at a station where ``product`` fails, as
+        in ``work``."""
         env, rng = self.env, self.rng
-        ttf = rng.exponential(st.mtbf)
+        mtbf, mttr = st.mtbf[product], st.mttr[product]
+        ttf = rng.exponential(mtbf)
         while ttf < work:
             yield env.timeout(ttf)
             work -= ttf
@@ -1275,12 +1675,12 @@ class Replication:
             st.busy.add(now, -1)
             st.down.add(now, 1)
             self.draw(st, now, kw, st.down_kw)
-            yield env.timeout(rng.exponential(st.mttr))
+            yield env.timeout(rng.exponential(mttr))
             now = env.now
             st.down.add(now, -1)
             st.busy.add(now, 1)
             self.draw(st, now, st.down_kw, kw)
-            ttf = rng.exponential(st.mtbf)
+            ttf = rng.exponential(mtbf)
         yield env.timeout(work)
 
     def draw(self, st: _Station, now: float, old: float, new: float) -> float:
@@ -1328,6 +1728,10 @@ class Replication:
                 figures["energy_kwh"] = st.heat.area
             stations.append(figures)
         self.wip.add(end, 0)
+        self.wip_orders.add(end, 0.0)
+        if self.wip.value != len(self.live):
+            raise RuntimeError(f"invariant violated: wip counts {self.wip.value} jobs at the "
+                               f"horizon but {len(self.live)} are inside")
         ct = np.asarray(self.cycle_times)
         has = ct.size > 0
         blocks = {}
@@ -1343,11 +1747,32 @@ class Replication:
             "cycle_time_p50": float(np.percentile(ct, 50)) if has else math.nan,
             "cycle_time_p95": float(np.percentile(ct, 95)) if has else math.nan,
             "wip": self.wip.area / span,
+            "wip_orders": self.wip_orders.area / span,
+            "products": {
+                pid: {
+                    "throughput_per_h": len(times) / span,
+                    "cycle_time_h": float(np.mean(times)) if times else math.nan,
+                }
+                for pid, times in zip(self.product_ids, self.product_cycle_times, strict=True)
+            },
+            **self.parts_results(),
             "exits": int(ct.size),
             "jobs": self.jobs,
             "events": self.env.processed,
             "stations": stations,
             **blocks,
+        }
+
+    def parts_results(self) -> dict:
+        """``parts_made`` (by splits), ``parts_used`` (by assemblies), ``parts_gone`` (out of
+        the plant), all since time 0, and ``parts_inside`` at the horizon (counted over the
+        jobs inside), by part kind."""
+        inside = Counter(job.kind for job in self.live if job.kind != ORDER)
+        kinds = list(dict.fromkeys([*self.kinds, *self.made, *self.gone, *inside]))
+        return {
+            f"parts_{name}": {kind: int(count[kind]) for kind in kinds}
+            for name, count in (("made", self.made), ("used", self.used), ("gone", self.gone),
+                                ("inside", inside))
         }
 
     def power_results(self, stations: list[dict]) -> dict:
@@ -1375,6 +1800,17 @@ def run_replication(plant: RefPlant, seed: int | np.random.SeedSequence) -> dict
     ``throughput_per_h``. Figures with no observation in the window (no exit, no service
     start) are NaN. ``mean_wait_h`` is the wait for a server, which a job takes before it
     waits for units or power.
+
+    Parts (docs/parts.md): ``throughput_per_h``, ``cycle_time_h`` and ``exits`` count the jobs
+    that leave the plant (parts where parts leave; a cycle time runs from the entry of the
+    job's order), ``wip`` counts jobs (every part one) and ``wip_orders`` their worth in
+    orders. ``products`` has ``throughput_per_h`` and ``cycle_time_h`` by product id (``all``
+    without products). A station's ``throughput_per_h`` counts what leaves it (each part of a
+    split); at an assembly ``mean_queue`` counts the waiting parts and ``mean_wait_h`` is the
+    wait of a complete set for a server. ``parts_made`` (by splits), ``parts_used`` (by
+    assemblies) and ``parts_gone`` (out of the plant), all since time 0, and ``parts_inside``
+    (at the horizon) are counts by part kind; they balance, made = used + gone + inside, for a
+    kind that only splits make and only assemblies take.
 
     A plant with power (``RefPlant.metered()``) adds to each station ``power_wait`` (share of
     server-time waiting for power under the cap) and ``energy_kwh`` (its heat), and a
@@ -1425,7 +1861,7 @@ def summarize(results: list[dict]) -> dict:
 
     out = {
         key: figure([r[key] for r in results])
-        for key in ("throughput_per_h", "cycle_time_h", "wip")
+        for key in ("throughput_per_h", "cycle_time_h", "wip", "wip_orders")
     }
     out["cycle_time_h"]["p50"] = float(np.nanmean([r["cycle_time_p50"] for r in results]))
     out["cycle_time_h"]["p95"] = float(np.nanmean([r["cycle_time_p95"] for r in results]))
@@ -1439,6 +1875,9 @@ def summarize(results: list[dict]) -> dict:
         }
 
     out["stations"] = per_item("stations")
+    out["products"] = per_item("products")
+    for block in ("parts_made", "parts_used", "parts_gone", "parts_inside"):
+        out[block] = {kind: figure([r[block][kind] for r in results]) for kind in results[0][block]}
     for block in ("transport", "resources"):
         if block in results[0]:
             out[block] = per_item(block)
