@@ -14,6 +14,7 @@ import numpy as np
 
 import twin
 from tests import test_reference as ref
+from tests.test_parts import PARTS
 from tests.test_power import capped_pair
 from tests.test_trace import make_plant
 from tests.test_transport import battery_plant
@@ -44,6 +45,9 @@ CASES = {
         update={"horizon": 80.0, "warmup": 8.0}),
     # a fleet, pools on shifts with any_of and an all-of set, under a cap
     "fleet-pools-shifts": lambda: _short(ref.LOGISTICS, 60.0),
+    # products, a split whose parts go one by one by AGV, an assembly on places per kind,
+    # per-product times, failures, power under a cap and routing
+    "parts": lambda: _short(PARTS, 60.0),
 }
 
 

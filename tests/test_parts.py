@@ -204,3 +204,69 @@ def test_parts_and_orders_are_conserved(p, seed):
     sets = used[:, a] // p.stations[3].assemble["a"]
     np.testing.assert_array_equal(sets, gone[:, unit] + inside[:, unit])
     assert math.isfinite(float(lanes["wip_orders"].mean()))
+
+
+# ------------------------------------------------------------------------------ every feature
+
+# A plant of every feature with parts: a GB200/GB300-like mix, kitting splits an order into
+# two `a` and one `b` and an AGV carries each part (one load each) to its cell; `sa` fails and
+# takes longer for product y; `asm` assembles by order on places per kind, draws power by
+# product under a cap, and its units go by AGV to a test with rework.
+PARTS = {
+    "name": "parts", "horizon": "400h", "warmup": "40h",
+    "products": {"x": 0.6, "y": 0.4},
+    "source": {"interarrival": exponential(1.2)},
+    "layout": {"floor": [120, 40], "aisles": [[[0, 20], [120, 20]], [[60, 0], [60, 40]]],
+               "shipping": [115, 20]},
+    "stations": [
+        {"id": "kit", "servers": 2, "process": exponential(0.2), "split": {"a": 2, "b": 1},
+         "next": {"by_part": {"a": "sa", "b": "sb"}}, "transport": "agv",
+         "position": [10, 10], "footprint": [8, 6]},
+        {"id": "sa", "servers": 2, "buffer": 2, "next": "asm", "position": [35, 10],
+         "footprint": [8, 6],
+         "process": {"by_product": {"x": exponential(0.3), "y": exponential(0.45)}},
+         "failures": {"by_product": {"x": {"mtbf": "20h", "mttr": "1h"},
+                                     "y": {"mtbf": "10h", "mttr": "1h"}}}},
+        {"id": "sb", "servers": 1, "process": exponential(0.5), "next": "asm",
+         "position": [50, 30], "footprint": [8, 6]},
+        {"id": "asm", "servers": 2, "process": {"dist": "lognormal", "mean": "1.5h", "cv": 0.3},
+         "assemble": {"a": 2, "b": 1}, "into": "unit", "buffer": {"a": 6, "b": 3},
+         "transport": "agv", "position": [80, 30], "footprint": [8, 6],
+         "power": {"idle": "2kW", "busy": {"by_product": {"x": "20kW", "y": [
+             {"share": 0.5, "power": "25kW"}, {"share": 0.5, "power": "35kW"}]}}}},
+        {"id": "test", "servers": 2, "process": exponential(0.8),
+         "next": {"by_product": {"x": [{"to": "exit", "p": 0.9}, {"to": "fix", "p": 0.1}],
+                                 "y": [{"to": "exit", "p": 0.7}, {"to": "fix", "p": 0.3}]}},
+         "position": [100, 10], "footprint": [8, 6]},
+        {"id": "fix", "process": exponential(1.0), "next": "test",
+         "position": [100, 30], "footprint": [8, 6]},
+    ],
+    "transport": [{"id": "agv", "kind": "agv", "count": 3, "speed": 0.05,
+                   "load_time": "2min", "unload_time": "2min"}],
+    "power": {"base_load": "5kW", "cap": "70kW", "demand_interval": "1h"},
+}
+
+
+def test_a_plant_of_every_feature_conserves_parts_and_uses_them(stat_seed):
+    p = plant_from_dict(PARTS)
+    result = twin.simulate(p, replications=8, seed=stat_seed, backend="numpy")
+    lanes, kinds = result.lanes, p.kinds()
+    made, used, gone, inside = (lanes[f"parts.{f}"] for f in ("made", "used", "gone",
+                                                              "inside"))
+    for kind in ("a", "b"):
+        d = kinds.index(kind)
+        np.testing.assert_array_equal(made[:, d], used[:, d] + gone[:, d] + inside[:, d])
+    s = result.summary()
+    # every part is one trip of the AGV from kit, every unit one from asm: 3 + 1 a set
+    trips = s["transport"]["agv"]["trips_per_h"]["mean"]
+    units = s["stations"]["asm"]["throughput_per_h"]["mean"]
+    assert trips == pytest.approx(4 * units, rel=0.05)
+    assert s["stations"]["sa"]["throughput_per_h"]["mean"] == pytest.approx(2 * units, rel=0.05)
+    # the mix, per product; y's lower yield at test sends more of it round the loop
+    shares = [s["products"][q]["throughput_per_h"]["mean"] / s["throughput_per_h"]["mean"]
+              for q in ("x", "y")]
+    assert shares == pytest.approx([0.6, 0.4], abs=0.05)
+    assert (s["products"]["y"]["cycle_time_h"]["mean"]
+            > s["products"]["x"]["cycle_time_h"]["mean"])
+    assert s["power"]["max_kw"]["mean"] <= 70.0 * (1 + 1e-9)
+    assert s["stations"]["asm"]["mean_wait_h"]["mean"] >= 0.0

@@ -140,6 +140,12 @@ def _same(plants: list[Plant], what, message: str):
     return values[0]
 
 
+def max_chargers(plants: list[Plant]) -> int:
+    """Chargers per fleet in the engine's arrays: the most any fleet has, at least one."""
+    return max([len(f.battery.chargers) for p in plants for f in p.transport if f.battery]
+               or [1])
+
+
 def fleet_plan(plants: list[Plant]) -> FleetPlan | None:
     """The fleets of a batch (None when no plant has one). All plants must name the same
     fleets in one order; counts, speeds, times, homes, batteries and positions may differ."""
@@ -151,7 +157,7 @@ def fleet_plan(plants: list[Plant]) -> FleetPlan | None:
     S, F, J = len(plants), len(ids), len(plants[0].stations)
     geos = [plant_geometry(p) for p in plants]
     P = max(g.distance.shape[0] for g in geos)
-    C = max([len(f.battery.chargers) for p in plants for f in p.transport if f.battery] or [1])
+    C = max_chargers(plants)
     most = [max(p.transport[f].count for p in plants) for f in range(F)]
     vehicle_fleet = np.array([f for f in range(F) for _ in range(most[f])] + [0], np.int64)
     V = len(vehicle_fleet) - 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from twin._backend import Backend
 from twin.compile.arrays import QUEUE_START, trace_buffer_rows
 from twin.compile.flow import expected_exits
-from twin.compile.logistics import shift_edges
+from twin.compile.logistics import max_chargers, shift_edges
 from twin.compile.plant import demand_bins
 from twin.config import Empirical, Gamma, Plant
 from twin.config.logistics import alternatives
@@ -51,7 +51,7 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
         B=len(demand_bins(interval, horizon, warmup)[0]) if has_power else 0,
         K=max([len(pw.steps()) for pw in powers] + [1]),
         V=vehicles, F=len(fleets),
-        C=max([len(f.battery.chargers) for p in plants for f in p.transport if f.battery] or [0]),
+        C=max_chargers(plants) if fleets else 0,
         RQ=(max(sum(s.servers for s in p.stations) for p in plants) + 2) if fleets else 0,
         P=places if fleets else 0, NP=len(pools),
         A=max([len(alternatives(s.requires)) for p in plants for s in p.stations] + [1])
