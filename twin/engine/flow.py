@@ -357,7 +357,7 @@ def move(x, m, j, k, t, w, tw):
     if fleet < 0:
         transfer(x, m, j, k, t if m == 0 else f[o[JOB_IN] + m], tag, not more, True, t, w, tw)
         if more:
-            n[o[SPLIT_NEXT] + m] += 1
+            part_left(x, m, j, t)
         else:
             open_room(x, j)
     else:
@@ -369,6 +369,15 @@ def move(x, m, j, k, t, w, tw):
         vehicles.request(x, m, fleet, t, w)
     open_room(x, k)
     return more
+
+
+@lane_function
+def part_left(x, m, j, t):
+    """A part that is not the last has left split station ``j``'s server ``m`` (the last
+    leaves with the server, :func:`leave`): it counts as a departure."""
+    x.n[x.pn[SPLIT_NEXT] + m] += 1
+    if t >= x.c.warmup:
+        x.f[x.pn[DEPARTS] + j] += 1.0
 
 
 @lane_function
@@ -460,7 +469,7 @@ def picked_up(x, v, t, w, tw):
     transfer(x, m, j, n[o[TARGET] + m], x.f[o[JOB_IN] + m], n[o[JOB_TAG] + m], not more, False,
              t, w, tw)
     if more:
-        n[o[SPLIT_NEXT] + m] += 1
+        part_left(x, m, j, t)
         next_part(x, m)
     else:
         open_room(x, j)
