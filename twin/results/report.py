@@ -61,6 +61,8 @@ def print_summary(summary: dict, console: Console) -> None:
     head.add_row("cycle time p50 / p95 (h)",
                  "-" if ct["p50"] is None else f"{ct['p50']:.4g} / {ct['p95']:.4g}")
     head.add_row("WIP (jobs)", _fmt(summary["wip"]))
+    if "products" in summary or summary["wip_orders"] != summary["wip"]:
+        head.add_row("WIP (orders)", _fmt(summary["wip_orders"]))
     head.add_row("bottleneck", summary["bottleneck"])
     console.print(head)
 
@@ -74,6 +76,8 @@ def print_summary(summary: dict, console: Console) -> None:
                                for f in ("busy", "blocked", "down", "waiting", "idle")),
                       _pm(st["mean_queue"]), _pm(st["mean_wait_h"]), _pm(st["throughput_per_h"]))
     console.print(table)
+    if "products" in summary:
+        print_products(summary["products"], console)
     if "transport" in summary:
         print_transport(summary["transport"], console)
     if "resources" in summary:
@@ -82,6 +86,23 @@ def print_summary(summary: dict, console: Console) -> None:
         print_power(summary["power"], console)
     console.print(f"{summary['events']:,} events in {summary['wall_s']:.2f} s  "
                   f"(* bottleneck: the station most often busy or down)")
+
+
+def print_products(products: dict, console: Console) -> None:
+    """Print one row per product: what leaves of it, and its cycle time."""
+    table = Table(title="products", caption="jobs of the product that leave the plant; cycle "
+                  "time from its order's entry")
+    for name in ("product", "jobs/h", "jobs/week", "cycle h", "p50 h", "p95 h"):
+        table.add_column(name, justify="left" if name == "product" else "right", no_wrap=True)
+    for pid, p in products.items():
+        ct = p["cycle_time_h"]
+        week = {"mean": None} if p["throughput_per_h"]["mean"] is None else {
+            "mean": 168.0 * p["throughput_per_h"]["mean"],
+            "ci95": [168.0 * v for v in p["throughput_per_h"]["ci95"]]}
+        table.add_row(pid, _pm(p["throughput_per_h"]), _pm(week), _pm(ct),
+                      "-" if ct["p50"] is None else f"{ct['p50']:.3g}",
+                      "-" if ct["p95"] is None else f"{ct['p95']:.3g}")
+    console.print(table)
 
 
 def print_transport(transport: dict, console: Console) -> None:
