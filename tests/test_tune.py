@@ -917,3 +917,41 @@ def test_a_trial_asked_but_never_claimed_is_recovered_once_old(work, monkeypatch
     tuner.settings.resume = True
     tuner.run()
     assert tuner.counted() == 2
+
+
+MIX = """\
+name: mix
+horizon: 300h
+warmup: 30h
+products: {gb200: 0.5, gb300: 0.3, other: 0.2}
+source: {interarrival: {dist: exponential, mean: 1h}}
+stations:
+  - id: test
+    servers: 2
+    process: {by_product: {gb200: 1h, gb300: 1.5h, other: 0.5h}}
+tune:
+  variables:
+    products.gb300: {min: 0.1, max: 0.9}
+  objectives:
+    - maximize: products.gb300.throughput_per_h
+"""
+
+
+def test_a_product_share_is_a_variable_and_the_others_keep_their_proportions(work):
+    config = write(work, "mix.yaml", MIX)
+    space = Space(config, twin.load(config))
+    (dim,) = space.dimensions
+    assert dim.kind == "float"
+    plant = space.plant_for({"products.gb300": 0.8})
+    assert plant.products == pytest.approx({"gb200": 0.2 * 5 / 7, "gb300": 0.8,
+                                            "other": 0.2 * 2 / 7})
+    low, high = (twin.simulate(space.plant_for({"products.gb300": v}), replications=8,
+                               seed=3).summary()["products"]["gb300"]["throughput_per_h"]
+                 for v in (0.1, 0.8))
+    assert high["mean"] > 4 * low["mean"]
+
+
+def test_a_product_share_needs_a_range(work, capsys):
+    config = write(work, "mix.yaml", MIX.replace("{min: 0.1, max: 0.9}", "{choices: [0.2]}"))
+    assert cli.main(["tune", str(config)]) == 2
+    assert "tune.variables.products.gb300" in capsys.readouterr().err

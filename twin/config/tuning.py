@@ -3,9 +3,10 @@ costs and the optimizer's settings. See docs/tuning.md.
 
 A variable's path names a field of the plant as the YAML file writes it, list items by their
 id: ``stations.burn_in.servers``, ``transport.agv.count``, ``resources.technicians.count``,
-``power.cap``, ``stations.burn_in.position``. This module checks the form of each entry and that
-its path leads to a field; which metrics an objective may name is checked by `twin.tune`, which
-knows the results."""
+``power.cap``, ``stations.burn_in.position``, ``products.gb300`` (a product's share: the
+others keep their proportions and the shares their sum of 1). This module checks the form of
+each entry and that its path leads to a field; which metrics an objective may name is checked
+by `twin.tune`, which knows the results."""
 
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -226,6 +227,10 @@ def resolve_path(plant: "Plant", path: str) -> tuple[Loc, BaseModel, str]:
             index = _item_index(node, part, here)
             node, loc = node[index], [*loc, index]
             continue
+        if isinstance(node, dict) and depth == len(parts) - 1:  # a product's share
+            if part not in node:
+                raise ValueError(f"`{here}` has no `{part}`; it has: {', '.join(node)}")
+            return (*loc, part), plant, parts[depth - 1]
         if not isinstance(node, BaseModel):
             raise ValueError(f"`{here}` is a single value; it has no `{part}`")  # noqa: TRY004
         fields = type(node).model_fields
@@ -281,6 +286,9 @@ def tune_problems(plant: "Plant") -> list[Problem]:
                              "batch shares them); tune a pool's `count` instead")))
         if name == "id":
             problems.append((where, "ids name things; they cannot be tuned"))
+        if name == "products" and (var.min is None or len(plant.products) < 2):
+            problems.append((where, ("a product's share is tuned with `min`/`max` between 0 "
+                             "and 1, in a plant of two products or more")))
     known = {"servers": [s.id for s in plant.stations] + ["default"],
              "vehicles": [f.id for f in plant.transport], "units": [p.id for p in plant.resources]}
     for key, ids in known.items():

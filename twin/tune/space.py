@@ -179,11 +179,26 @@ def set_path(doc: Any, path: str, value: Any) -> None:
                 node[part] = {}
             node = node[part]
     last = parts[-1]
+    if parts[0] == "products" and len(parts) == 2:
+        _set_share(node, last, value)
+        return
     if last == "position" and isinstance(node, dict) and node.get("dock") is not None and \
             node.get("position") is not None:
         dx, dy = (float(value[k]) - float(node["position"][k]) for k in (0, 1))
         node["dock"] = [float(node["dock"][0]) + dx, float(node["dock"][1]) + dy]
     node[last] = value
+
+
+def _set_share(products: dict, name: str, value: Any) -> None:
+    """Give product ``name`` the share ``value``; the other products share the rest in the
+    proportions they had (equally if they had none)."""
+    share = min(max(float(value), 0.0), 1.0)
+    others = [p for p in products if p != name]
+    before = sum(float(products[p]) for p in others)
+    for p in others:
+        products[p] = (1.0 - share) * (float(products[p]) / before if before > 0
+                                       else 1.0 / len(others))
+    products[name] = share
 
 
 def get_path(doc: Any, path: str) -> Any:
