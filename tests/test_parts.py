@@ -331,3 +331,17 @@ def test_the_run_prints_a_product_table_and_writes_product_columns(tmp_path, cap
     assert "products" in printed and "WIP (orders)" in printed
     header = (tmp_path / "out" / "replications.csv").read_text().splitlines()[0].split(",")
     assert {"wip_orders", "product.x.throughput_per_h", "product.y.cycle_time_h"} <= set(header)
+
+
+def test_the_trace_shows_parts_at_their_cells_and_parts_waiting_at_the_assembly():
+    from twin.run import trace
+    rows = trace.record(hand_traced_plant(13.5))
+    waiting = [(r.time_h, r.value) for r in rows if r.kind == "queue" and r.id == "asm"]
+    # order 1's parts arrive at 6, 7 and 8 (its set starts at once); order 2's at 10, 11, 12,
+    # its set waits for the assembly until 13
+    assert waiting == [(6.0, 1), (7.0, 2), (8.0, 0), (10.0, 1), (11.0, 2), (12.0, 3),
+                       (13.0, 0)]
+    busy = {(r.id, r.part) for r in rows if r.kind == "server" and r.state == "busy"}
+    assert busy == {("kit", "order"), ("sa", "a"), ("sb", "b"), ("asm", "unit")}
+    # the first unit is order 0's (jobs are numbered by their order's entry)
+    assert [r.job for r in rows if r.kind == "server" and r.id == "asm"] == [0]

@@ -37,10 +37,12 @@ from twin.engine.codes import (
 )
 from twin.engine.jit import lane_function
 from twin.engine.layout import (
+    ASSEMBLY,
     EXITED,
     HEAT,
     JOB_IN,
     JOB_TAG,
+    KWAIT,
     P_HELD,
     P_ON,
     Q_LEN,
@@ -103,12 +105,23 @@ def slot_rows(x):
 
 
 @lane_function
+def waiting(x, j):
+    """Jobs waiting in station ``j``'s buffer (at an assembly: parts)."""
+    if x.c.has_parts and x.pn[x.pn[ASSEMBLY] + j] > 0:
+        parts = 0
+        for d in range(x.c.KD):
+            parts += x.n[x.pn[KWAIT] + j * x.c.KD + d]
+        return parts
+    return x.n[x.pn[Q_LEN] + j]
+
+
+@lane_function
 def record(x):
     """Write the rows of the event just applied (see the module docstring)."""
     n, o, c = x.n, x.pn, x.c
     slot_rows(x)
     for j in range(c.J):
-        length = n[o[Q_LEN] + j]
+        length = waiting(x, j)
         if length != n[o[SEEN_QUEUE] + j]:
             n[o[SEEN_QUEUE] + j] = length
             row(x, TRACE_QUEUE, j, length, math.nan, -1, -1, math.nan, 0)
@@ -133,8 +146,8 @@ def start(x):
         n[o[SEEN_STATUS] + m] = n[o[STATUS] + m]
     for v in range(c.V):
         n[o[SEEN_POS] + v] = n[o[V_POS] + v]
-    for j in range(c.W):
-        n[o[SEEN_QUEUE] + j] = n[o[Q_LEN] + j]
+    for j in range(c.J):
+        n[o[SEEN_QUEUE] + j] = waiting(x, j)
     for q in range(c.NP):
         n[o[SEEN_HELD] + q] = n[o[P_HELD] + q]
         n[o[SEEN_ON] + q] = n[o[P_ON] + q]

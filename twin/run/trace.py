@@ -8,7 +8,7 @@ driver hands the rows over between time slices. Rows are:
 
 ``server``   a server's state (idle, busy, blocked, down, waiting, handover, wait_units, off)
 ``vehicle``  a vehicle's state; a drive also gives where it started and where it is going
-``queue``    the number of jobs waiting in a station's buffer
+``queue``    the number of jobs waiting in a station's buffer (at an assembly: parts)
 ``pool``     units of a pool held, and whether it is on shift
 ``exit``     a job leaving the plant
 
