@@ -7,6 +7,7 @@ import pytest
 
 import twin
 from tests.batches import assert_same_lanes
+from tests.test_parts import PARTS
 from twin.run import memory
 
 PLANT = {
@@ -60,7 +61,8 @@ def chunks_of(lanes: int):
     return lambda plants, total, *args, **kwargs: min(lanes, total)
 
 
-@pytest.mark.parametrize("data", [PLANT, POWERED, PLACED], ids=["flow", "power", "fleet"])
+@pytest.mark.parametrize("data", [PLANT, POWERED, PLACED, PARTS],
+                         ids=["flow", "power", "fleet", "parts"])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backend, data):
     plant = twin.config.plant_from_dict(data)
     whole = twin.simulate(plant, replications=8, seed=3, backend=backend)
@@ -96,7 +98,7 @@ def test_checkpoints_of_another_run_are_ignored(tmp_path, backend):
     assert_same_lanes(other.lanes, fresh.lanes)
 
 
-@pytest.mark.parametrize("data", [PLANT, PLACED], ids=["flow", "fleet"])
+@pytest.mark.parametrize("data", [PLANT, PLACED, PARTS], ids=["flow", "fleet", "parts"])
 def test_cores_and_chunks_do_not_change_the_result(backend, monkeypatch, data):
     plant = twin.config.plant_from_dict(data)
     alone = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=1)
