@@ -330,7 +330,8 @@ def test_the_run_prints_a_product_table_and_writes_product_columns(tmp_path, cap
     assert code == 0
     assert "products" in printed and "WIP (orders)" in printed
     header = (tmp_path / "out" / "replications.csv").read_text().splitlines()[0].split(",")
-    assert {"wip_orders", "product.x.throughput_per_h", "product.y.cycle_time_h"} <= set(header)
+    assert {"wip_orders", "product.x.throughput_per_h", "product.y.cycle_time_h",
+            "parts.a.made", "parts.b.inside", "parts.unit.gone"} <= set(header)
 
 
 def test_the_trace_shows_parts_at_their_cells_and_parts_waiting_at_the_assembly():

@@ -9,6 +9,7 @@ from twin.engine import codes
 
 HELD = (codes.BUSY, codes.BLOCKED, codes.DOWN, codes.WAITING, codes.HANDOVER,
         codes.WAIT_UNITS)  # server statuses that hold a job
+PARTS_FIELDS = ("made", "used", "gone", "inside")  # per kind, since time 0 / at the horizon
 PRODUCT_FIELDS = ("throughput_per_h", "cycle_time_h", "cycle_time_p50", "cycle_time_p95")
 
 

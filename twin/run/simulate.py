@@ -23,7 +23,7 @@ from twin.compile.flow import (
 from twin.config import Plant
 from twin.errors import TwinError
 from twin.results import metrics
-from twin.results.parts import PRODUCT_FIELDS
+from twin.results.parts import PARTS_FIELDS, PRODUCT_FIELDS
 from twin.run import driver, memory
 from twin.run.checkpoints import Checkpoints, run_key
 from twin.run.chunks import run_chunks
@@ -60,6 +60,7 @@ class Result:
     fleet_ids: tuple[str, ...] = ()
     pool_ids: tuple[str, ...] = ()
     product_ids: tuple[str, ...] = ()  # the config's products (none: the plant has none)
+    kinds: tuple[str, ...] = ()  # the kinds of jobs, with splits or assemblies (else none)
 
     def summary(self) -> dict:
         """The JSON summary, the object ``twin run --json`` prints (its figures: docs/semantics.md,
@@ -99,6 +100,10 @@ class Result:
                 for f in fields:
                     cols.append(f"{prefix}.{name}.{f}")
                     data.append(self.lanes[f"{prefix}.{f}"][:, i])
+        for d, kind in enumerate(self.kinds):
+            for f in PARTS_FIELDS:
+                cols.append(f"parts.{kind}.{f}")
+                data.append(self.lanes[f"parts.{f}"][:, d])
         rows = np.column_stack([np.asarray(d, dtype=np.float64) for d in data])
         return cols, rows.tolist()
 
@@ -264,7 +269,8 @@ def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backe
                 warmup_h=params.warmup, lanes=mine, wall_s=wall, power_plan=params.power,
                 fleet_ids=params.fleets.ids if params.fleets else (),
                 pool_ids=params.pools.ids if params.pools else (),
-                product_ids=tuple(plants[i].products or ()))
+                product_ids=tuple(plants[i].products or ()),
+                kinds=params.parts.kinds if params.parts.any_parts else ())
     return out
 
 
