@@ -1,5 +1,6 @@
 """Replay of a run's event trace (`twin.viz.replay`): reading and checking the trace, the plant's
-state at any time (servers, queues, vehicles along the aisles), videos and the player."""
+state at any time (servers, queues, vehicles along the aisles; busy servers and loads by product
+and kind), videos and the player, and `--color product|part`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.test_transport import agv, plant, station
+from twin.config import plant_from_dict
 from twin.config.geometry import plant_geometry
 from twin.errors import TwinError
 from twin.run import trace
@@ -240,3 +242,232 @@ def test_twin_view_replays_to_a_video_from_the_command_line(recorded, tmp_path, 
     assert cli.main(["view", str(other), "--replay", str(path), "--video", str(out)]) == 2
     line = capsys.readouterr().err.strip()
     assert len(line.splitlines()) == 1 and "another plant" in line
+
+
+# ------------------------------------------------------------------------------ parts, products
+
+# Orders every 4 h, of product x or y, are kitted (1 h) into two `a` and one `b`; an AGV carries
+# each part to its cell (`a`: 1 h at sa, `b`: 3 h at sb), and two servers assemble a set into a
+# unit (5 h), so both products are busy and carried at once at times.
+PARTS_PLANT = {
+    "name": "p", "horizon": "40h", "products": {"x": 0.5, "y": 0.5},
+    "source": {"interarrival": "4h"},
+    "layout": {"floor": [120, 40], "aisles": [[[0, 20], [120, 20]]], "shipping": [115, 20]},
+    "stations": [
+        {"id": "kit", "process": "1h", "split": {"a": 2, "b": 1},
+         "next": {"by_part": {"a": "sa", "b": "sb"}}, "transport": "agv",
+         "position": [10, 10], "footprint": [8, 6]},
+        {"id": "sa", "process": "1h", "next": "asm", "position": [35, 10], "footprint": [8, 6]},
+        {"id": "sb", "process": "3h", "next": "asm", "position": [55, 10], "footprint": [8, 6]},
+        {"id": "asm", "servers": 2, "process": "5h", "assemble": {"a": 2, "b": 1},
+         "into": "unit", "position": [85, 10], "footprint": [8, 6]},
+    ],
+    "transport": [{"id": "agv", "kind": "agv", "count": 2, "speed": 0.05,
+                   "load_time": "2min", "unload_time": "2min"}],
+}
+
+
+@pytest.fixture(scope="module")
+def parts_recorded(tmp_path_factory):
+    p = plant_from_dict(PARTS_PLANT)
+    rows = trace.record(p)
+    path = tmp_path_factory.mktemp("parts") / "trace.csv"
+    trace.write(str(path), rows)
+    return p, rows, path, replay.read_trace(path, p, "p.yaml")
+
+
+def between_rows(rows):
+    """(row index, time) halfway between each row and the next later one."""
+    for i, r in enumerate(rows[:-1]):
+        if rows[i + 1].time_h > r.time_h:
+            yield i, (r.time_h + rows[i + 1].time_h) / 2
+
+
+def test_busy_servers_and_loads_by_product_and_kind_match_the_rows(parts_recorded):
+    p, rows, _, tr = parts_recorded
+    assert tr.products == ["x", "y"] and tr.parts == ["order", "a", "b", "unit"]
+    ids = [s.id for s in p.stations]
+    servers, vehicles = {}, {}  # the last row of each server and vehicle, replayed by hand
+    seen = set()
+    checked = 0
+    for i, r in enumerate(rows):
+        if r.kind == "server":
+            servers[(r.id, r.index)] = r
+        if r.kind == "vehicle":
+            vehicles[r.index] = r
+        if i + 1 == len(rows) or rows[i + 1].time_h == r.time_h:
+            continue  # check between this time and the next
+        st = replay.state_at(tr, (r.time_h + rows[i + 1].time_h) / 2)
+        busy = [s for s in servers.values() if s.state == "busy"]
+        for j, sid in enumerate(ids):
+            for k, name in enumerate(tr.products):
+                n = sum(1 for s in busy if s.id == sid and s.product == name)
+                assert st.busy_by_product[j, k] == n, (r.time_h, sid, name)
+                seen |= {("busy", name)} if n else set()
+            for k, name in enumerate(tr.parts):
+                n = sum(1 for s in busy if s.id == sid and s.part == name)
+                assert st.busy_by_part[j, k] == n, (r.time_h, sid, name)
+        for v in range(tr.vehicle.keys):
+            row = vehicles.get(v)
+            on_board = row is not None and row.state in ("loading", "loaded", "unloading")
+            product = tr.products.index(row.product) if on_board else -1
+            part = tr.parts.index(row.part) if on_board else -1
+            assert (st.vehicle_product[v], st.vehicle_part[v]) == (product, part), r.time_h
+            seen |= {("carried", row.product)} if on_board else set()
+        checked += 1
+    assert checked > 50
+    assert seen == {(what, name) for what in ("busy", "carried") for name in ("x", "y")}
+    assert {(r.id, r.part) for r in rows if r.kind == "server" and r.state == "busy"} == {
+        ("kit", "order"), ("sa", "a"), ("sb", "b"), ("asm", "unit")}
+
+
+def test_an_old_trace_without_parts_and_products_still_replays(parts_recorded, tmp_path):
+    p, rows, path, tr = parts_recorded
+    with path.open(newline="") as fh:
+        table = list(csv.reader(fh))
+    assert table[0][-2:] == ["part", "product"]
+    old = tmp_path / "old.csv"
+    with old.open("w", newline="") as fh:
+        csv.writer(fh).writerows(line[:-2] for line in table)
+    before = replay.read_trace(old, p)
+    assert before.products == [] and before.parts == []
+    for _, t in list(between_rows(rows))[::10]:
+        st, was = replay.state_at(tr, t), replay.state_at(before, t)
+        np.testing.assert_array_equal(was.servers, st.servers)
+        np.testing.assert_array_equal(was.queue, st.queue)
+        np.testing.assert_allclose(was.vehicles, st.vehicles)
+        assert was.busy_by_product.shape == (4, 0) and (was.vehicle_product == -1).all()
+    with pytest.raises(TwinError, match=r"^--color product: the trace .*old.csv has no products "
+                                        r".*leave out --color, or record the trace again"):
+        replay.color_names(before, "product")
+    with pytest.raises(TwinError, match=r"^--color part: .* has no parts"):
+        replay.color_names(before, "part")
+    assert replay.color_names(tr, "part") == ["order", "a", "b", "unit"]
+
+
+def test_a_trace_with_a_product_the_plant_lacks_is_from_another_plant(parts_recorded):
+    p, rows, _, _ = parts_recorded
+    table = {c: ["" if v == "" else str(v) for v in col]
+             for c, col in zip(trace.COLUMNS, zip(*rows, strict=True), strict=True)}
+    table["product"] = ["z" if v == "x" else v for v in table["product"]]
+    with pytest.raises(TwinError, match=r"another plant \(product 'z' is not in plant 'p'\)"):
+        replay.trace_from_table(table, p)
+
+
+def drawn_colours(r, scene) -> list[int]:
+    """Which of a replay's station colours (the four state colours, then its product or kind
+    colours) each station block is drawn in, from the rendered frame: the nearest in hue to
+    the pixel at a fifth of the block's width and a quarter of its depth (clear of the label
+    at its centre; lighting darkens the colours, but keeps their hue)."""
+    from twin.viz.render import STATE_COLORS, hex_rgb
+
+    image = r.image()
+    colours = np.array([hex_rgb(c) for c in [*STATE_COLORS, *r.tag_colors]], dtype=float)
+    colours /= np.linalg.norm(colours, axis=1, keepdims=True)
+    found = []
+    for j in range(len(scene.station_ids)):
+        point = scene.lo[j] + np.array([0.2, 0.25, 1.0]) * (scene.hi[j] - scene.lo[j])
+        r.plotter.renderer.SetWorldPoint(*point, 1.0)
+        r.plotter.renderer.WorldToDisplay()
+        x, y, _ = r.plotter.renderer.GetDisplayPoint()
+        pixel = image[image.shape[0] - 1 - round(y), round(x)].astype(float)
+        found.append(int(np.argmax(colours @ (pixel / np.linalg.norm(pixel)))))
+    return found
+
+
+def test_colour_by_product_draws_busy_servers_and_loads_in_their_products_colours(
+        parts_recorded):
+    from twin.viz.scene import STATES, build
+
+    p, rows, _, tr = parts_recorded
+    scene = build(p)
+    # a time when both products are busy (x at one station, y at another)
+    t = next(t for _, t in between_rows(rows)
+             if (replay.state_at(tr, t).busy_by_product.sum(axis=0) > 0).all())
+    plain = replay.Replay(scene, tr, size=(640, 400), camera="top")
+    coloured = replay.Replay(scene, tr, size=(640, 400), camera="top", color="product")
+    try:
+        st = coloured.update(t)
+        plain.update(t)
+        stations, racks, loads = coloured.colour_codes(st)
+        before, _, _ = plain.colour_codes(st)
+        assert set(before) <= {0, 1, 2, 3}  # without --color: the four state colours
+        for j in range(len(scene.station_ids)):
+            if st.busy_by_product[j].any() and before[j] == 1:  # busy: the product's colour
+                assert stations[j] == len(STATES) + np.argmax(st.busy_by_product[j])
+            else:
+                assert stations[j] == before[j]
+        assert {len(STATES) + k for k in (0, 1)} <= set(stations)
+        # a loaded vehicle takes its load's colour, the others keep theirs
+        loaded = st.vehicle_state == replay.VEHICLE_STATES.index("loaded")
+        np.testing.assert_array_equal(
+            loads, np.where(loaded, len(replay.VEHICLE_COLORS) + st.vehicle_product,
+                            replay.VEHICLE_GROUP[st.vehicle_state]))
+        box = coloured.plotter.legend
+        labels = [box.GetEntryString(i) for i in range(box.GetNumberOfEntries())]
+        assert labels == ["server idle", "x: busy or loaded", "y: busy or loaded",
+                          "server blocked", "server down", "job waiting", "vehicle idle",
+                          "vehicle driving empty", "vehicle loading, unloading",
+                          "vehicle charging", "vehicle off"]
+        title = coloured.plotter.actors["title"].GetText(2)
+        assert title == "p: replay, stations and racks by server state, busy ones by product"
+        text = coloured.plotter.actors["clock"].GetText(3)
+        waiting = int(st.queue[3])
+        assert f"{waiting} parts waiting at assemblies" in text
+        busy = st.busy_by_product.sum(axis=0)
+        assert f"busy: x {busy[0]}, y {busy[1]}" in text
+        # the frames show it: each block in its colour (the busy ones green without --color)
+        assert drawn_colours(coloured, scene) == stations.tolist()
+        assert drawn_colours(plain, scene) == before.tolist()
+        assert stations.tolist() != before.tolist()
+    finally:
+        plain.close()
+        coloured.close()
+
+
+def test_twin_view_colours_a_replay_by_product_and_refuses_what_it_cannot(
+        parts_recorded, recorded, tmp_path, capsys):
+    import yaml
+
+    from twin import cli
+
+    _, rows, path, _ = parts_recorded
+    config = tmp_path / "p.yaml"
+    config.write_text(yaml.safe_dump(PARTS_PLANT))
+    out = tmp_path / "parts.gif"
+    args = ["view", str(config), "--replay", str(path), "--video", str(out), "--size",
+            "160x120", "--speed", "10", "--fps", "1"]
+    code = cli.main([*args, "--color", "product"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert out.stat().st_size > 0
+
+    def one_error_line(*argv):
+        code = cli.main(["view", *map(str, argv)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2, err
+        assert len(err) == 1, err
+        return err[0]
+
+    line = one_error_line(*args[1:], "--color", "products")
+    assert "argument --color: invalid choice: 'products'" in line and "'product'" in line
+    line = one_error_line(config, "--color", "product", "--screenshot", tmp_path / "a.png")
+    assert line.startswith("error: --color product: colours the replay") and \
+        "give --replay TRACE too" in line
+    # a trace without the two columns, and a plant without products or parts
+    with path.open(newline="") as fh:
+        table = list(csv.reader(fh))
+    old = tmp_path / "old.csv"
+    with old.open("w", newline="") as fh:
+        csv.writer(fh).writerows(line[:-2] for line in table)
+    line = one_error_line(config, "--replay", old, "--video", out, "--color", "product")
+    assert line.startswith("error: --color product: the trace") and "has no products" in line
+    assert cli.main([*args[:3], str(old), *args[4:]]) == 0  # it replays all the same
+    capsys.readouterr()
+    small, _, small_trace, _ = recorded
+    small_config = tmp_path / "small.yaml"
+    small_config.write_text(yaml.safe_dump(small.model_dump(mode="json", exclude_none=True)))
+    line = one_error_line(small_config, "--replay", small_trace, "--video", out, "--color",
+                          "part")
+    assert "--color part: the trace" in line and "has no parts" in line
+    assert not (tmp_path / "a.png").exists()

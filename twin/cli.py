@@ -264,8 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     viw.add_argument("config", help="plant YAML file")
     viw.add_argument("--results", metavar="DIR", help="colour by what `twin run --out DIR` "
                      "measured")
-    viw.add_argument("--color", choices=("state", "busy", "blocked", "queue", "power"),
-                     help="what the colour shows (default busy; needs --results)")
+    viw.add_argument("--color", choices=("state", "busy", "blocked", "queue", "power",
+                                          "product", "part"),
+                     help="what the colour shows: a figure of --results (default busy), or in "
+                          "a --replay busy servers and loaded vehicles by their job's product "
+                          "or part kind")
     viw.add_argument("--screenshot", metavar="FILE.png", help="render off-screen to a PNG")
     viw.add_argument("--gltf", metavar="FILE.glb", help="write the layout as binary glTF, one "
                      "node per station")

@@ -11,6 +11,7 @@ import numpy as np
 from twin.config import load_plant
 from twin.errors import TwinError
 from twin.viz import render
+from twin.viz.replay import REPLAY_COLORS
 from twin.viz.scene import Scene, build, read_summary
 
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
@@ -38,7 +39,10 @@ def view(config: str, results: str | None = None, color: str | None = None,
     ``replay`` (a trace from ``twin run CONFIG --trace FILE``) plays the run in the window with
     a time slider, or renders it to ``video`` (MP4 or GIF) at ``speed`` simulated hours per
     second of video, in at most ``frames`` frames (default
-    :data:`twin.viz.replay.DEFAULT_FRAMES`; a longer run plays faster)."""
+    :data:`twin.viz.replay.DEFAULT_FRAMES`; a longer run plays faster). ``color`` is a figure
+    of ``results`` (:data:`twin.viz.scene.COLORS`) or, with a replay, one of
+    :data:`twin.viz.replay.REPLAY_COLORS`: busy servers and loaded vehicles by their job's
+    product or kind."""
     plant = load_plant(config)
     width_height = parse_size(size)
     if video is not None and replay is None:
@@ -46,13 +50,19 @@ def view(config: str, results: str | None = None, color: str | None = None,
                         "--trace FILE`)")
     if not speed > 0 or not fps > 0:
         raise TwinError(f"--speed {speed} / --fps {fps}: both must be above 0")
+    replay_color = color if color in REPLAY_COLORS else None
+    if replay_color is not None and replay is None:
+        raise TwinError(f"--color {color}: colours the replay of a run by its jobs' {color}; "
+                        "give --replay TRACE too (record one with `twin run CONFIG --trace "
+                        "FILE`)")
     summary = read_summary(results, plant) if results is not None else None
-    scene = build(plant, summary, color)
+    scene = build(plant, summary, None if replay_color else color)
     trace = None
     if replay is not None:
-        from twin.viz.replay import read_trace
+        from twin.viz.replay import color_names, read_trace
 
         trace = read_trace(replay, plant, config)
+        color_names(trace, replay_color)  # a trace without products or parts: say so now
     outputs = (("--screenshot", screenshot), ("--gltf", gltf), ("--usd", usd),
                ("--html", html), ("--video", video))
     for flag, path in outputs:
@@ -78,7 +88,7 @@ def view(config: str, results: str | None = None, color: str | None = None,
 
         most = DEFAULT_FRAMES if frames is None else frames
         path, count = write_video(scene, trace, video, fps=fps, speed=speed, size=width_height,
-                                  camera=camera, max_frames=most)
+                                  camera=camera, max_frames=most, color=replay_color)
         span = trace.end_h - trace.start_h
         wanted = frames_at_speed(span, fps, speed)
         note = "" if count == wanted else (
@@ -92,7 +102,7 @@ def view(config: str, results: str | None = None, color: str | None = None,
         if trace is not None:
             from twin.viz.replay import play
 
-            play(scene, trace, size=width_height, camera=camera)
+            play(scene, trace, size=width_height, camera=camera, color=replay_color)
         else:
             _interactive(scene, width_height, camera)
     elif not files:  # no display and nothing asked: a picture all the same

@@ -7,6 +7,12 @@ vehicle on a drive moves along the shortest aisle path between the two places, a
 speed that brings it there at the drive's arrival time) and the plant's draw. `Replay` draws
 states on one pyvista Plotter, updating one merged mesh per kind of object in place, so that a
 frame costs one render.
+
+A trace of a plant with products or with splits and assemblies names, on each server and vehicle
+row with a job, the job's product and kind (the optional columns ``product`` and ``part``;
+older traces lack them). `state_at` counts the busy servers of each station holding each
+product and kind, and says what each vehicle carries; ``color="product"`` (or ``"part"``) draws
+busy servers and loaded vehicles in the colour of their job's product (or kind).
 """
 
 from __future__ import annotations
@@ -35,6 +41,14 @@ VEHICLE_GROUP = np.array([0, 1, 2, 3, 2, 1, 1, 4, 4, 5])
 VEHICLE_COLORS = ("#9e9e9e", "#1f77b4", "#f2a900", "#d62728", "#2ca02c", "#444444")
 VEHICLE_NAMES = ("idle", "driving empty", "loading, unloading", "loaded", "charging", "off")
 JOB_COLOR = "#8c564b"
+# What `--color` may colour a replay by: busy servers and loaded vehicles by their job's product
+# or kind, in TAG_COLORS (in the order of the plant's `products` or `Plant.kinds()`; the colours
+# repeat after eight names). They replace the busy green and the loaded red, and differ from
+# the other state colours.
+REPLAY_COLORS = ("product", "part")
+TAG_COLORS = ("#17becf", "#ff7f0e", "#e377c2", "#bcbd22", "#393b79", "#8c6d31", "#843c39",
+              "#637939")
+CARRYING = ("loading", "loaded", "unloading")  # vehicle states with a job on board
 DRIVES = ("to_pickup", "loaded", "to_home", "to_charger")
 REQUIRED = ("time_h", "kind", "id", "index", "state", "place", "x", "y", "to_place", "to_x",
             "to_y", "arrive_h", "value", "plant_kw")
@@ -50,9 +64,9 @@ class _Steps:
 
     keys: int
     times: np.ndarray  # (E,) event times, sorted by key then time
-    values: np.ndarray  # (E,) the value from that event on
+    values: np.ndarray  # (E,) or (E, C) the value (or C values) from that event on
     key: np.ndarray  # (E,) key of each event
-    default: np.ndarray  # (keys,) the value before a key's first event
+    default: np.ndarray  # (keys,) or (keys, C) the value before a key's first event
 
     @classmethod
     def of(cls, keys: int, key: np.ndarray, times: np.ndarray, values: np.ndarray,
@@ -61,11 +75,12 @@ class _Steps:
         return cls(keys, times[order], values[order], key[order], default)
 
     def at(self, t: float) -> np.ndarray:
-        """Per key, its value at t."""
+        """Per key, its value at t: (keys,) or (keys, C)."""
         i = self.index_at(t)
         if not len(self.values):
             return self.default.copy()
-        return np.where(i >= 0, self.values[np.maximum(i, 0)], self.default)
+        found = (i >= 0).reshape(-1, *[1] * (self.values.ndim - 1))
+        return np.where(found, self.values[np.maximum(i, 0)], self.default)
 
     def index_at(self, t: float) -> np.ndarray:
         """Per key, the index of its last event at or before t, -1 where none."""
@@ -92,7 +107,9 @@ class Trace:
     servers: np.ndarray  # (J,) server slots of each station
     start_h: float
     end_h: float
-    server: _Steps  # key: slot (stations' slots in order), value: SERVER_STATES index
+    # key: slot (stations' slots in order); values (3,): SERVER_STATES index, then the code of
+    # the product and of the kind of the server's job (-1: no job, or not in the trace)
+    server: _Steps
     slot_station: np.ndarray  # (K,)
     slot_rank: np.ndarray  # (K,)
     queue: _Steps  # key: station, value: jobs waiting
@@ -103,6 +120,8 @@ class Trace:
     v_xy: np.ndarray  # (R, 2) where the row's vehicle is (the drive's start)
     v_arrive: np.ndarray  # NaN: not a drive
     v_path: np.ndarray  # index into paths, -1: not a drive
+    v_product: np.ndarray  # (R,) code of the row's job's product, -1: none
+    v_part: np.ndarray  # (R,) code of its kind, -1: none
     paths: list[tuple[np.ndarray, np.ndarray]]  # (cumulative length (n,), points (n, 2))
     v_home: np.ndarray  # (V, 2) where each vehicle is before its first row (NaN: unknown)
     pool_ids: list[str]
@@ -111,6 +130,9 @@ class Trace:
     kw_times: np.ndarray
     kw: np.ndarray
     exit_times: np.ndarray
+    assembly: np.ndarray  # (J,) whether the station assembles (its queue counts parts)
+    products: list[str]  # names of the product codes; empty: the trace has no products
+    parts: list[str]  # names of the kind codes; empty: the trace has no kinds
     rows: int = 0
 
     def __repr__(self) -> str:
@@ -125,9 +147,15 @@ class State:
     t: float
     servers: np.ndarray  # (J, len(SERVER_STATES)) servers of each station in each state
     slot_state: np.ndarray  # (K,) state of each server slot (index into SERVER_STATES)
-    queue: np.ndarray  # (J,) jobs waiting in each buffer
+    slot_product: np.ndarray  # (K,) product code of each slot's job (Trace.products), -1: none
+    slot_part: np.ndarray  # (K,) kind code of each slot's job (Trace.parts), -1: none
+    busy_by_product: np.ndarray  # (J, len(Trace.products)) busy servers holding each product
+    busy_by_part: np.ndarray  # (J, len(Trace.parts)) busy servers holding each kind
+    queue: np.ndarray  # (J,) jobs waiting in each buffer (at an assembly: parts)
     vehicles: np.ndarray  # (V, 2) positions, NaN where unknown
     vehicle_state: np.ndarray  # (V,) index into VEHICLE_STATES
+    vehicle_product: np.ndarray  # (V,) product code of the job on board, -1: none on board
+    vehicle_part: np.ndarray  # (V,) kind code of the job on board, -1: none on board
     moving: np.ndarray  # (V,) on a drive at t
     pools: dict[str, tuple[int, bool]] = field(default_factory=dict)  # units held, on shift
     plant_kw: float = math.nan
@@ -260,8 +288,14 @@ def trace_from_table(table: dict[str, list[str]], plant: Any, path: str = "trace
     slot_station = np.repeat(np.arange(J), servers)
     slot_rank = np.arange(int(servers.sum())) - first_slot[slot_station]
     s_code = _codes(state[is_server], SERVER_STATES, "server state", flag, fix)
-    server = _Steps.of(int(servers.sum()), first_slot[s_station] + s_rank, time[is_server],
-                       s_code, np.zeros(int(servers.sum()), dtype=int))
+    products = list(plant.products or {})
+    product, products = _tags(table.get("product"), len(time), products, "product", where,
+                              flag, fix)
+    part, parts = _tags(table.get("part"), len(time), plant.kinds(), "kind", where, flag, fix)
+    slots = int(servers.sum())
+    server = _Steps.of(slots, first_slot[s_station] + s_rank, time[is_server],
+                       np.column_stack([s_code, product[is_server], part[is_server]]),
+                       np.tile([0, -1, -1], (slots, 1)))
 
     is_queue = kind == "queue"
     queue = _Steps.of(J, np.array([sidx[s] for s in ids[is_queue]], dtype=int), time[is_queue],
@@ -326,10 +360,13 @@ def trace_from_table(table: dict[str, list[str]], plant: Any, path: str = "trace
         path=str(path), plant_name=plant.name, station_ids=station_ids, servers=servers,
         start_h=0.0, end_h=float(max(ends)), server=server, slot_station=slot_station,
         slot_rank=slot_rank, queue=queue, vehicle=vehicle, vehicle_fleet=vehicle_fleet,
-        v_time=v_time, v_state=v_state, v_xy=xy, v_arrive=arrive, v_path=v_path, paths=paths,
+        v_time=v_time, v_state=v_state, v_xy=xy, v_arrive=arrive, v_path=v_path,
+        v_product=product[is_vehicle], v_part=part[is_vehicle], paths=paths,
         v_home=v_home, pool_ids=pools, pool_held=pool_held, pool_on=pool_on,
         kw_times=time[has_kw][order], kw=kw_all[has_kw][order],
-        exit_times=np.sort(time[kind == "exit"]), rows=len(time))
+        exit_times=np.sort(time[kind == "exit"]),
+        assembly=np.array([s.assemble is not None for s in plant.stations], dtype=bool),
+        products=products, parts=parts, rows=len(time))
 
 
 def _codes(values: np.ndarray, names: tuple[str, ...], what: str, flag: str,
@@ -341,6 +378,23 @@ def _codes(values: np.ndarray, names: tuple[str, ...], what: str, flag: str,
             raise TwinError(f"{flag}: unknown {what} '{v}'; {fix}")
         out[i] = lookup[v]
     return out
+
+
+def _tags(values: list[str] | None, rows: int, known: list[str], what: str, where: str,
+          flag: str, fix: str) -> tuple[np.ndarray, list[str]]:
+    """(rows,) codes of an optional column of names (``product`` or ``part``; -1 where a cell
+    is empty) and the names they index: ``known``, or none when the column is absent or empty
+    (traces of plants without products or parts, and traces recorded before these columns)."""
+    if values is None:
+        return np.full(rows, -1), []
+    lookup = {"": -1} | {name: i for i, name in enumerate(known)}
+    names = set(values)
+    strange = sorted(names - set(lookup))
+    if strange:
+        raise TwinError(f"{flag}: this trace is from another plant ({what} '{strange[0]}' is "
+                        f"not in {where}); {fix}")
+    codes = np.array([lookup[v] for v in values], dtype=int).reshape(-1)
+    return codes, (list(known) if names - {""} else [])
 
 
 class _Router:
@@ -427,20 +481,32 @@ def _polyline(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def state_at(trace: Trace, t: float) -> State:
-    """The plant at time ``t`` (hours): servers per state, queues, vehicles, pools and kW.
-    Servers are idle, queues empty and pools on shift until their first row."""
-    slot = trace.server.at(t)
+    """The plant at time ``t`` (hours): servers per state (and the busy ones per product and
+    kind), queues, vehicles and what they carry, pools and kW. Servers are idle, queues empty
+    and pools on shift until their first row."""
+    slot, slot_product, slot_part = trace.server.at(t).T
     J = len(trace.station_ids)
     counts = np.zeros((J, len(SERVER_STATES)), dtype=int)
     np.add.at(counts, (trace.slot_station, slot), 1)
+    busy = slot == SERVER_STATES.index("busy")
+    by_tag = []
+    for codes, names in ((slot_product, trace.products), (slot_part, trace.parts)):
+        held = np.zeros((J, len(names)), dtype=int)
+        mine = busy & (codes >= 0)
+        np.add.at(held, (trace.slot_station[mine], codes[mine]), 1)
+        by_tag.append(held)
     V = trace.vehicle.keys
     row = trace.vehicle.at(t)
     pos = trace.v_home.copy()
     vstate = np.zeros(V, dtype=int)
     moving = np.zeros(V, dtype=bool)
+    on_board = np.full((V, 2), -1)
+    carrying = [VEHICLE_STATES.index(name) for name in CARRYING]
     for v in np.flatnonzero(row >= 0):
         r = int(row[v])
         vstate[v] = trace.v_state[r]
+        if vstate[v] in carrying:
+            on_board[v] = trace.v_product[r], trace.v_part[r]
         k = int(trace.v_path[r])
         if k < 0:
             pos[v] = trace.v_xy[r]
@@ -458,9 +524,31 @@ def state_at(trace: Trace, t: float) -> State:
     pools = {pid: (int(held[i]), bool(on[i])) for i, pid in enumerate(trace.pool_ids)}
     i = int(np.searchsorted(trace.kw_times, t, side="right")) - 1
     kw = float(trace.kw[i]) if i >= 0 else (float(trace.kw[0]) if len(trace.kw) else math.nan)
-    return State(t=float(t), servers=counts, slot_state=slot, queue=trace.queue.at(t),
-                 vehicles=pos, vehicle_state=vstate, moving=moving, pools=pools, plant_kw=kw,
+    return State(t=float(t), servers=counts, slot_state=slot, slot_product=slot_product,
+                 slot_part=slot_part, busy_by_product=by_tag[0], busy_by_part=by_tag[1],
+                 queue=trace.queue.at(t), vehicles=pos, vehicle_state=vstate,
+                 vehicle_product=on_board[:, 0], vehicle_part=on_board[:, 1], moving=moving,
+                 pools=pools, plant_kw=kw,
                  exits=int(np.searchsorted(trace.exit_times, t, side="right")))
+
+
+def color_names(trace: Trace, color: str | None) -> list[str]:
+    """The names whose colours a replay coloured by ``color`` (None, or one of REPLAY_COLORS)
+    draws: the trace's products or kinds. A trace without them cannot be coloured so."""
+    if color is None:
+        return []
+    if color not in REPLAY_COLORS:
+        raise TwinError(f"--color {color}: a replay is coloured by "
+                        f"{' or '.join(REPLAY_COLORS)}; or leave out --color")
+    names = trace.products if color == "product" else trace.parts
+    if not names:
+        what = ("products", "`products`") if color == "product" else (
+            "parts", "a `split` or an `assemble`")
+        raise TwinError(f"--color {color}: the trace {trace.path} has no {what[0]} (its plant "
+                        f"has no {what[1]}, or the trace is older than that); leave out "
+                        f"--color, or record the trace again with `twin run CONFIG --trace "
+                        f"FILE`")
+    return names
 
 
 def clock(t: float) -> str:
@@ -479,19 +567,25 @@ class Replay:
     place (one merged mesh each for stations, racks, waiting jobs and vehicles)."""
 
     def __init__(self, scene: Scene, trace: Trace, size: tuple[int, int] = (1280, 720),
-                 camera: str = "iso", off_screen: bool = True):
+                 camera: str = "iso", off_screen: bool = True, color: str | None = None):
         from twin.viz import render
 
         if list(scene.station_ids) != list(trace.station_ids):
             raise TwinError(f"--replay {trace.path}: the trace's stations are not the view's; "
                             "give the same config to `twin run --trace` and `twin view`")
         self.scene, self.trace = scene, trace
+        # ``color``: busy servers and loaded vehicles take the colour of their job's product
+        # or kind, drawn after the state colours in each mesh's colour map
+        self.color, self.names = color, color_names(trace, color)
+        self.tag_colors = [TAG_COLORS[i % len(TAG_COLORS)] for i in range(len(self.names))]
         # The replay colours by server state over time: a colouring by results (--results
         # --color), its colour bar and its bottleneck outline would contradict it.
         plain = dataclasses.replace(scene, color=None, values=None, value_label="",
                                     state_names=(), bottleneck=None)
+        busy_by = f", busy ones by {color}" if color else ""
         p = render.plotter(plain, size=size, off_screen=off_screen, labels=False,
-                           title=f"{scene.name}: replay, stations and racks by server state")
+                           title=f"{scene.name}: replay, stations and racks by server "
+                                 f"state{busy_by}")
         self.plotter = p
         tops = np.column_stack([(scene.lo[:, :2] + scene.hi[:, :2]) / 2,
                                 np.maximum(scene.hi[:, 2], 2.5) + 1.0])
@@ -514,16 +608,22 @@ class Replay:
 
     def legend(self) -> list[tuple[str, str]]:
         """What each colour means: (label, colour) for the server states, the waiting jobs and,
-        with a fleet, what vehicles do."""
+        with a fleet, what vehicles do. Coloured by product or kind, one entry per name takes
+        the place of busy servers and loaded vehicles."""
         from twin.viz.render import STATE_COLORS
         from twin.viz.scene import STATES
 
-        entries = [(f"server {name}", colour)
-                   for name, colour in zip(STATES, STATE_COLORS, strict=True)]
+        fleet = bool(self.trace.vehicle.keys)
+        tagged = [(f"{name}: busy{' or loaded' if fleet else ''}", colour)
+                  for name, colour in zip(self.names, self.tag_colors, strict=True)]
+        entries = []
+        for name, colour in zip(STATES, STATE_COLORS, strict=True):
+            entries += tagged if tagged and name == "busy" else [(f"server {name}", colour)]
         entries.append(("job waiting", JOB_COLOR))
-        if self.trace.vehicle.keys:
+        if fleet:
             entries += [(f"vehicle {name}", colour)
-                        for name, colour in zip(VEHICLE_NAMES, VEHICLE_COLORS, strict=True)]
+                        for name, colour in zip(VEHICLE_NAMES, VEHICLE_COLORS, strict=True)
+                        if not (tagged and name == "loaded")]
         return entries
 
     def _add_legend(self) -> None:
@@ -555,8 +655,10 @@ class Replay:
 
         mesh = boxes(lo, hi)
         mesh.cell_data["state"] = np.zeros(mesh.n_cells)
-        self.plotter.add_mesh(mesh, scalars="state", cmap=ListedColormap(STATE_COLORS),
-                              clim=[-0.5, 3.5], n_colors=4, name=name, show_scalar_bar=False)
+        colours = [*STATE_COLORS, *self.tag_colors]
+        self.plotter.add_mesh(mesh, scalars="state", cmap=ListedColormap(colours),
+                              clim=[-0.5, len(colours) - 0.5], n_colors=len(colours), name=name,
+                              show_scalar_bar=False)
         shown = self.plotter.actors[name].mapper.dataset
         return shown if shown is not None and shown.n_cells == mesh.n_cells else mesh
 
@@ -599,9 +701,10 @@ class Replay:
         zero = np.zeros((max(V, 1), 3))
         mesh = boxes(zero, zero)
         mesh.cell_data["vehicle"] = np.zeros(6 * max(V, 1))
-        self.plotter.add_mesh(mesh, scalars="vehicle", cmap=ListedColormap(VEHICLE_COLORS),
-                              clim=[-0.5, len(VEHICLE_COLORS) - 0.5], show_scalar_bar=False,
-                              name="vehicles")
+        colours = [*VEHICLE_COLORS, *self.tag_colors]
+        self.plotter.add_mesh(mesh, scalars="vehicle", cmap=ListedColormap(colours),
+                              clim=[-0.5, len(colours) - 0.5], n_colors=len(colours),
+                              show_scalar_bar=False, name="vehicles")
         return self.plotter.actors["vehicles"].mapper.dataset
 
     def update(self, t: float) -> State:
@@ -609,17 +712,11 @@ class Replay:
         from twin.viz.render import boxes
 
         st = state_at(self.trace, t)
-        trace, scene = self.trace, self.scene
-        groups = np.zeros((len(scene.station_ids), 4))
-        np.add.at(groups, (np.arange(len(scene.station_ids))[:, None].repeat(
-            len(SERVER_STATES), 1), SERVER_GROUP[None].repeat(len(scene.station_ids), 0)),
-            st.servers)
-        dominant = np.argmax(groups[:, [1, 2, 3, 0]], axis=1)  # ties: busy, blocked, down, idle
-        dominant = np.array([1, 2, 3, 0])[dominant]
-        self.stations.cell_data["state"] = np.repeat(dominant.astype(float), 6)
+        trace = self.trace
+        stations, racks, loads = self.colour_codes(st)
+        self.stations.cell_data["state"] = np.repeat(stations.astype(float), 6)
         if self.racks is not None:
-            self.racks.cell_data["state"] = np.repeat(
-                SERVER_GROUP[st.slot_state[self.bay_slot]].astype(float), 6)
+            self.racks.cell_data["state"] = np.repeat(racks.astype(float), 6)
         shown = np.arange(MAX_WAITING)[None] < np.minimum(st.queue, MAX_WAITING)[:, None]
         hi = np.where(shown.reshape(-1, 1), self.job_hi, self.job_lo)
         self.jobs.points = boxes(self.job_lo, hi).points
@@ -631,18 +728,59 @@ class Replay:
             lo = centre - half * np.array([1, 1, 0])
             vhi = centre + half * np.array([1, 1, 2])
             self.vehicles.points = boxes(lo, vhi).points
-            self.vehicles.cell_data["vehicle"] = np.repeat(
-                VEHICLE_GROUP[st.vehicle_state].astype(float), 6)
-        waiting = int(st.queue.sum())
-        text = [clock(t)]
-        if np.isfinite(st.plant_kw):
-            text.append(f"plant {st.plant_kw / 1000:.2f} MW")
-        text.append(f"{waiting} jobs waiting, {st.exits} out")
-        if V:
-            text.append(f"{int(st.moving.sum())} of {V} vehicles driving")
-        self.text.SetText(3, "\n".join(text))
+            self.vehicles.cell_data["vehicle"] = np.repeat(loads.astype(float), 6)
+        self.text.SetText(3, self.clock_text(st))
         self.t = float(t)
         return st
+
+    def colour_codes(self, st: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Colour of each station block (J,) and rack (B,), as indices into the station
+        meshes' colours (scene.STATES, then tag_colors), and of each vehicle (V,), into
+        VEHICLE_COLORS then tag_colors. A block takes the state of most of its servers (ties:
+        busy, blocked, down, idle); coloured by product or kind, a busy block takes the one
+        most of its busy servers hold."""
+        J = len(self.scene.station_ids)
+        groups = np.zeros((J, 4))
+        np.add.at(groups, (np.arange(J)[:, None].repeat(len(SERVER_STATES), 1),
+                           SERVER_GROUP[None].repeat(J, 0)), st.servers)
+        stations = np.array([1, 2, 3, 0])[np.argmax(groups[:, [1, 2, 3, 0]], axis=1)]
+        racks = SERVER_GROUP[st.slot_state[self.bay_slot]]
+        loads = VEHICLE_GROUP[st.vehicle_state]
+        if self.color is None:
+            return stations, racks, loads
+        slot_tag, busy_by, vehicle_tag = (
+            (st.slot_product, st.busy_by_product, st.vehicle_product) if self.color == "product"
+            else (st.slot_part, st.busy_by_part, st.vehicle_part))
+        first = groups.shape[1]  # the tag colours follow the four state colours
+        stations = np.where((stations == 1) & (busy_by.sum(axis=1) > 0),
+                            first + np.argmax(busy_by, axis=1), stations)
+        tag = slot_tag[self.bay_slot]
+        busy = st.slot_state[self.bay_slot] == SERVER_STATES.index("busy")
+        racks = np.where(busy & (tag >= 0), first + tag, racks)
+        loaded = st.vehicle_state == VEHICLE_STATES.index("loaded")
+        loads = np.where(loaded & (vehicle_tag >= 0), len(VEHICLE_COLORS) + vehicle_tag, loads)
+        return stations, racks, loads
+
+    def clock_text(self, st: State) -> str:
+        """The lines in the upper right corner: the clock, the plant's MW, jobs waiting (and
+        parts waiting at assemblies) and out, vehicles driving, and when coloured by product or
+        kind, the busy servers of each."""
+        trace = self.trace
+        waiting = int(st.queue[~trace.assembly].sum())
+        parts = (f"{int(st.queue[trace.assembly].sum())} parts waiting at assemblies, "
+                 if trace.assembly.any() else "")
+        text = [clock(st.t)]
+        if np.isfinite(st.plant_kw):
+            text.append(f"plant {st.plant_kw / 1000:.2f} MW")
+        text.append(f"{waiting} jobs waiting, {parts}{st.exits} out")
+        V = trace.vehicle.keys
+        if V:
+            text.append(f"{int(st.moving.sum())} of {V} vehicles driving")
+        if self.color is not None:
+            busy = (st.busy_by_product if self.color == "product" else st.busy_by_part).sum(0)
+            text.append("busy: " + ", ".join(f"{name} {int(n)}"
+                                             for name, n in zip(self.names, busy, strict=True)))
+        return "\n".join(text)
 
     def image(self) -> np.ndarray:
         """The current frame as an (H, W, 3) uint8 array."""
@@ -679,10 +817,10 @@ def frames_at_speed(span_h: float, fps: float, speed: float) -> int:
 
 
 def frames(scene: Scene, trace: Trace, times, size: tuple[int, int] = (1280, 720),
-           camera: str = "iso"):
+           camera: str = "iso", color: str | None = None):
     """The frames at ``times`` (hours), as (H, W, 3) uint8 arrays, from one off-screen
-    Plotter."""
-    r = Replay(scene, trace, size=size, camera=camera, off_screen=True)
+    Plotter (``color``: as `Replay`'s)."""
+    r = Replay(scene, trace, size=size, camera=camera, off_screen=True, color=color)
     try:
         for t in times:
             r.update(float(t))
@@ -694,11 +832,11 @@ def frames(scene: Scene, trace: Trace, times, size: tuple[int, int] = (1280, 720
 def write_video(scene: Scene, trace: Trace, path: str | os.PathLike, fps: float = 24,
                 speed: float = 1.0, size: tuple[int, int] = (1280, 720), camera: str = "iso",
                 max_frames: int = DEFAULT_FRAMES, start_h: float | None = None,
-                end_h: float | None = None) -> tuple[Path, int]:
+                end_h: float | None = None, color: str | None = None) -> tuple[Path, int]:
     """Write the replay as an MP4 (H.264; imageio with imageio-ffmpeg) or, for a ``.gif`` path,
     an animated GIF (Pillow); through a temporary file in the same folder and a rename.
-    ``speed``: simulated hours per second of video. Returns the path and the number of
-    frames."""
+    ``speed``: simulated hours per second of video; ``color``: as `Replay`'s. Returns the path
+    and the number of frames."""
     out = Path(path)
     flag = f"--video {path}"
     suffix = out.suffix.lower()
@@ -724,7 +862,7 @@ def write_video(scene: Scene, trace: Trace, path: str | os.PathLike, fps: float 
                                     quality=7, pixelformat="yuv420p", macro_block_size=2,
                                     ffmpeg_log_level="error")
             try:
-                for image in frames(scene, trace, times, size, camera):
+                for image in frames(scene, trace, times, size, camera, color):
                     writer.append_data(image)
                     count += 1
             finally:
@@ -733,7 +871,7 @@ def write_video(scene: Scene, trace: Trace, path: str | os.PathLike, fps: float 
             from PIL import Image
 
             images = []
-            for image in frames(scene, trace, times, size, camera):
+            for image in frames(scene, trace, times, size, camera, color):
                 images.append(Image.fromarray(image).quantize(
                     colors=256, method=Image.Quantize.MEDIANCUT))
             count = len(images)
@@ -754,10 +892,12 @@ class Player:
 
 
 def play(scene: Scene, trace: Trace, size: tuple[int, int] = (1600, 1000), camera: str = "iso",
-         seconds: float = 60.0, off_screen: bool = False, show: bool = True) -> Player:
+         seconds: float = 60.0, off_screen: bool = False, show: bool = True,
+         color: str | None = None) -> Player:
     """A window with the replay: a time slider (hours) and a play/pause box (lower left); played,
-    the whole trace takes ``seconds``. With ``show=False`` the window is built, not shown."""
-    r = Replay(scene, trace, size=size, camera=camera, off_screen=off_screen)
+    the whole trace takes ``seconds``. With ``show=False`` the window is built, not shown.
+    ``color``: as `Replay`'s."""
+    r = Replay(scene, trace, size=size, camera=camera, off_screen=off_screen, color=color)
     p = r.plotter
     a, b = trace.start_h, max(trace.end_h, trace.start_h + 1e-6)
     step_ms = 50
