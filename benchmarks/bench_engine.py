@@ -173,7 +173,10 @@ def simpy_figures(plant, reps: list[dict]) -> dict[str, np.ndarray]:
 
 
 def _ci(values) -> tuple[float, float]:
+    """Mean and half-width of the 95% interval (NaN, NaN where no replication has a value)."""
     ci = mean_ci(np.asarray(values))
+    if ci["mean"] is None:
+        return math.nan, math.nan
     return ci["mean"], (ci["ci95"][1] - ci["ci95"][0]) / 2
 
 
@@ -183,6 +186,8 @@ def agrees(mine: np.ndarray, ref: np.ndarray) -> bool:
     within the spread of single SimPy replications."""
     m, m_half = _ci(mine)
     r, r_half = _ci(ref)
+    if math.isnan(m) or math.isnan(r):  # no replication has the figure (no trip: no wait)
+        return math.isnan(m) and math.isnan(r)
     if np.asarray(mine).size > 1:
         return abs(m - r) <= math.hypot(m_half, r_half) * 1.5
     return abs(m - r) <= 3.0 * math.hypot(float(np.nanstd(ref, ddof=1)), r_half)
