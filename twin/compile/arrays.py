@@ -98,9 +98,12 @@ def _ring_sizes(params: Params) -> tuple[np.ndarray, np.ndarray]:
     J = params.stations
     buffers = params.capacity[:, :J] - params.servers
     assembly = params.parts.assembly[:, :J].any(axis=0)
-    # an assembly's entries (orders or parts with parts waiting) never outnumber its places
+    # an assembly's entries (orders or parts with parts waiting) never outnumber its places,
+    # but are usually far fewer: its ring starts small and grows unless its places are few
     places = np.where(params.parts.assemble_n[:, :J] > 0, params.parts.kcap[:, :J], 0.0)
-    buffers = np.where(assembly[None, :], places.sum(axis=2), buffers)
+    places = places.sum(axis=2)
+    buffers = np.where(assembly[None, :], np.where(places <= QUEUE_START, places, np.inf),
+                       buffers)
     grows = np.zeros(J + 1, np.int64)
     size = np.zeros(J + 1, np.int64)
     for j in range(J):

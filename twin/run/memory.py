@@ -65,11 +65,11 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
 
 def _ring_places(station) -> int | None:
     """Places of a station's ring buffer (None: it grows): its buffer, or at an assembly the
-    sum of its kinds' places."""
+    sum of its kinds' places if that is at most QUEUE_START (twin.compile.arrays)."""
     if not station.is_assembly:
         return station.buffer
     places = [station.places_for(kind) for kind in station.assemble]
-    return None if None in places else sum(places)
+    return None if None in places or sum(places) > QUEUE_START else sum(places)
 
 
 def state_bytes(dims: layout.Dims) -> int:
