@@ -1,14 +1,16 @@
 """How many burn-in bays and how many MW does the Houston line need for N racks a week?
 
 The worked example of docs/power.md. For each weekly rate it scales configs/houston.yaml (the
-source rate, and every station's servers except burn-in in proportion), then tries burn-in bay
-counts and reports, for each, throughput, cycle time, burn-in utilisation and the plant's power
-with 95% confidence intervals. It prints the Little's-law first cut of the domain notes next to
-what the simulator says. The study is about bays and megawatts, so it leaves out the floor plan,
-the vehicles and the staffing of houston.yaml (sized for 1,000 racks/week, they would need
-sizing of their own at other rates): hand-overs are instant and no station waits for people.
+source rate, and in proportion every station's servers except burn-in's, its finite buffer and
+an assembly's places per kind), then tries burn-in bay counts and reports, for each,
+throughput, cycle time, burn-in utilisation and the plant's power with 95% confidence
+intervals. It prints the Little's-law first cut of the domain notes next to what the simulator
+says. The study is about bays and megawatts, so it leaves out the floor plan, the vehicles and
+the staffing of houston.yaml (sized for 1,000 racks/week, they would need sizing of their own
+at other rates): hand-overs, tray carts' included, are instant and no station waits for
+people.
 
-    python examples/power_study.py                 # 1,000 and 2,000 racks/week, ~5 minutes
+    python examples/power_study.py                 # 1,000 and 2,000 racks/week, ~15 s on 2 cores
     python examples/power_study.py --rates 1000 --bays 150 160 168 --replications 8
 """
 
@@ -23,7 +25,15 @@ import twin
 
 HOUSTON = Path(__file__).resolve().parents[1] / "configs" / "houston.yaml"
 BASE_RATE = 1000.0  # racks/week houston.yaml is sized for
-BURN_IN_KW = 128.0
+
+
+def scaled_places(buffer: int | dict[str, int | None] | None, factor: float):
+    """A buffer (places, or places per kind at an assembly) times ``factor``, rounded up;
+    unlimited stays unlimited. The places must grow with the rate: at an assembly that matches
+    by order, the parts waiting for their sets grow with it, and too few places deadlock."""
+    if isinstance(buffer, dict):
+        return {kind: scaled_places(places, factor) for kind, places in buffer.items()}
+    return None if buffer is None else math.ceil(buffer * factor)
 
 
 def scaled(plant, rate: float, bays: int, cap_mw: float | None = None):
@@ -31,12 +41,13 @@ def scaled(plant, rate: float, bays: int, cap_mw: float | None = None):
     factor = rate / BASE_RATE
     stations = []
     for st in plant.stations:
-        servers = bays if st.id == "burn_in" else max(1, math.ceil(st.servers * factor))
-        stations.append(st.model_copy(update={"servers": servers}))
+        station = st.model_dump(exclude={"transport", "requires"})
+        station["servers"] = bays if st.id == "burn_in" else max(1, math.ceil(st.servers * factor))
+        station["buffer"] = scaled_places(st.buffer, factor)
+        stations.append(station)
     mean = plant.source.interarrival.mean() / factor
-    data = plant.model_dump(exclude={"layout", "transport", "resources"})
-    data.update(stations=[s.model_dump(exclude={"transport", "requires"}) for s in stations],
-                name=f"houston-{rate:g}",
+    data = plant.model_dump(exclude={"layout", "transport", "resources", "tune"})
+    data.update(stations=stations, name=f"houston-{rate:g}",
                 source={"interarrival": {"dist": "exponential", "mean": f"{mean!r}h"}})
     data["power"]["cap"] = None if cap_mw is None else f"{cap_mw!r}MW"
     return twin.config.plant_from_dict(data, f"houston at {rate:g} racks/week")
