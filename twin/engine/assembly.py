@@ -23,7 +23,7 @@ from twin.engine.codes import (
     Q_TAG,
     QUEUE_FIXED,
 )
-from twin.engine.jit import lane_function
+from twin.engine.jit import lane_function, lane_outline
 from twin.engine.layout import (
     AREA,
     ASSEMBLE_N,
@@ -89,7 +89,7 @@ def mark(x, k, at, t):
     x.n[o[READY] + k] += 1
 
 
-@lane_function
+@lane_outline
 def arrive(x, k, job, tag, t, w):
     """A part (order ``job``, ``tag``) arrives at assembly ``k``: it waits, and if it
     completes a set and a server is idle, the set starts there. Returns that server (-1:
@@ -162,7 +162,7 @@ def take_any(x, k):
     return job, tag, since
 
 
-@lane_function
+@lane_outline
 def take(x, k, m, w):
     """Server ``m`` of assembly ``k`` takes a complete set: the set's parts free their places
     and become one job on the server. Returns when the set became complete."""

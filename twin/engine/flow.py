@@ -40,7 +40,7 @@ from twin.engine.codes import (
     WAIT_UNITS,
     WAITING,
 )
-from twin.engine.jit import lane_function
+from twin.engine.jit import lane_function, lane_outline
 from twin.engine.layout import (
     AREA,
     ARRIVALS,
@@ -276,7 +276,7 @@ def leave(x, m, j, t, w):
     return True
 
 
-@lane_function
+@lane_outline
 def transfer(x, m, j, k, job, tag, leaves, arrives, t, w, tw):
     """The job (order ``job``, ``tag``) leaves server ``m`` of station ``j`` (if ``leaves``;
     the source: m = 0) and arrives at station ``k`` (if ``arrives``; J: exit)."""
@@ -391,16 +391,15 @@ def next_part(x, m):
 
 
 @lane_function
-def send(x, m, j, t, w, tw):
-    """Slot ``m``'s job (or its next part) is routed and moves at once if its target has room
-    (an event of its own), or blocks."""
-    k = route(x, j, x.n[x.pn[JOB_TAG] + m])
-    if has_room(x, k, x.n[x.pn[JOB_TAG] + m]):
-        x.n[x.pn[EVENTS]] += 1
-        if move(x, m, j, k, t, w, tw):
-            next_part(x, m)
-    else:
-        block(x, m, j, k, w, tw)
+def routed(x, m, j, w, tw):
+    """Route slot ``m``'s job (or its next part): returns its target if that has room now,
+    else the job blocks and -1."""
+    tag = x.n[x.pn[JOB_TAG] + m]
+    k = route(x, j, tag)
+    if has_room(x, k, tag):
+        return k
+    block(x, m, j, k, w, tw)
+    return -1
 
 
 @lane_function
@@ -434,11 +433,13 @@ def move_blocked(x, m, t, w, tw):
     n, o = x.n, x.pn
     j = x.pn[o[SLOT_STATION] + m]
     k = n[o[TARGET] + m]
-    if k < 0:
+    if k < 0:  # the next part
         part_tag(x, m, j)
-        send(x, m, j, t, w, tw)
-        return
-    lists.pop(x, m, column(x, k, n[o[JOB_TAG] + m]), BLOCKED_HEAD, BLOCKED_TAIL)
+        k = routed(x, m, j, w, tw)
+        if k < 0:
+            return
+    else:
+        lists.pop(x, m, column(x, k, n[o[JOB_TAG] + m]), BLOCKED_HEAD, BLOCKED_TAIL)
     if move(x, m, j, k, t, w, tw):
         next_part(x, m)
 
@@ -455,7 +456,11 @@ def complete(x, m, j, t, w, tw):
         pools.release(x, m, j, w)
     if c.has_parts and j < c.J and x.pn[x.pn[SPLIT_TOTAL] + j] > 0:
         split(x, m, j)
-    send(x, m, j, t, w, tw)
+    k = routed(x, m, j, w, tw)
+    if k >= 0:
+        x.n[x.pn[EVENTS]] += 1  # the move is an event of its own
+        if move(x, m, j, k, t, w, tw):
+            next_part(x, m)
 
 
 @lane_function

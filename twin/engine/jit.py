@@ -103,6 +103,13 @@ def lane_function(fn, inline: bool = True):
 
 
 
+def lane_outline(fn):
+    """A lane function that its callers call rather than inline: for the larger functions
+    that only some plants reach (assemblies), which would otherwise be copied into every
+    caller of their callers and multiply the kernels' compile time."""
+    return lane_function(fn, inline=False)
+
+
 def lane_entry(fn):
     """A lane's entry point (``init``, ``advance``): a lane function that the kernels call
     rather than inline, once per lane and call, which keeps the kernels small to compile."""
