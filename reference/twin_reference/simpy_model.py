@@ -118,6 +118,40 @@ heats and the plant draw are integrated the same way, and ``_DemandMeter`` also 
 draw over demand intervals (aligned to multiples of ``demand_interval`` from time 0, the first
 and the last clipped to the window).
 
+Ramps
+-----
+Values may change over time (``ramp.py``): each is then a list of steps ``[(from_h, value)]``,
+and a change at hour ``t`` happens before every other event at ``t``.
+
+*Source plan.* With ``release='drawn'`` each interarrival time is drawn from the step in force
+when it is drawn: at the previous arrival, or when a held job entered the first station. With
+``'nhpp'`` the steps give mean interarrival times and arrivals are the Poisson process of
+rate ``1/mean`` of the step in force, drawn by inverting its cumulative rate; a held job
+restarts it when it enters, as it restarts a drawn interarrival (by memorylessness, an
+unheld source is exactly that Poisson process).
+
+*Server counts.* A station's ``machines`` and ``places`` are ``ramp.Gate`` s: at each step the
+server count becomes the step's, and the places ``buffer + count``. Added servers (and places)
+are granted at once to the jobs waiting for them, in order; removed ones go at once if idle,
+else when their holders give them back (a busy or blocked server finishes first). A station's
+servers *present* are those in force and those still finishing beyond a lowered count. With
+power, idle servers in force draw ``idle``, a server that has left draws nothing, and the cap
+keeps a standby for each server present (``_PowerGate.add_standby``).
+
+*Learning.* The ``n``-th job started at a station (counted from time 0; per product when the
+curve is given per product) takes its drawn time times ``max(floor, n ** log2(rate))``, before
+a staffing time factor.
+
+*Routes, cap and pools.* A branch's ``p`` in force at the routing draw (service end); a cap in
+force when a server asks for power (running work is never stopped, a raised cap grants waiting
+requests at once); a pool's count in force when units are asked for (units held beyond a
+lowered count are kept until released, a raised count scans the waiting requests). Busy shares
+are over the integral of a station's servers present, or of a pool's count in force.
+
+*Series.* With a report period (``RefPlant.period`` or ``period_h``) a replication also returns
+``series``: figures per period tiling ``[warmup, horizon]`` from ``warmup`` (see
+:func:`run_replication`).
+
 Times are in hours. One replication uses one ``numpy.random.Generator`` for every draw.
 """
 
@@ -134,6 +168,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 from scipy import stats as _stats
+
+from twin_reference import ramp
+from twin_reference.ramp import Steps
 
 Sampler = Callable[[np.random.Generator], float]
 """Draws one duration in hours from the generator it is given."""
@@ -225,8 +262,14 @@ def sampler(spec: object) -> Sampler:
 # --------------------------------------------------------------------------- plant description
 
 
-Routes = list[tuple[int, float]]
-"""``(target index, probability)`` pairs; target ``J`` (the number of stations) is the exit."""
+Routes = list[tuple[int, float | Steps[float]]]
+"""``(target index, probability)`` pairs; target ``J`` (the number of stations) is the exit. A
+probability may be steps ``[(from_h, p)]``; the branches' p in force then sum to 1 at all
+times."""
+
+Learning = tuple[float, float]
+"""A learning curve ``(rate, floor)``: the ``n``-th job takes ``max(floor, n ** log2(rate))``
+times its drawn time; ``0 < rate <= 1``, ``0 <= floor <= 1``."""
 
 Profile = list[tuple[float, float]]
 """A busy draw as ``(share, kW)`` steps, shares summing to 1."""
@@ -239,10 +282,15 @@ class RefStation:
     means the next station in list order, and exit after the last. ``buffer=None`` is an
     unlimited buffer.
 
-    ``process`` (a sampler), ``mtbf``/``mttr`` (hours; ``None``: no failures) and
-    ``busy_steps`` (a profile) may each be a list with one entry per product instead."""
+    ``process`` (a sampler), ``mtbf``/``mttr`` (hours; ``None``: no failures),
+    ``busy_steps`` (a profile) and ``learning`` may each be a list with one entry per product
+    instead.
 
-    servers: int
+    ``servers`` may be steps ``[(from_h, count)]`` (counts >= 0, the largest >= 1).
+    ``learning``: one curve counted over every job started (``None``: none), or a list of one
+    curve (or ``None``) per product, each counted over its product's jobs."""
+
+    servers: int | Steps[int]
     buffer: int | None
     process: Sampler | list[Sampler]
     routes: Routes | dict[tuple[str, int], Routes] | None = None
@@ -269,6 +317,15 @@ class RefStation:
     match: str = "order"
     into: str = "order"
     places: dict[str, int | None] | None = None
+    learning: Learning | list[Learning | None] | None = None
+
+    def server_steps(self) -> Steps[int]:
+        """The server count as steps (one step when it is constant)."""
+        return [(0.0, self.servers)] if isinstance(self.servers, int) else list(self.servers)
+
+    def most_servers(self) -> int:
+        """The largest server count: the servers that can ever draw power."""
+        return max(count for _, count in self.server_steps())
 
     def metered(self) -> bool:
         """Whether the station has power (a draw of 0 in every state is still "power")."""
@@ -277,8 +334,8 @@ class RefStation:
         )
 
     def by_product(self, name: str, products: int) -> list:
-        """Field ``name`` (``process``, ``mtbf``, ``mttr`` or ``busy_steps``) as one entry per
-        product; a value given once stands for every product."""
+        """Field ``name`` (``process``, ``mtbf``, ``mttr``, ``busy_steps`` or ``learning``) as
+        one entry per product; a value given once stands for every product."""
         value = getattr(self, name)
         if name == "busy_steps":  # a profile's entries are pairs of numbers
             per_product = bool(value) and not isinstance(value[0][0], (int, float))
@@ -321,30 +378,44 @@ class RefFleet:
 @dataclass
 class RefPool:
     """A pool of ``count`` identical units, on during the weekly ``on`` intervals ``(start,
-    end)`` in hours from Monday 00:00 (sorted, within ``[0, 168]``); ``None``: always on."""
+    end)`` in hours from Monday 00:00 (sorted, within ``[0, 168]``); ``None``: always on.
+    ``count`` may be steps ``[(from_h, count)]`` (counts >= 0, the largest >= 1)."""
 
-    count: int
+    count: int | Steps[int]
     on: list[tuple[float, float]] | None = None
+
+    def count_steps(self) -> Steps[int]:
+        """The count as steps (one step when it is constant)."""
+        return [(0.0, self.count)] if isinstance(self.count, int) else list(self.count)
 
 
 @dataclass
 class RefPlant:
     """A line: source interarrival times, stations, and the statistics window in hours.
 
+    The source: ``interarrival`` is a sampler, or steps ``[(from_h, sampler or hours)]`` of a
+    plan released as ``release`` says: ``'drawn'`` (each time drawn from the step in force) or
+    ``'nhpp'`` (then each step's value is its mean interarrival time in hours, > 0: a Poisson
+    process of rate ``1/mean``). ``period``: hours of the report's periods (``None``: no
+    series).
+
     Plant power: ``base_load`` in kW (``None``: no plant power block), ``cooling_factor`` kW
     drawn per kW of station heat (1 + 1/COP, or 1 without cooling), ``cap`` in kW (``None``:
-    no cap) and the ``demand_interval`` in hours.
+    no cap; steps ``[(from_h, kW)]`` for a cap that changes) and the ``demand_interval`` in
+    hours.
 
     Logistics: vehicle ``fleets``, resource ``pools`` and the ``distance`` in metres between
     places, shape ``(P, P)`` (needed when a station has a fleet; see ``RefFleet``)."""
 
-    interarrival: Sampler
+    interarrival: Sampler | Steps[Sampler | float]
     stations: list[RefStation]
     horizon: float
     warmup: float = 0.0
+    release: str = "drawn"
+    period: float | None = None
     base_load: float | None = None
     cooling_factor: float = 1.0
-    cap: float | None = None
+    cap: float | Steps[float] | None = None
     demand_interval: float = 0.25
     fleets: list[RefFleet] = field(default_factory=list)
     pools: list[RefPool] = field(default_factory=list)
@@ -356,6 +427,12 @@ class RefPlant:
 
     def product_ids(self) -> list[str]:
         return list(self.products) if self.products is not None else [ALL]
+
+    def cap_steps(self) -> Steps[float] | None:
+        """The cap as steps (one step when it is constant); ``None`` without a cap."""
+        if self.cap is None or isinstance(self.cap, list):
+            return self.cap
+        return [(0.0, self.cap)]
 
     def part_kinds(self) -> list[str]:
         """Every kind but ``order``: ``kinds`` if given, else the kinds the stations' splits,
@@ -390,15 +467,19 @@ def check(plant: RefPlant) -> None:
         shares = list(plant.products.values())
         if not shares or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-9:
             raise ValueError(f"products need shares >= 0 that sum to 1, got {shares}")
+    _checked_source(plant)
     for j, st in enumerate(plant.stations):
         where = f"stations[{j}]"
-        if st.servers < 1:
-            raise ValueError(f"{where}.servers must be >= 1, got {st.servers}")
+        _checked_counts(f"{where}.servers", st.server_steps())
         if st.buffer is not None and st.buffer < 0:
             raise ValueError(f"{where}.buffer must be >= 0 or None, got {st.buffer}")
-        for name in ("process", "mtbf", "mttr", "busy_steps"):
+        for name in ("process", "mtbf", "mttr", "busy_steps", "learning"):
             if len(st.by_product(name, products)) != products:
                 raise ValueError(f"{where}.{name} needs one entry per product ({products})")
+        for curve in st.by_product("learning", products):
+            if curve is not None and not (0 < curve[0] <= 1 and 0 <= curve[1] <= 1):
+                raise ValueError(f"{where}.learning needs 0 < rate <= 1 and 0 <= floor <= 1, "
+                                 f"got {curve}")
         for mtbf, mttr in zip(st.by_product("mtbf", products), st.by_product("mttr", products),
                               strict=True):
             if (mtbf is None) != (mttr is None):
@@ -417,15 +498,56 @@ def check(plant: RefPlant) -> None:
     _checked_logistics(plant)
 
 
+def _checked_source(plant: RefPlant) -> None:
+    if plant.release not in ("drawn", "nhpp"):
+        raise ValueError(f"release must be 'drawn' or 'nhpp', got {plant.release!r}")
+    if plant.period is not None and not plant.period > 0:
+        raise ValueError(f"period must be > 0 hours or None, got {plant.period}")
+    steps = plant.interarrival
+    if callable(steps):
+        if plant.release == "nhpp":
+            raise ValueError("release 'nhpp' needs steps [(from_h, mean hours)], not a sampler")
+        return
+    ramp.checked_steps("interarrival", steps)
+    if plant.release == "nhpp" and not all(
+        isinstance(mean, (int, float)) and mean > 0 for _, mean in steps
+    ):
+        raise ValueError(f"release 'nhpp' needs mean interarrival hours > 0, got {steps}")
+
+
+def _checked_counts(where: str, steps: Steps[int]) -> None:
+    """Counts over time (servers, units): steps of counts >= 0, the largest >= 1."""
+    ramp.checked_steps(where, steps)
+    counts = [count for _, count in steps]
+    if min(counts) < 0 or max(counts) < 1:
+        raise ValueError(f"{where} needs counts >= 0, the largest >= 1, got {counts}")
+
+
 def _checked_routes(where: str, routes: Routes, n: int) -> None:
     if not routes:
         raise ValueError(f"{where} is empty")
     for target, p in routes:
-        if not 0 <= target <= n or p < 0:
+        if isinstance(p, list):
+            ramp.checked_steps(f"{where} to {target}", p)
+        if not 0 <= target <= n or any(q < 0 for _, q in _as_steps(p)):
             raise ValueError(f"{where} has a bad entry ({target}, {p})")
-    total = sum(p for _, p in routes)
-    if abs(total - 1.0) > 1e-9:
-        raise ValueError(f"{where} probabilities sum to {total}, not 1")
+    for hour, ps in _route_steps(routes):
+        total = sum(ps)
+        if abs(total - 1.0) > 1e-9:
+            at = f" from hour {hour:g}" if hour else ""
+            raise ValueError(f"{where} probabilities sum to {total}, not 1{at}")
+
+
+def _as_steps(value: object) -> Steps:
+    """A value that may change over time, as steps."""
+    return value if isinstance(value, list) else [(0.0, value)]
+
+
+def _route_steps(routes: Routes) -> list[tuple[float, list[float]]]:
+    """The branches' probabilities in force from each hour at which one of them changes."""
+    steps = [_as_steps(p) for _, p in routes]
+    hours = sorted({from_h for branch in steps for from_h, _ in branch})
+    return [(hour, [ramp.value_at(branch, hour) for branch in steps]) for hour in hours]
 
 
 def _checked_parts(st: RefStation, where: str, first: bool) -> None:
@@ -461,15 +583,18 @@ def _checked_plant_power(plant: RefPlant) -> None:
     if (plant.base_load or 0.0) < 0 or plant.cooling_factor < 1 or plant.demand_interval <= 0:
         raise ValueError("need base_load >= 0, cooling_factor >= 1 and demand_interval > 0")
     if plant.cap is not None:
+        # a lower cap for a while only holds work back; the last one lasts for ever
+        ramp.checked_steps("cap", plant.cap_steps())
+        cap = plant.cap_steps()[-1][1]
         products = len(plant.product_ids())
         extras = [max(map(max, _extras(st, products))) for st in plant.stations]
         j = int(np.argmax(extras))
-        if extras[j] > _headroom(plant):
+        if extras[j] > _headroom(plant, cap):
             need = (plant.base_load or 0.0) + plant.cooling_factor * (
                 _standby_total(plant) + extras[j]
             )
             raise ValueError(
-                f"cap {plant.cap:g} kW is below the {need:g} kW the plant needs to start a job "
+                f"cap {cap:g} kW is below the {need:g} kW the plant needs to start a job "
                 f"at stations[{j}] with every other server at standby: that job would never "
                 "start"
             )
@@ -513,11 +638,12 @@ def _checked_logistics(plant: RefPlant) -> None:
             if not needs or not factor > 0:
                 raise ValueError(f"{where}.alternatives need units and a time factor > 0")
             for p, units in needs.items():
-                if not 0 <= p < len(plant.pools) or not 1 <= units <= plant.pools[p].count:
+                if not 0 <= p < len(plant.pools) or not 1 <= units <= max(
+                    count for _, count in plant.pools[p].count_steps()
+                ):
                     raise ValueError(f"{where} needs {units} of pool {p}, which it cannot get")
     for p, pool in enumerate(plant.pools):
-        if pool.count < 1:
-            raise ValueError(f"pools[{p}].count must be >= 1")
+        _checked_counts(f"pools[{p}].count", pool.count_steps())
         edges = [t for interval in pool.on or [] for t in interval]
         if edges != sorted(edges) or not all(
             0 <= a < b <= HOURS_PER_WEEK for a, b in pool.on or []
@@ -538,6 +664,13 @@ def from_plant(plant: object) -> RefPlant:
     ``match``, ``into_kind`` and ``places_for(kind)``. A value that is the same for every
     product (or kind) becomes one value, so a plant without products converts as before.
 
+    Ramps, each read where the plant has it: ``source.steps() -> [(from_h, dist)]`` and
+    ``source.release``, stations' ``server_steps() -> [(from_h, count)]`` and
+    ``learning_for(product)`` (``.rate``, ``.floor``; counted per product when the station's
+    ``learning`` is given ``by_product``), each routing branch's ``p_steps()``, the power's
+    ``cap_steps()``, pools' ``count_steps()`` and ``report.period`` (hours). Fleets whose count
+    changes raise NotImplementedError.
+
     Distances come from ``twin.config.geometry.plant_geometry`` and shifts and alternatives from
     ``twin.config.logistics``: config reading, imported only when the plant needs them."""
     fleet_ids = [fleet.id for fleet in getattr(plant, "transport", None) or []]
@@ -553,26 +686,73 @@ def from_plant(plant: object) -> RefPlant:
     stations = []
     for j, st in enumerate(plant.stations):
         fleet = getattr(st, "transport", None)
+        servers = (_int_steps(st.server_steps()) if hasattr(st, "server_steps")
+                   else int(st.servers))
         stations.append(
             RefStation(
-                servers=int(st.servers),
+                servers=servers,
                 buffer=None if st.buffer is None or getattr(st, "assemble", None)
                 else int(st.buffer),
                 fleet=None if fleet is None else fleet_ids.index(fleet),
                 alternatives=_alternatives(getattr(st, "requires", None), pool_ids),
+                learning=_learning(st, products),
                 **_station_products(plant, j, products, parts.get("kinds", [])),
             )
         )
+    report = getattr(plant, "report", None)
+    period = getattr(report, "period", None)
     return RefPlant(
-        interarrival=sampler(plant.source.interarrival),
+        **_source(plant.source),
         stations=stations,
         horizon=float(plant.horizon),
         warmup=float(getattr(plant, "warmup", 0.0) or 0.0),
+        period=None if period is None else float(period),
         pools=[_pool(pool) for pool in getattr(plant, "resources", None) or []],
         **parts,
         **_plant_power(getattr(plant, "power", None)),
         **_transport(plant),
     )
+
+
+def _int_steps(steps: list) -> int | Steps[int]:
+    """Counts over time as one count when there is one step, else as steps."""
+    steps = [(float(from_h), int(count)) for from_h, count in steps]
+    return steps[0][1] if len(steps) == 1 else steps
+
+
+def _source(source: object) -> dict:
+    """RefPlant ``interarrival`` and ``release`` of a source (``interarrival``; a plan's
+    ``steps()`` and ``release``)."""
+    release = str(getattr(source, "release", None) or "drawn")
+    if not hasattr(source, "steps"):
+        return {"interarrival": sampler(source.interarrival)}
+    steps = [(float(from_h), dist) for from_h, dist in source.steps()]
+    if release == "nhpp":
+        return {"release": release, "interarrival": [(h, _mean(d)) for h, d in steps]}
+    if len(steps) == 1:
+        return {"interarrival": sampler(steps[0][1])}
+    return {"release": release, "interarrival": [(h, sampler(d)) for h, d in steps]}
+
+
+def _mean(spec: object) -> float:
+    """The mean in hours of a distribution spec (a number, or an object whose ``mean`` is a
+    number or a method)."""
+    if isinstance(spec, (int, float)):
+        return float(spec)
+    mean = spec.mean
+    return float(mean() if callable(mean) else mean)
+
+
+def _learning(st: object, products: list[str]) -> Learning | list[Learning | None] | None:
+    """RefStation ``learning`` of a station's ``learning_for(product)``: one curve, or one per
+    product when the station's ``learning`` is given ``by_product`` (so counted per product)."""
+    if not hasattr(st, "learning_for"):
+        return None
+    curves = [st.learning_for(p) for p in products]
+    curves = [None if c is None else (float(c.rate), float(c.floor or 0.0)) for c in curves]
+    if getattr(getattr(st, "learning", None), "by_product", None) is not None:
+        return curves
+    return curves[0]
 
 
 def _once(values: list) -> object:
@@ -588,7 +768,7 @@ def _station_products(plant: object, j: int, products: list[str], kinds: list[st
     if not hasattr(st, "process_for"):
         return {
             "process": sampler(st.process),
-            "routes": [(int(target), float(p)) for target, p in plant.routes(j)],
+            "routes": _timed(st, plant.routes(j), ORDER, None),
             **_failures([getattr(st, "failures", None)]),
             **_station_power([getattr(st, "power", None)]),
         }
@@ -618,6 +798,7 @@ def _routes(plant: object, j: int, products: list[str], kinds: list[str]) -> obj
     list when they are all the same). A kind that cannot reach a station routing by part may
     have no entry there (``routes`` returns no branches, or raises a ``LookupError`` or
     ``ValueError``); a job of a kind without one makes the replication raise."""
+    st = plant.stations[j]
     table = {}
     for kind in [ORDER, *kinds]:
         for i, product in enumerate(products):
@@ -626,9 +807,26 @@ def _routes(plant: object, j: int, products: list[str], kinds: list[str]) -> obj
             except (LookupError, ValueError):
                 continue
             if branches:
-                table[kind, i] = [(int(target), float(p)) for target, p in branches]
+                table[kind, i] = _timed(st, branches, kind, product)
     first = next(iter(table.values()))
     return first if all(branches == first for branches in table.values()) else table
+
+
+def _timed(st: object, branches: list, kind: str, product: str | None) -> Routes:
+    """``branches`` ``[(target, p)]`` of ``st``'s routing for ``kind`` and ``product``, with a
+    branch's ``p`` as steps where the config's branch (an entry of ``st.next``, or of its
+    ``by_part`` or ``by_product`` table) has ``p_steps()`` of more than one step."""
+    routing = getattr(st, "next", None)
+    if hasattr(routing, "by_part"):
+        routing = routing.by_part.get(kind)
+    elif hasattr(routing, "by_product"):
+        routing = None if product is None else routing.pick(product)
+    steps = [None] * len(branches)
+    if isinstance(routing, list) and len(routing) == len(branches):
+        steps = [[(float(h), float(p)) for h, p in route.p_steps()]
+                 if hasattr(route, "p_steps") else None for route in routing]
+    return [(int(target), step if step is not None and len(step) > 1 else float(p))
+            for (target, p), step in zip(branches, steps, strict=True)]
 
 
 def _failures(failures: list) -> dict:
@@ -651,13 +849,16 @@ def _alternatives(requires: object, pool_ids: list[str]) -> list[tuple[dict[int,
 
 
 def _pool(pool: object) -> RefPool:
-    """A pool (``count``, ``shifts``: ``None`` or a weekly calendar) as a ``RefPool``."""
+    """A pool (``count``, optionally ``count_steps()``, ``shifts``: ``None`` or a weekly
+    calendar) as a ``RefPool``."""
+    count = (_int_steps(pool.count_steps()) if hasattr(pool, "count_steps")
+             else int(pool.count))
     if pool.shifts is None:
-        return RefPool(count=int(pool.count))
+        return RefPool(count=count)
     from twin.config.logistics import on_hours
 
     on = [(float(a), float(b)) for a, b in on_hours(pool.shifts)]
-    return RefPool(count=int(pool.count), on=on)
+    return RefPool(count=count, on=on)
 
 
 def _transport(plant: object) -> dict:
@@ -667,6 +868,13 @@ def _transport(plant: object) -> dict:
     fleets = getattr(plant, "transport", None) or []
     if not fleets:
         return {}
+    for fleet in fleets:
+        if hasattr(fleet, "count_steps") and len(fleet.count_steps()) > 1:
+            raise NotImplementedError(
+                f"fleet {fleet.id!r}: the reference model has no fleet sizes over time (which "
+                "vehicle goes, and where one comes in, are engine choices it does not model); "
+                "give the fleet one count to check it against the reference"
+            )
     from twin.config.geometry import plant_geometry
 
     geometry = None if getattr(plant, "layout", None) is None else plant_geometry(plant)
@@ -719,10 +927,16 @@ def _plant_power(power: object) -> dict:
     ``demand_interval`` in hours, ``cooling_factor()``); none when it is ``None``."""
     if power is None:
         return {}
+    if hasattr(power, "cap_steps"):  # a cap that may change over time
+        steps = power.cap_steps()
+        steps = None if steps is None else [(float(h), float(kw)) for h, kw in steps]
+        cap = steps[0][1] if steps is not None and len(steps) == 1 else steps
+    else:
+        cap = None if power.cap is None else float(power.cap)
     return {
         "base_load": float(power.base_load),
         "cooling_factor": float(power.cooling_factor()),
-        "cap": None if power.cap is None else float(power.cap),
+        "cap": cap,
         "demand_interval": float(power.demand_interval),
     }
 
@@ -832,22 +1046,31 @@ def _extras(st: RefStation, products: int) -> list[list[float]]:
 
 
 def _standby_total(plant: RefPlant) -> float:
-    return sum(st.servers * st.standby() for st in plant.stations)
+    return sum(st.most_servers() * st.standby() for st in plant.stations)
 
 
-def _headroom(plant: RefPlant) -> float:
-    """The most the reservations above standby may sum to under the cap (tolerance 1e-9)."""
-    cap = plant.cap * (1 + 1e-9)
-    return (cap - (plant.base_load or 0.0)) / plant.cooling_factor - _standby_total(plant)
+def _cap_heat(plant: RefPlant, cap: float) -> float:
+    """The most the stations' reservations may sum to under ``cap`` (tolerance 1e-9)."""
+    return (cap * (1 + 1e-9) - (plant.base_load or 0.0)) / plant.cooling_factor
+
+
+def _headroom(plant: RefPlant, cap: float) -> float:
+    """The most the reservations above standby may sum to under ``cap`` when every server of
+    the largest counts is present."""
+    return _cap_heat(plant, cap) - _standby_total(plant)
 
 
 class _PowerGate:
     """The cap: the sum of reservations above standby, and the plant-wide FIFO queue of
-    requests that did not fit, each ``(extra it needs, event to trigger when granted)``."""
+    requests that did not fit, each ``(extra it needs, event to trigger when granted)``.
+    The extras may sum to ``headroom``: the cap's ``limit`` on the stations' heat less the
+    ``standby`` reserved by the servers present (those in force, and those beyond a lowered
+    count that still hold a job)."""
 
-    def __init__(self, env: simpy.Environment, headroom: float) -> None:
+    def __init__(self, env: simpy.Environment, limit: float, standby: float) -> None:
         self.env = env
-        self.headroom = headroom
+        self.limit, self.standby = limit, standby
+        self.headroom = limit - standby
         self.extra = 0.0
         self.queue: deque[tuple[float, simpy.Event]] = deque()
 
@@ -867,6 +1090,19 @@ class _PowerGate:
 
     def release(self, amount: float) -> None:
         self.extra -= amount
+        self._grant()
+
+    def set_limit(self, limit: float) -> None:
+        """The cap changes: a higher one grants the queue's head requests that now fit; a
+        lower one takes back nothing that is held."""
+        self.limit = limit
+        self.headroom = limit - self.standby
+        self._grant()
+
+    def add_standby(self, kw: float) -> None:
+        """Servers come (``kw > 0``) or go: their standby is kept out of the headroom."""
+        self.standby += kw
+        self.headroom = self.limit - self.standby
         self._grant()
 
     def _grant(self) -> None:
@@ -1062,7 +1298,10 @@ class Pools:
     def __init__(self, env: simpy.Environment, specs: list[RefPool],
                  window: tuple[float, float]) -> None:
         self.env, self.warmup = env, window[0]
-        self.count = [pool.count for pool in specs]
+        self.count = [pool.count_steps()[0][1] for pool in specs]
+        self.counted = [_WindowArea(*window) for _ in specs]  # the count in force
+        for area, count in zip(self.counted, self.count, strict=True):
+            area.value = count
         self.on = [pool.on is None or (bool(pool.on) and pool.on[0][0] == 0.0) for pool in specs]
         self.held = [0] * len(specs)
         self.busy = [_WindowArea(*window) for _ in specs]
@@ -1089,6 +1328,15 @@ class Pools:
             self.busy[p].add(now, -units)
             self.held[p] -= units
         if self.waiting:
+            self._scan()
+
+    def resize(self, p: int, count: int) -> None:
+        """Pool ``p``'s count becomes ``count``; units held beyond it are kept until
+        released."""
+        self.counted[p].add(self.env.now, count - self.count[p])
+        raised = count > self.count[p]
+        self.count[p] = count
+        if raised and self.waiting:
             self._scan()
 
     def shift(self, p: int, on: bool) -> None:
@@ -1124,12 +1372,13 @@ class Pools:
                 event.succeed(a)
         self.waiting = waiting
 
-    def results(self, span: float, end: float) -> dict:
+    def results(self, end: float) -> dict:
         figures = {}
-        for p, count in enumerate(self.count):
+        for p, counted in enumerate(self.counted):
             self.busy[p].add(end, 0)
+            counted.add(end, 0)
             figures[p] = {
-                "busy": self.busy[p].area / (span * count),
+                "busy": self.busy[p].area / (counted.area or math.nan),
                 "mean_wait_h": self.wait_total[p] / self.grants[p] if self.grants[p] else math.nan,
             }
         return figures
@@ -1147,14 +1396,26 @@ class _Job:
         self.product, self.worth = product, worth
 
 
-def _branches(routes: Routes) -> tuple[list[int], list[float]]:
-    """Targets and cumulative probabilities of ``routes``."""
-    return [target for target, _ in routes], list(np.cumsum([p for _, p in routes]))
+def _branches(routes: Routes) -> tuple[list[int], list[float] | tuple[list[float], list]]:
+    """Targets and cumulative probabilities of ``routes``; where probabilities change over
+    time, the hours at which they change and the cumulative probabilities from each."""
+    targets = [target for target, _ in routes]
+    if not any(isinstance(p, list) for _, p in routes):
+        return targets, list(np.cumsum([p for _, p in routes]))
+    steps = _route_steps(routes)
+    return targets, ([hour for hour, _ in steps], [list(np.cumsum(ps)) for _, ps in steps])
+
+
+def _area(window: tuple[float, float],
+          edges: list[float] | None) -> _WindowArea | ramp.PeriodArea:
+    """A window's area, split over the report periods (``edges``) when there are some."""
+    return _WindowArea(*window) if edges is None else ramp.PeriodArea(edges)
 
 
 class _Station:
     """Run-time state of one station: its gates, its route table and its tallies. Values that
-    may differ by product are lists indexed by product."""
+    may differ by product are lists indexed by product. ``edges``: the report periods' edges
+    (``None``: no series), over which ``busy``, ``on`` and ``heat`` are split."""
 
     def __init__(
         self,
@@ -1164,18 +1425,34 @@ class _Station:
         window: tuple[float, float],
         products: int,
         metered: bool = False,
+        edges: list[float] | None = None,
     ) -> None:
-        self.machines = simpy.Resource(env, spec.servers)
+        self.env = env
+        plan = spec.server_steps()
+        count = plan[0][1]
+        self.plan = plan if len(plan) > 1 else None  # a server count that changes
+        self.machines = ramp.Gate(env, count) if self.plan else simpy.Resource(env, count)
+        # servers present: those in force, and those beyond a lowered count that hold a job
+        self.on = _area(window, edges)
+        self.on.value = count
         self.index = index
         self.fleet, self.alternatives = spec.fleet, spec.alternatives
-        self.servers = spec.servers
         self.process = spec.by_product("process", products)
         self.mtbf, self.mttr = spec.by_product("mtbf", products), spec.by_product("mttr", products)
+        self.learning = (None if spec.learning is None
+                         else spec.by_product("learning", products))
+        self.learns_by_product = isinstance(spec.learning, list)
+        self.started = [0] * products  # jobs started, per product if it learns by product
         self.split = spec.split
         self.assemble = spec.assemble
+        self.buffer = spec.buffer
         if spec.assemble is None:
-            places = _UNLIMITED if spec.buffer is None else spec.buffer + spec.servers
-            self.places = simpy.Resource(env, places)
+            if spec.buffer is None:
+                self.places = simpy.Resource(env, _UNLIMITED)
+            elif self.plan:
+                self.places = ramp.Gate(env, spec.buffer + count)
+            else:
+                self.places = simpy.Resource(env, spec.buffer + count)
         else:  # a gate per kind, and the waiting parts (see ``Replication.gather``)
             self.places = None
             limits = spec.places or {}
@@ -1192,7 +1469,8 @@ class _Station:
             self.branches, self.table = None, {key: _branches(r) for key, r in routes.items()}
         else:
             self.branches = _branches(routes)
-        self.busy, self.blocked, self.down, self.queue = (_WindowArea(*window) for _ in range(4))
+        self.busy = _area(window, edges)
+        self.blocked, self.down, self.queue = (_WindowArea(*window) for _ in range(3))
         # waiting at a server: for units (``unit_wait``) or for power (``power_wait``)
         self.unit_wait, self.power_wait = _WindowArea(*window), _WindowArea(*window)
         self.wait_total = 0.0
@@ -1201,6 +1479,7 @@ class _Station:
         if metered:
             self.idle_kw, self.blocked_kw = spec.power_idle, spec.power_blocked
             self.down_kw, self.waiting_kw = spec.power_down, spec.power_waiting
+            self.standby_kw = spec.standby()
             # per product, ((share, kW), extra) per step
             self.steps = [
                 list(zip(steps, extras, strict=True))
@@ -1208,8 +1487,28 @@ class _Station:
                                          strict=True)
             ]
             self.last_kw = [steps[-1][0][1] for steps in self.steps]
-            self.heat = _WindowArea(*window)
-            self.heat.value = spec.servers * spec.power_idle  # every server idle at time 0
+            self.heat = _area(window, edges)
+            self.heat.value = count * spec.power_idle  # every server idle at time 0
+
+    def learned(self, product: int) -> float:
+        """The learning factor of a job of ``product`` that starts now (counting it)."""
+        curve = self.learning[product]
+        if curve is None:
+            return 1.0
+        k = product if self.learns_by_product else 0
+        self.started[k] += 1
+        rate, floor = curve
+        return max(floor, self.started[k] ** math.log2(rate))
+
+    def leaving(self) -> bool:
+        """Whether a server that gives its job back now leaves: more servers hold jobs than
+        the count in force."""
+        return len(self.machines.users) > self.machines.capacity
+
+    def freed_kw(self) -> float:
+        """What a server that gives its job back now draws: ``idle``, or nothing if it
+        leaves."""
+        return 0.0 if self.leaving() else self.idle_kw
 
     def place_for(self, kind: str) -> simpy.Resource:
         """The gate a job of ``kind`` takes a place at before it moves here."""
@@ -1231,20 +1530,29 @@ class _Station:
                              f"product {job.product}; check its routes")
         if len(targets) == 1:
             return targets[0]
+        if isinstance(cumulative, tuple):  # probabilities that change: those in force now
+            hours, tables = cumulative
+            cumulative = tables[bisect.bisect_right(hours, self.env.now) - 1]
         i = bisect.bisect_right(cumulative, rng.random())
         return targets[min(i, len(targets) - 1)]  # guards a sum of p just below 1
 
 
 class Replication:
     """One replication of a checked plant (see :func:`check`), drawing from ``rng``; ``run()``
-    simulates it and returns its figures (see :func:`run_replication`)."""
+    simulates it and returns its figures (see :func:`run_replication`). ``period_h`` (else
+    ``plant.period``) is the report period of the series (``None``: none)."""
 
-    def __init__(self, plant: RefPlant, rng: np.random.Generator) -> None:
+    def __init__(self, plant: RefPlant, rng: np.random.Generator,
+                 period_h: float | None = None) -> None:
         self.env = _CountingEnvironment()
         self.rng = rng
-        self.interarrival = plant.interarrival
+        self.interarrival = self._arrivals(plant)
         self.warmup, self.horizon = float(plant.warmup), float(plant.horizon)
         window = (self.warmup, self.horizon)
+        period = plant.period if period_h is None else period_h
+        self.edges = None if period is None else ramp.period_edges(*window, float(period))
+        # (steps, apply) of every value that changes over time, followed from the start
+        self.plans: list[tuple[Steps, Callable]] = []
         self.exit = len(plant.stations)
         self.metered = plant.metered()
         self.product_ids = plant.product_ids()
@@ -1252,10 +1560,15 @@ class Replication:
             np.cumsum(list(plant.products.values()))
         )
         self.stations = [
-            _Station(self.env, s, j, window, len(self.product_ids), self.metered)
+            _Station(self.env, s, j, window, len(self.product_ids), self.metered, self.edges)
             for j, s in enumerate(plant.stations)
         ]
-        self.wip = _WindowArea(*window)
+        self.plans += [(st.plan, lambda count, st=st: self.set_servers(st, count))
+                       for st in self.stations if st.plan]
+        self.wip = _area(window, self.edges)
+        if self.edges is not None:  # exits and the sum of their cycle times, by period
+            self.period_exits = [0] * (len(self.edges) - 1)
+            self.period_cycle_times = [0.0] * (len(self.edges) - 1)
         self.wip_orders = _WindowArea(*window)
         self.cycle_times: list[float] = []
         self.product_cycle_times: list[list[float]] = [[] for _ in self.product_ids]
@@ -1269,13 +1582,37 @@ class Replication:
             self.cooling_factor = plant.cooling_factor
             heat = sum(st.heat.value for st in self.stations)
             self.demand = _DemandMeter(*window, plant.demand_interval, heat)  # of total heat
-            self.gate = None if plant.cap is None else _PowerGate(self.env, _headroom(plant))
+            self.period_heat = None if self.edges is None else ramp.PeriodArea(self.edges, heat)
+            self.gate = None
+            caps = plant.cap_steps()
+            if caps is not None:
+                standby = sum(st.on.value * st.standby_kw for st in self.stations)
+                self.gate = _PowerGate(self.env, _cap_heat(plant, caps[0][1]), standby)
+                if len(caps) > 1:
+                    self.plans.append((caps, lambda cap: self.gate.set_limit(
+                        _cap_heat(plant, cap))))
         self.fleets = [
             _Fleet(self.env, fleet, self._start(plant, f), plant.distance, window)
             for f, fleet in enumerate(plant.fleets)
         ]
         self.pools = Pools(self.env, plant.pools, window) if plant.pools else None
         self.calendars = [(p, pool.on) for p, pool in enumerate(plant.pools) if pool.on]
+        self.plans += [(pool.count_steps(), lambda count, p=p: self.pools.resize(p, count))
+                       for p, pool in enumerate(plant.pools) if len(pool.count_steps()) > 1]
+
+    def _arrivals(self, plant: RefPlant) -> Sampler:
+        """The source's interarrival times: ``plant.interarrival``, or for a plan the time
+        drawn from the step in force now (``drawn``) or the time to the next event of the
+        Poisson process of the steps' rates from now (``nhpp``)."""
+        steps = plant.interarrival
+        if callable(steps):
+            return steps
+        env, hours = self.env, [hour for hour, _ in steps]
+        if plant.release == "nhpp":
+            rates = [1.0 / mean for _, mean in steps]
+            return lambda rng: ramp.nhpp_delay(hours, rates, env.now, rng.exponential())
+        samplers = [_as_sampler(value) for _, value in steps]
+        return lambda rng: samplers[bisect.bisect_right(hours, env.now) - 1](rng)
 
     @staticmethod
     def _start(plant: RefPlant, f: int) -> int:
@@ -1332,11 +1669,13 @@ class Replication:
         needs, factor, kw = None, 1.0, st.idle_kw if metered else 0.0
         if st.alternatives:
             needs, factor, kw = yield from self.staff(st, kw)
+        work = st.process[product](rng) * factor
+        if st.learning is not None:  # the n-th job's factor (the product commutes)
+            work *= st.learned(product)
         if metered:
-            yield from self.serve(st, product, st.process[product](rng) * factor, kw)
+            yield from self.serve(st, product, work, kw)
         else:  # written out: the plain model is the benchmark's speed reference
             st.busy.add(env.now, 1)
-            work = st.process[product](rng) * factor
             mtbf = st.mtbf[product]
             if mtbf is not None:
                 mttr = st.mttr[product]
@@ -1366,7 +1705,7 @@ class Replication:
             next_place = yield from self.carry(st, job, machine, place, target)
         elif target == self.exit:
             if metered:
-                self.draw(st, now, st.last_kw[product], st.idle_kw)
+                self.draw(st, now, st.last_kw[product], st.freed_kw())
             self.leave(st, machine, place, now)
         else:
             st.blocked.add(now, 1)
@@ -1377,7 +1716,7 @@ class Replication:
             now = env.now
             st.blocked.add(now, -1)
             if metered:
-                self.draw(st, now, st.blocked_kw, st.idle_kw)
+                self.draw(st, now, st.blocked_kw, st.freed_kw())
             self.leave(st, machine, place, now)
         if target == self.exit:
             self.exit_plant(job)
@@ -1386,6 +1725,8 @@ class Replication:
 
     def leave(self, st: _Station, machine, place, now: float) -> None:
         """The job gives back its server and place (a unit has none) at ``st``."""
+        if st.plan is not None and st.leaving():
+            self.retire(st, now)
         st.machines.release(machine)
         if place is not None:
             st.places.release(place)
@@ -1402,6 +1743,10 @@ class Replication:
         if now >= self.warmup:
             self.cycle_times.append(now - job.entered)
             self.product_cycle_times[job.product].append(now - job.entered)
+            if self.edges is not None:
+                k = ramp.period_of(self.edges, now)
+                self.period_exits[k] += 1
+                self.period_cycle_times[k] += now - job.entered
 
     # ----------------------------------------------------------------------- parts
 
@@ -1438,7 +1783,9 @@ class Replication:
         now = env.now
         st.blocked.add(now, -1)
         if self.metered:
-            self.draw(st, now, st.blocked_kw, st.idle_kw)
+            self.draw(st, now, st.blocked_kw, st.freed_kw())
+        if st.plan is not None and st.leaving():
+            self.retire(st, now)
         st.machines.release(machine)
         if place is not None:
             st.places.release(place)
@@ -1538,7 +1885,7 @@ class Replication:
         now = env.now
         st.blocked.add(now, -1)
         if self.metered:
-            self.draw(st, now, st.blocked_kw, st.idle_kw)
+            self.draw(st, now, st.blocked_kw, st.freed_kw())
         self.leave(st, machine, place, now)
         yield from self.ride(self.fleets[st.fleet], vehicle, target)
         return next_place
@@ -1686,14 +2033,49 @@ class Replication:
     def draw(self, st: _Station, now: float, old: float, new: float) -> float:
         """One server of ``st`` goes from drawing ``old`` to ``new`` kW; returns ``new``."""
         if new != old:
-            st.heat.add(now, new - old)
-            self.demand.add(now, new - old)
+            self.heat(st, now, new - old)
         return new
+
+    def heat(self, st: _Station, now: float, delta: float) -> None:
+        """``st``'s heat changes by ``delta`` kW at ``now``."""
+        st.heat.add(now, delta)
+        self.demand.add(now, delta)
+        if self.period_heat is not None:
+            self.period_heat.add(now, delta)
+
+    # ----------------------------------------------------------------------- ramps
+
+    def set_servers(self, st: _Station, count: int) -> None:
+        """``st``'s server count becomes ``count``, and its places ``buffer + count``: added
+        servers and places go to the jobs waiting for them at once, idle servers beyond the
+        count go at once, busy and blocked ones when their job leaves (``retire``)."""
+        now, old = self.env.now, st.machines.capacity
+        held = len(st.machines.users)
+        present = max(count, held) - max(old, held)
+        st.on.add(now, present)
+        if self.metered:  # the servers in force that hold no job draw idle
+            idle = max(0, count - held) - max(0, old - held)
+            if idle:
+                self.heat(st, now, idle * st.idle_kw)
+            if self.gate is not None and present:
+                self.gate.add_standby(present * st.standby_kw)
+        st.machines.resize(count)
+        if isinstance(st.places, ramp.Gate):
+            st.places.resize(st.buffer + count)
+
+    def retire(self, st: _Station, now: float) -> None:
+        """A server of ``st`` beyond its count gives back its job and leaves (drawing nothing
+        from now: ``freed_kw``)."""
+        st.on.add(now, -1)
+        if self.metered and self.gate is not None:
+            self.gate.add_standby(-st.standby_kw)
 
     # ----------------------------------------------------------------------- run
 
     def run(self) -> dict:
         env, horizon = self.env, self.horizon
+        for steps, apply in self.plans:
+            env.process(ramp.follow(env, steps, apply))
         env.process(self.source())
         for p, on in self.calendars:
             env.process(self.calendar(p, on))
@@ -1707,9 +2089,10 @@ class Replication:
         end = self.horizon
         stations = []
         for st in self.stations:
-            for area in (st.busy, st.blocked, st.down, st.unit_wait, st.power_wait, st.queue):
+            for area in (st.busy, st.blocked, st.down, st.unit_wait, st.power_wait, st.queue,
+                         st.on):
                 area.add(end, 0)
-            server_time = span * st.servers
+            server_time = st.on.area or math.nan  # the integral of the servers in force
             busy, blocked, down = (a.area / server_time for a in (st.busy, st.blocked, st.down))
             waiting = (st.unit_wait.area + st.power_wait.area) / server_time
             figures = {
@@ -1740,7 +2123,9 @@ class Replication:
         if self.fleets:
             blocks["transport"] = {f: fleet.results(span) for f, fleet in enumerate(self.fleets)}
         if self.pools is not None:
-            blocks["resources"] = self.pools.results(span, end)
+            blocks["resources"] = self.pools.results(end)
+        if self.edges is not None:
+            blocks["series"] = self.series_results()
         return {
             "throughput_per_h": ct.size / span,
             "cycle_time_h": float(ct.mean()) if has else math.nan,
@@ -1775,6 +2160,25 @@ class Replication:
                                 ("inside", inside))
         }
 
+    def series_results(self) -> dict:
+        """The figures of each report period (see :func:`run_replication`); call after the
+        window's areas are closed."""
+        edges = self.edges
+        out = {
+            "start_h": np.asarray(edges[:-1]),
+            "end_h": np.asarray(edges[1:]),
+            "exits": np.asarray(self.period_exits, dtype=np.int64),
+            "cycle_time_sum_h": np.asarray(self.period_cycle_times),
+            "wip_h": np.asarray(self.wip.areas),
+            "busy_h": np.asarray([st.busy.areas for st in self.stations]).T,
+            "on_h": np.asarray([st.on.areas for st in self.stations]).T,
+        }
+        if self.metered:
+            self.period_heat.add(self.horizon, 0.0)
+            out["heat_kwh"] = np.asarray([st.heat.areas for st in self.stations]).T
+            out["heat_max_kw"] = np.asarray(self.period_heat.peaks)
+        return out
+
     def power_results(self, stations: list[dict]) -> dict:
         span, base, factor = self.horizon - self.warmup, self.base_load, self.cooling_factor
         energy = base * span + factor * sum(st["energy_kwh"] for st in stations)
@@ -1788,7 +2192,8 @@ class Replication:
         }
 
 
-def run_replication(plant: RefPlant, seed: int | np.random.SeedSequence) -> dict:
+def run_replication(plant: RefPlant, seed: int | np.random.SeedSequence,
+                    period_h: float | None = None) -> dict:
     """Simulate one replication with its own ``np.random.default_rng(seed)``.
 
     Returns ``throughput_per_h``, ``cycle_time_h`` (mean), ``cycle_time_p50``,
@@ -1826,14 +2231,49 @@ def run_replication(plant: RefPlant, seed: int | np.random.SeedSequence) -> dict
     window, hours). A plant with pools adds ``resources``, keyed by pool index: ``busy``
     (time-average units held over the count) and ``mean_wait_h`` (request to grant, over
     grants in the window, a grant at once waiting 0).
+
+    Busy shares (a station's ``busy``, ``blocked``, ``down``, ``waiting``, ``idle``) are over
+    the integral of the station's servers present (in force, or finishing a job beyond a
+    lowered count), a pool's ``busy`` over the integral of its count in force (units held
+    beyond a lowered count may take it over 1 for a while).
+
+    With a report period, ``period_h`` hours (else ``plant.period``; ``None``: no series), a
+    ``series`` dict covers the ``P`` periods that tile ``[warmup, horizon]`` from ``warmup``
+    (the last may be shorter): ``start_h`` and ``end_h``, shape ``(P,)``; ``exits`` (int) and
+    ``cycle_time_sum_h`` (the sum of their cycle times), shape ``(P,)``, an exit at an inner
+    edge in the later period and one at the horizon in the last; ``wip_h``, shape ``(P,)``,
+    the integral of ``wip`` (job-hours); ``busy_h`` (busy server-hours) and ``on_h`` (the
+    integral of the servers present), shape ``(P, J)`` with ``J`` stations. With power, also
+    ``heat_kwh``, shape ``(P, J)``, each station's heat energy, and ``heat_max_kw``, shape
+    ``(P,)``, the largest sum of the stations' heats held in the period (the plant draws
+    ``base_load + cooling_factor * heat``). Summed over the periods they give the window's
+    figures: ``exits``, ``cycle_time_h * exits``, ``wip * span``, ``busy * on``,
+    ``energy_kwh`` (up to rounding). :func:`series` stacks them over replications.
     """
     check(plant)
-    return Replication(plant, np.random.default_rng(seed)).run()
+    return Replication(plant, np.random.default_rng(seed), period_h).run()
 
 
-def run(plant: RefPlant, replications: int, seed: int = 0) -> list[dict]:
-    """``replications`` independent replications, seeded by ``SeedSequence(seed).spawn``."""
-    return [run_replication(plant, s) for s in np.random.SeedSequence(seed).spawn(replications)]
+def run(plant: RefPlant, replications: int, seed: int = 0,
+        period_h: float | None = None) -> list[dict]:
+    """``replications`` independent replications, seeded by ``SeedSequence(seed).spawn``
+    (``period_h``: see :func:`run_replication`)."""
+    return [run_replication(plant, s, period_h)
+            for s in np.random.SeedSequence(seed).spawn(replications)]
+
+
+def series(results: list[dict]) -> dict[str, np.ndarray]:
+    """The ``series`` of each replication stacked: every figure of
+    :func:`run_replication`'s ``series`` with a leading replications axis, shape ``(R, P)`` or
+    ``(R, P, J)``; ``start_h`` and ``end_h`` once, shape ``(P,)``."""
+    if not results or "series" not in results[0]:
+        raise ValueError("no series: run with a report period (RefPlant.period or period_h)")
+    first = results[0]["series"]
+    return {
+        key: first[key] if key in ("start_h", "end_h")
+        else np.stack([r["series"][key] for r in results])
+        for key in first
+    }
 
 
 # --------------------------------------------------------------------------- summaries
