@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
-from twin.config.fields import ConfigModel, Duration
+from twin.config.fields import ConfigModel, Count, Duration, Normalized
 from twin.config.layout import Point
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -28,14 +28,17 @@ class Battery(ConfigModel):
                                   "vehicle charges at each at a time.")
 
 
-class Fleet(ConfigModel):
+class Fleet(Normalized):
     """Identical vehicles that carry finished jobs from a station's dock to the next one's."""
+
+    single_of = {"count": max}
 
     id: str = Field(pattern=r"^[a-z0-9_]+$", description="Unique name, used by stations' "
                     "`transport`.")
     kind: Literal["agv", "amr", "forklift"] = Field(description="What the vehicles are (for "
                                                      "reports and the viewer).")
-    count: int = Field(ge=1, description="Number of vehicles.")
+    count: Count = Field(description="Number of vehicles, or a schedule `[{from, count}]` "
+                         "(removed vehicles finish their trip first).")
     speed: float = Field(gt=0, description="Driving speed in m/s, loaded or empty.")
     load_time: Duration = Field("0h", validate_default=True, ge=0,
                                 description="Time to pick a job up at a dock.")
@@ -45,6 +48,11 @@ class Fleet(ConfigModel):
                                "where they unloaded.")
     battery: Battery | None = Field(None, description="Battery and chargers; absent: vehicles "
                                     "never charge.")
+
+    def count_steps(self) -> list[tuple[float, int]]:
+        """The vehicles in service as ``[(from_h, count), ...]``; ``[(0.0, count)]`` when fixed.
+        `count` holds the largest."""
+        return self.steps_of("count")
 
 
 def _clock_hours(text: Any) -> float:
@@ -81,13 +89,16 @@ class Shift(ConfigModel):
                 for d in self.days]
 
 
-class Pool(ConfigModel):
+class Pool(Normalized):
     """A shared pool of identical units (technicians, robot arms, humanoids) that stations
     hold while they process."""
 
+    single_of = {"count": max}
+
     id: str = Field(pattern=r"^[a-z0-9_]+$", description="Unique name, used by stations' "
                     "`requires`.")
-    count: int = Field(ge=1, description="Units in the pool (on shift).")
+    count: Count = Field(description="Units in the pool (on shift), or a schedule `[{from, "
+                         "count}]` (removed units finish their job first).")
     shifts: list[Shift] | None = Field(None, description="Weekly shifts; absent: always on. "
                                        "A job started on shift is finished after it ends.")
 
@@ -96,6 +107,11 @@ class Pool(ConfigModel):
         if self.shifts:
             on_hours(self.shifts)
         return self
+
+    def count_steps(self) -> list[tuple[float, int]]:
+        """The units in the pool as ``[(from_h, count), ...]``; ``[(0.0, count)]`` when fixed.
+        `count` holds the largest."""
+        return self.steps_of("count")
 
 
 def on_hours(shifts: list[Shift]) -> list[tuple[float, float]]:

@@ -2,8 +2,9 @@
 and the whole-plant checks that run once every field is valid. Times are hours (floats)."""
 
 import difflib
+import math
 import statistics
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -13,20 +14,33 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
-    ValidationError,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from twin.config import parts
 from twin.config.fields import (
     DURATION_SCHEMA,
     ConfigModel,
+    Count,
+    CountStep,
     Duration,
+    Loc,
     MeanDuration,
+    Normalized,
     Power,
+    Problem,
+    Rate,
+    Step,
+    first,
+    in_force,
+    last,
+    problems_error,
+    schedule,
+    scheduled,
+    when_text,
 )
 from twin.config.layout import AisleGrid, Bays, Layout, Point, Size, layout_problems
 from twin.config.logistics import (
@@ -288,12 +302,67 @@ Process = Annotated[
 ]
 
 
+class PlanStep(Step):
+    """A step of a release plan: from `from` on, jobs come after `interarrival` times."""
+
+    key: ClassVar[str] = "interarrival"
+    interarrival: TimeDistribution = Field(
+        description="Time between jobs from then on: a distribution or a fixed duration."
+    )
+
+
 class Source(ConfigModel):
     """Where jobs come from: one job after each interarrival time, into the first station."""
 
-    interarrival: TimeDistribution = Field(
-        description="Time between jobs: a distribution or a fixed duration."
+    interarrival: TimeDistribution | None = Field(
+        None, description="Time between jobs: a distribution or a fixed duration. Give this or "
+        "a `plan`; with a plan it holds the last step's."
     )
+    plan: schedule(PlanStep) | None = Field(
+        None, description="Interarrival times that change over time: `[{from, interarrival}]`; "
+        "each time is drawn from the step in force at the previous arrival."
+    )
+    release: Literal["drawn", "nhpp"] = Field(
+        "drawn", description="`drawn`: each time from the law in force when it is drawn; `nhpp`: "
+        "the exact non-homogeneous Poisson process of the plan's rate (exponential steps only)."
+    )
+
+    @model_validator(mode="after")
+    def _check_plan(self) -> "Source":
+        problems: list[Problem] = []
+        if self.interarrival is None and self.plan is None:
+            problems.append((("interarrival",), "missing; add `interarrival:` (time between "
+                             "jobs) or a `plan` of `{from, interarrival}` steps"))
+        elif self.interarrival is not None and self.plan is not None:
+            problems.append((("plan",), "give `interarrival` or a `plan`, not both; remove "
+                             "`interarrival` (the plan's steps give the times between jobs)"))
+        if self.release == "nhpp" and self.plan is None:
+            problems.append((("release",), "`release: nhpp` draws the Poisson process of a "
+                             "`plan`'s changing rate; add a `plan` or remove `release`"))
+        elif self.release == "nhpp":
+            problems += [(("plan", i, "interarrival"), (f"`release: nhpp` needs exponential "
+                          f"times in every step, and step {i + 1} is {step.interarrival.dist}; "
+                          "write `{dist: exponential, mean: ...}` or use `release: drawn`"))
+                         for i, step in enumerate(self.plan)
+                         if not isinstance(step.interarrival, Exponential)]
+        if problems:
+            raise problems_error("Source", problems)
+        if self.plan is not None:
+            self.interarrival = self.plan[-1].interarrival
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump_plan(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if self.plan is not None:  # it holds the last step's law, which the plan already gives
+            data.pop("interarrival", None)
+        return data
+
+    def steps(self) -> list[tuple[float, Distribution]]:
+        """The interarrival law as ``[(from_h, law), ...]``: the plan, or ``[(0.0, law)]``."""
+        if self.plan is None:
+            return [(0.0, self.interarrival)]
+        return [(step.start(), step.value()) for step in self.plan]
 
 
 class Failures(ConfigModel):
@@ -323,11 +392,30 @@ StationFailures = Annotated[
 ]
 
 
-class Route(ConfigModel):
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class PStep(Step):
+    """A step of a branch's probability: from `from` on, the branch is taken with `p`."""
+
+    key: ClassVar[str] = "p"
+    p: Probability = Field(description="Probability from then on, 0 to 1.")
+
+
+class Route(Normalized):
     """One branch of a probabilistic routing."""
 
+    single_of = {"p": last}
+
     to: str = Field(description="Station id, or `exit` to leave the plant.")
-    p: float = Field(ge=0, le=1, description="Probability of this branch; the list sums to 1.")
+    p: scheduled(Probability, PStep) = Field(
+        description="Probability of this branch, or a schedule `[{from, p}]`; the branches "
+        "of a list sum to 1 at every time. With a schedule it holds the last value."
+    )
+
+    def p_steps(self) -> list[tuple[float, float]]:
+        """The probability as ``[(from_h, p), ...]``; ``[(0.0, p)]`` when fixed."""
+        return self.steps_of("p")
 
 
 def _routing_kind(value: Any) -> str | None:
@@ -391,10 +479,44 @@ Buffer = Annotated[
     Discriminator(_buffer_form),
 ]
 
+
+class Learning(ConfigModel):
+    """A learning curve: the n-th job started at a station (n = 1, 2, ... from time 0; per
+    product when given by product) takes its drawn processing time times
+    max(floor, n^log2(rate)), before the staffing's time factor."""
+
+    rate: float = Field(gt=0, le=1, description="Factor on the time per doubling of the jobs "
+                        "started: 0.9 makes the 2nd job 90% of the 1st, the 4th 81%; 1: none.")
+    floor: float = Field(0.0, ge=0, le=1, description="The factor never goes below this; 0: no "
+                         "floor.")
+
+    def factor(self, n: int) -> float:
+        """The time factor of the `n`-th job (n >= 1)."""
+        return max(self.floor, n ** math.log2(self.rate))
+
+
+class LearningByProduct(_PerProduct):
+    """Learning curves by the product of the job, each counting that product's jobs."""
+
+    by_product: dict[Name, Learning] = Field(
+        description="`{product: {rate, floor}}`; every product, nothing else."
+    )
+
+
+def _learning_form(value: Any) -> str:
+    return "learning_by_product" if _keyed(value, "by_product") else "single"
+
+
+StationLearning = Annotated[
+    Annotated[Learning, Tag("single")] | Annotated[LearningByProduct, Tag("learning_by_product")],
+    Discriminator(_learning_form),
+]
+
 UNION_TAGS = frozenset(DIST_NAMES) | {
     "target", "branches", "constant", "profile", "flat", "bands", "time", "single", "places",
     "per_kind", "process_by_product", "failures_by_product", "busy_by_product", "next_by_part",
-    "next_by_product"}
+    "next_by_product", "learning_by_product", "auto", "count_steps", "p_steps", "cap_steps",
+    "tariff_steps"}
 
 
 POWER_STATES = ("idle", "busy", "blocked", "down", "waiting")
@@ -588,6 +710,23 @@ class Tariff(ConfigModel):
         return self.energy.price(day >= 5, hour % HOURS_PER_DAY)
 
 
+class TariffStep(Tariff, Step):
+    """A step of a tariff schedule: from `from` on, these prices."""
+
+    key: ClassVar[str] = "tariff"
+
+    def value(self) -> Tariff:
+        """The tariff in force from `start` on."""
+        return Tariff.model_construct(**{k: getattr(self, k) for k in Tariff.model_fields})
+
+
+class CapStep(Step):
+    """A step of a power-cap schedule: from `from` on, this cap."""
+
+    key: ClassVar[str] = "cap"
+    cap: Power = Field(description="Facility power cap from then on.")
+
+
 class Cooling(ConfigModel):
     """Cooling plant that removes the stations' heat."""
 
@@ -596,8 +735,10 @@ class Cooling(ConfigModel):
     )
 
 
-class PlantPower(ConfigModel):
+class PlantPower(Normalized):
     """Plant-level power: base load, cooling, the facility cap, tariff and emissions."""
+
+    single_of = {"cap": min, "tariff": first}
 
     base_load: Power = Field(
         0.0, description="Constant draw of lighting, offices and utilities (cooling included)."
@@ -605,11 +746,12 @@ class PlantPower(ConfigModel):
     cooling: Cooling | None = Field(
         None, description="Cooling of the stations' heat; absent: no cooling draw."
     )
-    cap: Power | None = Field(
+    cap: scheduled(Power, CapStep) | None = Field(
         None,
         description=(
             "Facility power cap, cooling included; a job (or profile step) starts only if the "
-            "draw stays within it. Absent: no cap."
+            "draw stays within it. Or a schedule `[{from, cap}]`: it then holds the smallest. "
+            "Absent: no cap."
         ),
     )
     demand_interval: Duration = Field(
@@ -618,23 +760,41 @@ class PlantPower(ConfigModel):
         gt=0,
         description="Averaging interval of peak demand and of the power time series.",
     )
-    tariff: Tariff | None = Field(None, description="Energy prices and demand charge.")
+    tariff: scheduled(Tariff, TariffStep) | None = Field(
+        None, description="Energy prices and demand charge; or a schedule `[{from, energy, "
+        "demand_charge}]`, each `from` on a demand interval's edge: it then holds the first."
+    )
     co2_per_kwh: float = Field(0.0, ge=0, description="Emissions in kg CO2 per kWh drawn.")
 
     def cooling_factor(self) -> float:
         """Plant draw per kW of station heat: 1 + 1/COP (1 without cooling)."""
         return 1.0 if self.cooling is None else 1.0 + 1.0 / self.cooling.cop
 
+    def cap_steps(self) -> list[tuple[float, float]] | None:
+        """The cap (kW) as ``[(from_h, cap), ...]``; ``[(0.0, cap)]`` when fixed, None without
+        a cap."""
+        return None if self.cap is None else self.steps_of("cap")
 
-class Station(ConfigModel):
+    def tariff_steps(self) -> list[tuple[float, Tariff]] | None:
+        """The tariff as ``[(from_h, tariff), ...]``; ``[(0.0, tariff)]`` when fixed, None
+        without one."""
+        return None if self.tariff is None else self.steps_of("tariff")
+
+
+class Station(Normalized):
     """A station: parallel identical servers fed by one first-in first-out buffer. It may split
     each job into parts, or assemble sets of parts into one unit (docs/parts.md)."""
+
+    single_of = {"servers": max}
 
     id: str = Field(
         pattern=r"^[a-z0-9_]+$",
         description="Unique name: lowercase letters, digits, underscores; not `exit`.",
     )
-    servers: int = Field(1, ge=1, description="Number of identical parallel servers.")
+    servers: Count = Field(
+        1, description="Number of identical parallel servers, or a schedule `[{from, count}]` "
+        "(a removed server that is busy finishes its job first); it then holds the largest."
+    )
     process: Process = Field(
         description="Service time of one job: a distribution or a fixed duration."
     )
@@ -650,6 +810,10 @@ class Station(ConfigModel):
     )
     power: StationPower | None = Field(
         None, description="Draw per server by state; absent: the station draws nothing."
+    )
+    learning: StationLearning | None = Field(
+        None, description="Learning curve `{rate, floor}` of the processing times, or "
+        "`{by_product: {product: {rate, floor}}}`; absent: none."
     )
     next: Next | None = Field(
         None,
@@ -735,6 +899,15 @@ class Station(ConfigModel):
         """The breakdowns while processing a job of `product`; None without failures."""
         return _resolve(self.failures, product)
 
+    def learning_for(self, product: str) -> Learning | None:
+        """The learning curve of the jobs of `product`; None without learning."""
+        return _resolve(self.learning, product)
+
+    def server_steps(self) -> list[tuple[float, int]]:
+        """The servers in service as ``[(from_h, count), ...]``; ``[(0.0, servers)]`` when
+        fixed."""
+        return self.steps_of("servers")
+
     def power_for(self, product: str) -> "StationPower | None":
         """The draw per server with the busy draw of `product`; None without power."""
         if self.power is None or not isinstance(self.power.busy, BusyByProduct):
@@ -754,15 +927,50 @@ def _resolve(value: Any, product: str) -> Any:
     return value.pick(product) if isinstance(value, _PerProduct) else value
 
 
-class Plant(ConfigModel):
+class Target(ConfigModel):
+    """What each report period should reach."""
+
+    throughput: Rate = Field(description="Orders leaving the plant per unit of time, such as "
+                             "'1000/w' (/w, /d, /h or /min); stored per hour.")
+
+
+class Report(ConfigModel):
+    """Results per period of the run, and the target they are checked against."""
+
+    period: Duration | None = Field(None, gt=0, description="Length of each period of the "
+                                    "results over time, such as `1w`.")
+    target: Target | None = Field(None, description="Target per period: `{throughput: "
+                                  "'1000/w'}`; needs `period`.")
+
+    @model_validator(mode="after")
+    def _check_target(self) -> "Report":
+        if self.target is not None and self.period is None:
+            raise problems_error("Report", [(("target",), (
+                "report.target needs report.period (the target is checked per period); add "
+                "`period:` such as `1w`"))])
+        return self
+
+
+def _warmup_form(value: Any) -> str:
+    return "auto" if value == "auto" else "single"
+
+
+Warmup = Annotated[
+    Annotated[Duration, Tag("single")] | Annotated[Literal["auto"], Tag("auto")],
+    Discriminator(_warmup_form),
+]
+
+
+class Plant(Normalized):
     """A whole plant: the top level of the config file."""
 
     name: str = Field(min_length=1, description="Name of the plant, shown in reports.")
     horizon: Duration = Field(gt=0, description="Length of each replication, warm-up included.")
-    warmup: Duration = Field(
+    warmup: Warmup = Field(
         "0h",
         validate_default=True,
-        description="Statistics cover [warmup, horizon]; shorter than the horizon.",
+        description="Statistics cover [warmup, horizon]; shorter than the horizon. `auto`: the "
+        "run finds it from the throughput and WIP per period (it holds 0, `warmup_auto` true).",
     )
     replications: int = Field(32, ge=1, description="Independent replications to run.")
     seed: int = Field(0, ge=0, description="Seed of the random streams.")
@@ -784,6 +992,14 @@ class Plant(ConfigModel):
                                   "technicians, robot arms, humanoids.")
     tune: Tune | None = Field(None, description="Layout tuning for `twin tune`: variables, "
                               "objectives, constraints, costs; ignored by `twin run`.")
+    report: Report | None = Field(None, description="Results per period and a throughput "
+                                  "target: `{period, target: {throughput}}`.")
+
+    @model_validator(mode="after")
+    def _settle_warmup(self) -> "Plant":
+        if self.warmup == "auto":
+            self._keep("warmup", "auto", 0.0)
+        return self
 
     @model_validator(mode="after")
     def _check_plant(self) -> "Plant":
@@ -795,11 +1011,25 @@ class Plant(ConfigModel):
         problems = _warmup_problems(self) + structure + flow + _power_problems(self) + placed
         problems += tune_problems(self)
         if problems:
-            raise ValidationError.from_exception_data(
-                "Plant",
-                [_line_error(loc, message) for loc, message in problems],
-            )
+            raise problems_error("Plant", problems)
         return self
+
+    @property
+    def warmup_auto(self) -> bool:
+        """Whether the file says `warmup: auto` (then `warmup` holds 0.0)."""
+        return self._given.get("warmup") == "auto"
+
+    def change_times(self) -> list[float]:
+        """Every time (hours, > 0, sorted, distinct) at which a schedule of the plant changes a
+        value: the source's plan, stations' servers, branches' p, the power cap, pools' and
+        fleets' counts. Tariffs are left out: they change prices, not the simulation."""
+        schedules = [self.source.steps(), *(s.server_steps() for s in self.stations)]
+        schedules += [route.p_steps() for s in self.stations for _, routing in _routings(s.next)
+                      if isinstance(routing, list) for route in routing]
+        schedules += [] if self.power is None or self.power.cap is None else \
+            [self.power.cap_steps()]
+        schedules += [item.count_steps() for item in [*self.resources, *self.transport]]
+        return sorted({start for steps in schedules for start, _ in steps if start > 0})
 
     def product_ids(self) -> list[str]:
         """The products in the order of `products`; `["all"]` without them."""
@@ -818,21 +1048,28 @@ class Plant(ConfigModel):
             kinds += [station.into] if station.into is not None else []
         return list(dict.fromkeys(kinds))
 
-    def routes(self, j: int, kind: str = ORDER,
-               product: str | None = None) -> list[tuple[int, float]]:
+    def routes(self, j: int, kind: str = ORDER, product: str | None = None,
+               at: float | None = None) -> list[tuple[int, float]]:
         """Resolved routing of the jobs of `kind` and `product` that leave station `j`.
 
         A plain `next` ignores both; `by_part` takes the entry of `kind` (none: ``[]``),
-        `by_product` that of `product` (None: the first product's).
+        `by_product` that of `product` (None: the first product's). `at` (hours) takes the
+        probabilities in force then; None takes `Route.p` (with a schedule: its last value).
 
         Returns
         -------
         list of (target, probability)
             `target` is a station index in ``0..J-1``, or ``J == len(stations)`` for exit.
         """
+        return [(t, steps[-1][1] if at is None else in_force(steps, at))
+                for t, steps in self.route_steps(j, kind, product)]
+
+    def route_steps(self, j: int, kind: str = ORDER,
+                    product: str | None = None) -> list[tuple[int, list[tuple[float, float]]]]:
+        """As `routes`, with each branch's probability as ``[(from_h, p), ...]``."""
         station = self.stations[j]
         if station.next is None:
-            return [(j + 1, 1.0)]
+            return [(j + 1, [(0.0, 1.0)])]
         routing = station.next
         if isinstance(routing, NextByPart):
             routing = routing.by_part.get(kind, [])
@@ -841,14 +1078,19 @@ class Plant(ConfigModel):
         index = {s.id: i for i, s in enumerate(self.stations)}
         index[EXIT] = len(self.stations)
         if isinstance(routing, str):
-            return [(index[routing], 1.0)]
-        return [(index[route.to], route.p) for route in routing]
+            return [(index[routing], [(0.0, 1.0)])]
+        return [(index[route.to], route.p_steps()) for route in routing]
+
+    def targets(self, j: int, kind: str = ORDER, product: str | None = None) -> set[int]:
+        """The targets of `routes` that a job may go to at some time (p > 0 in some step)."""
+        return {t for t, steps in self.route_steps(j, kind, product)
+                if any(p > 0 for _, p in steps)}
 
     def successors(self, j: int) -> set[int]:
-        """Every target (``J``: exit) that some job leaving station `j` may go to with p > 0,
-        whatever its kind and product."""
+        """Every target (``J``: exit) that some job leaving station `j` may go to with p > 0
+        at some time, whatever its kind and product."""
         return {t for kind in self.kinds() for product in self.product_ids()
-                for t, p in self.routes(j, kind, product) if p > 0}
+                for t in self.targets(j, kind, product)}
 
     def reaching(self) -> list[set[str]]:
         """For each station, the kinds of job that can reach it (see `twin.config.parts`)."""
@@ -890,6 +1132,12 @@ MODEL_AT_LOC_NAME: dict[str, type[BaseModel]] = {
     "busy_by_product": BusyByProduct,
     "next_by_part": NextByPart,
     "next_by_product": NextByProduct,
+    "learning": Learning,
+    "learning_by_product": LearningByProduct,
+    "report": Report,
+    "target": Target,
+    "plan": PlanStep,
+    **{f"{step.key}_steps": step for step in (CountStep, PStep, CapStep, TariffStep)},
     **dict(zip(DIST_NAMES, DISTRIBUTIONS, strict=True)),
 }
 """Which model a pydantic error location is inside, by the last name in the location."""
@@ -898,16 +1146,6 @@ MODEL_AT_LOC_NAME: dict[str, type[BaseModel]] = {
 # --------------------------------------------------------------------------------------------
 # Whole-plant checks (run once every field is valid)
 # --------------------------------------------------------------------------------------------
-
-Loc = tuple[str | int, ...]
-Problem = tuple[Loc, str]
-
-
-def _line_error(loc: Loc, message: str) -> InitErrorDetails:
-    """A pydantic error at `loc` whose message is exactly `message`."""
-    error_type = PydanticCustomError("plant", "{message}", {"message": message})
-    return InitErrorDetails(type=error_type, loc=loc, input=None)
-
 
 def _warmup_problems(plant: Plant) -> list[Problem]:
     if plant.warmup < plant.horizon:
@@ -973,10 +1211,23 @@ def _branch_problems(loc: Loc, branches: list[Route], ids: list[str]) -> list[Pr
             message = f"'{route.to}' is listed twice; merge the two branches"
             problems.append(((*loc, i, "to"), message))
         seen.add(route.to)
-    total = sum(route.p for route in branches)
-    if abs(total - 1) > PROBABILITY_TOLERANCE:
-        problems.append((loc, f"probabilities sum to {total:g}, not 1; adjust them to add up to 1"))
-    return problems
+    return problems + _sum_problems(loc, branches)
+
+
+def _sum_problems(loc: Loc, branches: list[Route]) -> list[Problem]:
+    """The branches' probabilities must sum to 1 at every time their schedules change (the
+    first time they do not is named)."""
+    steps = [route.p_steps() for route in branches]
+    times = sorted({start for branch in steps for start, _ in branch})
+    for at in times:
+        total = sum(in_force(branch, at) for branch in steps)
+        if abs(total - 1) <= PROBABILITY_TOLERANCE:
+            continue
+        if times == [0.0]:
+            return [(loc, f"probabilities sum to {total:g}, not 1; adjust them to add up to 1")]
+        return [(loc, (f"p sums to {total:g} from {when_text(at)}; make the branches sum to 1 "
+                       "at every time"))]
+    return []
 
 
 def model_at(loc: Loc) -> type[BaseModel]:
@@ -1007,41 +1258,79 @@ def _power_problems(plant: Plant) -> list[Problem]:
         problems.append((("power", "demand_interval"),
                          (f"{step * 60:g}min does not divide a day; use an interval such as "
                          "15min, 30min or 1h")))
-    elif power.tariff is not None and isinstance(power.tariff.energy, EnergyPrices):
-        for hour in power.tariff.energy.edges():
-            if abs(hour / step - round(hour / step)) > 1e-9:
-                problems.append((("power", "tariff", "energy"),
-                                 (f"a price band starts or ends at hour {hour:g}, inside a "
-                                 f"{step * 60:g}min demand interval; move it to a multiple of "
-                                 "the interval or shorten the interval")))
-                break
+    elif power.tariff is not None:
+        problems += _tariff_problems(power)
     if power.cap is not None:
         problems += _cap_problems(plant)
     return problems
 
 
+def _tariff_problems(power: PlantPower) -> list[Problem]:
+    """Price changes inside a demand interval: band edges, and a tariff schedule's `from`s."""
+    step = power.demand_interval
+    scheduled = power.has_schedule("tariff")
+    problems = []
+    for k, (start, tariff) in enumerate(power.tariff_steps()):
+        here = ("power", "tariff", k) if scheduled else ("power", "tariff")
+        if abs(start / step - round(start / step)) > 1e-9:
+            problems.append(((*here, "from"),
+                             (f"{when_text(start)} is not a multiple of the {step * 60:g}min "
+                              "demand interval; start each tariff on an interval's edge")))
+        edges = tariff.energy.edges() if isinstance(tariff.energy, EnergyPrices) else []
+        for hour in edges:
+            if abs(hour / step - round(hour / step)) > 1e-9:
+                problems.append(((*here, "energy"),
+                                 (f"a price band starts or ends at hour {hour:g}, inside a "
+                                 f"{step * 60:g}min demand interval; move it to a multiple of "
+                                 "the interval or shorten the interval")))
+                break
+    return problems
+
+
 def _cap_problems(plant: Plant) -> list[Problem]:
-    """A cap that cannot let some station start a job even when the rest of the plant is idle."""
+    """A cap that cannot let some station start a job even when the rest of the plant is idle,
+    for every step of a cap schedule (with the most servers in force while the step lasts)."""
+    power = plant.power
+    scheduled = power.has_schedule("cap")
+    steps = power.cap_steps()
+    problems = []
+    for k, (start, cap) in enumerate(steps):
+        end = steps[k + 1][0] if k + 1 < len(steps) else math.inf
+        servers = [_most_during(s.server_steps(), start, end) for s in plant.stations]
+        here = ("power", "cap", k, "cap") if scheduled else ("power", "cap")
+        when = f"from {when_text(start)}: " if scheduled else ""
+        problems += [(here, when + message) for message in _cap_messages(plant, cap, servers)]
+    return problems
+
+
+def _most_during(steps: list[tuple[float, int]], start: float, end: float) -> int:
+    """The largest value of `steps` in force at some time of [start, end)."""
+    return max([in_force(steps, start)] + [v for t, v in steps if start < t < end])
+
+
+def _cap_messages(plant: Plant, cap: float, servers: list[int]) -> list[str]:
+    """Why `cap` (kW) cannot let some station start a job, with `servers` in force at each
+    station."""
     power = plant.power
     factor = power.cooling_factor()
-    draws = [(s, s.power) for s in plant.stations if s.power is not None]
-    standby = power.base_load + factor * sum(s.servers * p.standby() for s, p in draws)
-    if standby > power.cap * (1 + 1e-12):
-        return [(("power", "cap"),
-                 (f"{power.cap:g}kW is below what the plant draws on standby ({standby:g}kW: "
+    draws = [(s, s.power, n) for s, n in zip(plant.stations, servers, strict=True)
+             if s.power is not None]
+    standby = power.base_load + factor * sum(n * p.standby() for _, p, n in draws)
+    if standby > cap * (1 + 1e-12):
+        return [(f"{cap:g}kW is below what the plant draws on standby ({standby:g}kW: "
                  f"base load, every server's standby draw, cooling); raise the cap to more "
-                 f"than that"))]
-    if not draws:
+                 f"than that")]
+    serving = [(s, p) for s, p, n in draws if n > 0]  # a station with no server starts nothing
+    if not serving:
         return []
-    station, p = max(draws, key=lambda sp: sp[1].most() - sp[1].standby())
+    station, p = max(serving, key=lambda sp: sp[1].most() - sp[1].standby())
     need = standby + factor * (p.most() - p.standby())
-    if need <= power.cap * (1 + 1e-12):
+    if need <= cap * (1 + 1e-12):
         return []
-    return [(("power", "cap"),
-             (f"{power.cap:g}kW cannot start a job at station '{station.id}': the plant on "
+    return [(f"{cap:g}kW cannot start a job at station '{station.id}': the plant on "
              f"standby (base load, every server's standby draw, cooling) already needs "
              f"{standby:g}kW and one job there adds {need - standby:g}kW; raise the cap to at "
-             f"least {need:g}kW"))]
+             f"least {need:g}kW")]
 
 
 def _named_problems(loc: Loc, name: str, known: list[str], what: str) -> list[Problem]:

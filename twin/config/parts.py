@@ -33,10 +33,11 @@ State = tuple[int, str]
 
 
 def moves(plant: "Plant") -> dict[State, set[State]]:
-    """Where what leaves each state goes (with p > 0, for some product): state -> states."""
+    """Where what leaves each state goes (with p > 0 at some time, for some product): state ->
+    states."""
     return {(j, kind): {(t, out) for out, _ in station.emits(kind)
                         for product in plant.product_ids()
-                        for t, p in plant.routes(j, out, product) if p > 0}
+                        for t in plant.targets(j, out, product)}
             for j, station in enumerate(plant.stations) for kind in plant.kinds()}
 
 
@@ -160,7 +161,8 @@ def _product_problems(here: Loc, station: "Station",
                       products: dict[str, float] | None) -> list[Problem]:
     """Values `by_product` without `products`, naming an unknown product, or missing one."""
     values: list[tuple[Loc, Any]] = [(("process",), station.process),
-                                     (("failures",), station.failures), (("next",), station.next)]
+                                     (("failures",), station.failures), (("next",), station.next),
+                                     (("learning",), station.learning)]
     if station.power is not None:
         values.append((("power", "busy"), station.power.busy))
     problems = []
