@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.compile.plant import Params
+from twin.compile.plant import TIMERS, Params
 from twin.engine import layout
 from twin.engine.codes import STEP0
 from twin.engine.layout import Consts, Dims
@@ -116,7 +116,8 @@ def _ring_sizes(params: Params) -> tuple[np.ndarray, np.ndarray]:
 
 def _slot_layout(params: Params) -> dict[str, np.ndarray]:
     """Each station's range of server slots, and each slot's leaf in the event tree: the
-    pools' shift timers first (a change of shift goes before anything else at its instant),
+    periods' timer first (a period ends before anything at its instant counts), the plan's
+    timer, the pools' shift timers (a change goes before any other event at its instant),
     then every other slot in order."""
     J, M = params.stations, params.slots
     station = params.slot_station
@@ -125,10 +126,14 @@ def _slot_layout(params: Params) -> dict[str, np.ndarray]:
     for j in range(J):
         slots = np.flatnonzero(station == j)
         first[j], count[j] = slots[0], len(slots)
-    timers = len(params.pools.ids) if params.pools else 0
+    pools = len(params.pools.ids) if params.pools else 0
+    timers = pools + TIMERS
     m = np.arange(M)
-    is_timer = (m >= params.timer0) & (m < params.timer0 + timers)
-    leaf = np.where(is_timer, m - params.timer0, np.where(m < params.timer0, m + timers, m))
+    t0 = params.timer0
+    leaf = np.where(m < t0, m + timers, m)  # slots before the timers move up
+    leaf = np.where((m >= t0) & (m < t0 + pools), m - t0 + TIMERS, leaf)  # pools' timers
+    leaf = np.where(m == t0 + pools, 1, leaf)  # the plan's timer
+    leaf = np.where(m == t0 + pools + 1, 0, leaf)  # the periods' timer
     return {"slot_station": station, "slot_leaf": leaf, "first_slot": first,
             "station_slots": count}
 
@@ -154,11 +159,11 @@ def _pool_values(params: Params) -> dict[str, np.ndarray]:
     pools = params.pools
     S, W = params.servers.shape[0], params.stations + 1
     if pools is None:
-        return {"pool_count": np.zeros((S, 0)), "need": np.zeros((S, W, 0, 0)),
+        return {"need": np.zeros((S, W, 0, 0)),
                 "factor": np.zeros((S, W, 0)), "requires": np.zeros((S, W)),
                 "edges": np.zeros((0, 0)), "edge_count": [], "on_at_start": [],
                 "unit_stations": []}
-    return {"pool_count": pools.count, "need": pools.need, "factor": pools.factor,
+    return {"need": pools.need, "factor": pools.factor,
             "requires": pools.requires,
             "edges": pools.edges, "edge_count": pools.edge_count,
             "on_at_start": pools.on_at_start, "unit_stations": pools.unit_stations}
@@ -173,6 +178,17 @@ def _parts_values(params: Params) -> dict[str, np.ndarray]:
             "lead_kind": parts.lead_kind, "kcap": parts.kcap}
 
 
+def _plan_values(params: Params) -> dict[str, np.ndarray]:
+    plan = params.plan
+    return {"capacity": plan.capacity, "route_cum": plan.route_cum,
+            "route_next": _route_next(plan.route_cum), "cap_heat": plan.cap_heat,
+            "phase_start": plan.start, "servers_at": plan.servers, "plan_kind": plan.kind,
+            "plan_par": plan.par, "plan_row": plan.row, "plan_mean": plan.mean,
+            "nhpp": plan.nhpp, "learn_exp": plan.learn_exp, "learn_floor": plan.learn_floor,
+            "learn_own": plan.learn_own, "pool_count": plan.pool_count,
+            "fleet_at": plan.fleet_count}
+
+
 def _dims(params: Params, q_size: np.ndarray, stored_exits: int, trace_rows: int) -> Dims:
     """The sizes of the engine's arrays for ``params``."""
     fleets, pools, plan = params.fleets, params.pools, params.power
@@ -185,7 +201,8 @@ def _dims(params: Params, q_size: np.ndarray, stored_exits: int, trace_rows: int
         NP=len(pools.ids) if pools else 0, A=pools.need.shape[2] if pools else 0,
         NE=pools.edges.shape[1] if pools else 0, U=len(pools.unit_stations) if pools else 0,
         T=params.tables.shape[0], G=params.tables.shape[1], PR=len(params.parts.products),
-        KD=len(params.parts.kinds), TR=trace_rows)
+        KD=len(params.parts.kinds), TR=trace_rows, NK=params.plan.phases,
+        KP=params.plan.periods)
 
 
 def _consts(params: Params, dims: Dims) -> Consts:
@@ -197,7 +214,10 @@ def _consts(params: Params, dims: Dims) -> Consts:
         V0=int(params.vehicle0), T0=int(params.timer0), TP=dims.TP, K=dims.K,
         NC=STEP0 + dims.K, A=dims.A, NP=dims.NP, NE=dims.NE, U=dims.U, V=dims.V, F=dims.F,
         C=dims.C, RQ=dims.RQ, P=dims.P, G=dims.G, B=dims.B, E=dims.E, TR=dims.TR,
-        PR=dims.PR, KD=dims.KD, QW=dims.size("QW"), has_power=int(params.has_power),
+        PR=dims.PR, KD=dims.KD, QW=dims.size("QW"), NK=dims.NK, KP=dims.KP,
+        SC=dims.size("SC"), period=float(params.plan.period),
+        has_plan=int(params.plan.changes), has_learning=int(params.plan.learns),
+        has_series=int(dims.KP > 0), has_power=int(params.has_power),
         has_cap=int(params.has_cap),
         has_fleets=int(params.fleets is not None), has_units=int(params.pools is not None),
         has_parts=int(params.parts.any_parts), trace=int(dims.TR > 0))
@@ -211,18 +231,17 @@ def engine_params(params: Params, stored_exits: int, trace: bool = False) -> Eng
     if trace:
         dims = dims.replace(TR=trace_buffer_rows(dims.M, dims.W, dims.NP))
     values = {
-        "slot_on": params.slot_on, "capacity": params.capacity, "dist_kind": params.dist_kind,
+        "slot_on": params.slot_on, "dist_kind": params.dist_kind,
         "dist_par": params.dist_par, "dist_row": params.dist_row,
-        "route_cum": params.parts.route_cum, "route_next": _route_next(params.parts.route_cum),
         "mtbf": params.mtbf, "mttr": params.mttr,
         "power_draw": params.draw, "power_reserve": params.reserve, "share": params.share,
-        "last_step": params.last_step, "cap_heat": params.cap_heat,
+        "last_step": params.last_step,
         "tables": params.tables,
         "bin_end": params.power.bin_end if params.power else [],
         "q_start": np.concatenate([[0], np.cumsum(q_size)[:-1]]), "q_size": q_size,
         "q_grows": q_grows,
         **_slot_layout(params), **_fleet_values(params), **_pool_values(params),
-        **_parts_values(params),
+        **_parts_values(params), **_plan_values(params),
     }
     return EngineParams(
         arrays=layout.pack(values, dims, params.servers.shape[0]), dims=dims,

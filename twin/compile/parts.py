@@ -64,15 +64,16 @@ def _same(plants: list[Plant], what: str, value) -> tuple[str, ...]:
     return values.pop()
 
 
-def _routes(plant: Plant, kinds: tuple[str, ...], products: tuple[str, ...]) -> np.ndarray:
-    """(J + 1, TG, J + 1) cumulative routing of one plant by tag; the source sends every
-    order to station 0."""
+def route_table(plant: Plant, kinds: tuple[str, ...], products: tuple[str, ...],
+                at: float | None = None) -> np.ndarray:
+    """(J + 1, TG, J + 1) cumulative routing of one plant by tag, with the probabilities in
+    force at hour ``at`` (None: the last ones); the source sends every order to station 0."""
     J, PR = len(plant.stations), len(products)
     route = np.zeros((J + 1, len(kinds) * PR, J + 1))
     for j in range(J):
         for d, kind in enumerate(kinds):
             for p, product in enumerate(products):
-                branches = plant.routes(j, kind, product) or [(J, 1.0)]  # unreachable tags
+                branches = plant.routes(j, kind, product, at=at) or [(J, 1.0)]  # unreachable tags
                 for target, prob in branches:
                     route[j, d * PR + p, target] += prob
     route[J, :, 0] = 1.0
@@ -118,5 +119,5 @@ def parts_plan(plants: list[Plant]) -> PartsPlan:
         products=products, kinds=kinds,
         product_cum=np.cumsum([p.product_shares() for p in plants], axis=1),
         tag_weight=np.asarray(weights, dtype=np.float64),
-        route_cum=np.stack([_routes(p, kinds, products) for p in plants]),
+        route_cum=np.stack([route_table(p, kinds, products) for p in plants]),
         split_total=ints["split_count"].sum(axis=2), kcap=stacked["kcap"], **ints)

@@ -7,7 +7,8 @@ Slots
 Every server of every station is a *slot*, and the parameters of all lanes share one slot
 layout: slot 0 is the source (a pseudo-server whose "service" is the interarrival time), then
 the servers of station 0, station 1, ... each padded to the largest server count any scenario of
-the batch gives that station, and a last *trash* slot that is never used (masked writes go there,
+the batch gives that station, the vehicles, the pools' shift timers, the plan's timer and
+the periods' timer, and a last *trash* slot that is never used (masked writes go there,
 so no scatter ever writes one place twice). A slot whose rank at its station is not below the
 lane's server count is switched off.
 
@@ -26,10 +27,14 @@ from scipy import special
 
 from twin.compile.logistics import FleetPlan, PoolPlan, fleet_plan, pool_plan
 from twin.compile.parts import PartsPlan, parts_plan
+from twin.compile.plan import TimePlan, time_plan
 from twin.config import Deterministic, Empirical, Exponential, Gamma, Lognormal, Plant, Triangular
 from twin.config import Uniform as UniformDist
+from twin.config.fields import in_force
 from twin.engine import codes
 from twin.engine.codes import STEP0
+
+TIMERS = 2  # slots of the plan's timer and the periods' timer, after the pools' timers
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,10 @@ class PowerPlan:
         Base load; plant kW per kW of station heat (1 + 1/COP); the cap (inf: none);
         $/kW-month; kg CO2 per kWh.
     price : (S, B) float64
-        $/kWh in each demand-interval bin of the window.
+        $/kWh in each demand-interval bin of the window (of the tariff in force there).
+    charges : per scenario, ``((from_h, $/kW-month), ...)``
+        The demand charge of each step of the tariff (one step without a schedule): each
+        applies to the peak of its own part of the window.
     bin_start, bin_end : (B,) float64
         Hours: the bins are the demand intervals from time 0 (Monday 00:00), cut to
         [warmup, horizon].
@@ -57,6 +65,7 @@ class PowerPlan:
     bin_start: np.ndarray
     bin_end: np.ndarray
     interval: float
+    charges: tuple[tuple[tuple[float, float], ...], ...] = ()
 
     @property
     def bins(self) -> int:
@@ -113,7 +122,10 @@ class Params:
     parts : twin.compile.parts.PartsPlan
         Products, kinds, routing by tag, splits and assemblies.
     cap_heat : (S,) float64
-        The cap in kW of station heat (inf: none).
+        The cap in kW of station heat (inf: none); ``plan.cap_heat`` has it per phase.
+    plan : twin.compile.plan.TimePlan
+        Phases of the values that change over time, learning curves, and the periods of
+        the results per period.
     """
 
     horizon: float
@@ -144,7 +156,8 @@ class Params:
     fleets: FleetPlan | None = None
     pools: PoolPlan | None = None
     vehicle0: int = 0  # first vehicle slot
-    timer0: int = 0  # first shift-timer slot (one per pool)
+    timer0: int = 0  # first shift-timer slot (one per pool; then the plan's, the periods')
+    plan: TimePlan | None = None
 
     @property
     def lanes(self) -> int:
@@ -265,28 +278,33 @@ def _power_plan(plants: list[Plant], horizon: float, warmup: float) -> PowerPlan
     S = len(plants)
     base, factor, cap = np.zeros(S), np.ones(S), np.full(S, np.inf)
     charge, co2, price = np.zeros(S), np.zeros(S), np.zeros((S, bin_start.shape[0]))
+    charges: list[tuple[tuple[float, float], ...]] = [((0.0, 0.0),)] * S
     for s, p in enumerate(plants):
         pw = p.power
         if pw is None:
             continue
         base[s], factor[s], co2[s] = pw.base_load, pw.cooling_factor(), pw.co2_per_kwh
         cap[s] = np.inf if pw.cap is None else pw.cap
-        if pw.tariff is not None:
-            charge[s] = pw.tariff.demand_charge
-            # one price per bin: validation puts every price change on an interval edge
-            price[s] = [pw.tariff.price_at(t) for t in bin_start]
+        steps = pw.tariff_steps() if pw.tariff is not None else None
+        if steps:
+            charge[s] = steps[0][1].demand_charge
+            charges[s] = tuple((at, tariff.demand_charge) for at, tariff in steps)
+            # one price per bin: validation puts every price change (and every `from` of a
+            # tariff schedule) on an interval edge
+            price[s] = [in_force(steps, t).price_at(t) for t in bin_start]
     return PowerPlan(base_kw=base, factor=factor, cap_kw=cap, demand_charge=charge,
                      co2_per_kwh=co2, price=price, bin_start=bin_start, bin_end=bin_end,
-                     interval=step)
+                     interval=step, charges=tuple(charges))
 
 
 def compile_plants(plants: list[Plant], replications: int, seed: int,
-                   horizon: float | None = None, warmup: float | None = None) -> Params:
+                   horizon: float | None = None, warmup: float | None = None,
+                   period: float | None = None) -> Params:
     """Lay out ``len(plants)`` scenarios x ``replications`` lanes, scenario-major.
 
     All plants must have the same stations (ids and order); server counts, buffers,
     distributions, routing and failures may differ. ``horizon``/``warmup`` (hours) override the
-    first plant's.
+    first plant's, ``period`` (hours; 0: none) its ``report.period``.
     """
     first = plants[0]
     ids = tuple(s.id for s in first.stations)
@@ -301,10 +319,10 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     V = fleets.vehicles if fleets else 0
     n_pools = len(first.resources)
     max_servers = [max(p.stations[j].servers for p in plants) for j in range(J)]
+    extra = V + n_pools + TIMERS + 1  # vehicles, pools' timers, the plan's and the periods'
     slot_station = np.concatenate([[J]] + [[j] * c for j, c in enumerate(max_servers)]
-                                  + [[J] * (V + n_pools + 1)])
-    slot_rank = np.concatenate([[0]] + [list(range(c)) for c in max_servers]
-                               + [[0] * (V + n_pools + 1)])
+                                  + [[J] * extra])
+    slot_rank = np.concatenate([[0]] + [list(range(c)) for c in max_servers] + [[0] * extra])
     vehicle0 = 1 + sum(max_servers)
     timer0 = vehicle0 + V
 
@@ -331,11 +349,6 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
                     mtbf[s, j, r], mttr[s, j, r] = failures.mtbf, failures.mttr
         kind[s, J, :], par[s, J, :], row[s, J, :] = dist_code(p.source.interarrival, tables)
 
-    width = max([len(t) for t in tables], default=1)
-    table_arr = np.zeros((max(len(tables), 1), width))
-    for i, t in enumerate(tables):
-        table_arr[i, : len(t)] = t
-
     draw, reserve, share, last_step = _power_tables(plants)
     has_power = any(p.power is not None or any(st.power is not None for st in p.stations)
                     for p in plants)
@@ -343,6 +356,16 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     cap_heat = np.full(S, np.inf)
     if plan is not None:
         cap_heat = (plan.cap_kw - plan.base_kw) / plan.factor
+    if period is None:
+        period = first.report.period if first.report and first.report.period else 0.0
+    timeline = time_plan(
+        plants, parts.kinds, parts.products, tables, dist_code,
+        plan.cap_kw if plan else np.full(S, np.inf), plan.base_kw if plan else np.zeros(S),
+        plan.factor if plan else np.ones(S), horizon - warmup, period)
+    width = max([len(t) for t in tables], default=1)
+    table_arr = np.zeros((max(len(tables), 1), width))
+    for i, t in enumerate(tables):
+        table_arr[i, : len(t)] = t
     server_slots = slice(1, vehicle0)
     slot_on = np.zeros((S, len(slot_station)), bool)
     slot_on[:, 0] = True
@@ -360,11 +383,13 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
         last_step=last_step, cap_heat=cap_heat, has_power=has_power,
         has_cap=bool(np.isfinite(cap_heat).any()), power=plan, fleets=fleets,
         pools=pool_plan(plants, slot_station), vehicle0=vehicle0, timer0=timer0,
+        plan=timeline,
     )
 
 
 def compile_plant(plant: Plant, replications: int | None = None, seed: int | None = None,
-                  horizon: float | None = None, warmup: float | None = None) -> Params:
+                  horizon: float | None = None, warmup: float | None = None,
+                  period: float | None = None) -> Params:
     """One scenario: ``replications`` lanes of ``plant`` (defaults from the plant itself)."""
     return compile_plants([plant], plant.replications if replications is None else replications,
-                          plant.seed if seed is None else seed, horizon, warmup)
+                          plant.seed if seed is None else seed, horizon, warmup, period)

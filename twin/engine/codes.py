@@ -29,9 +29,17 @@ SHIFT_TIMER = 20  # a pool's shift timer: its next event is the next change of s
 # --- per-station time integrals (State.area[lane, station, column]). C_ENERGY integrates the
 # station's draw (kWh); the others count servers (or jobs, for the queue).
 C_BUSY, C_BLOCKED, C_DOWN, C_QUEUE, C_WAIT, C_UNITS, C_ENERGY = 0, 1, 2, 3, 4, 5, 6
-N_AREA = 7
+C_ON = 7  # servers in force (switched on): the denominator of the shares
+N_AREA = 8
 # per-fleet vehicle-time integrals (State.f_area[lane, fleet, status - V_IDLE])
 N_VEHICLE_STATES = 9
+
+# --- columns of the results per period (State.series[lane, period]): the window's figures at
+# the period's end: exits, their cycle times, the integrals of jobs inside and of the heat, the
+# largest heat held in the period, then per station the integrals of busy and of in-force
+# servers
+SC_EXITS, SC_CT, SC_WIP, SC_HEAT, SC_PEAK = 0, 1, 2, 3, 4
+SERIES_FIXED = 5
 
 # --- random streams: four per station row (row J is the source): stream 4 j + purpose
 S_SERVICE, S_ROUTE, S_TTF, S_REPAIR = 0, 1, 2, 3

@@ -66,9 +66,11 @@ from twin.engine.layout import (
     N_UWAIT,
     NEXT_SEQ,
     ORDER_AREA,
+    PHASE,
     PRODUCT_CUM,
     Q_LEN,
     REQUIRES,
+    RETIRE,
     ROUTE_CUM,
     ROUTE_NEXT,
     SEQ,
@@ -118,7 +120,7 @@ def dequeue(x, m, j, w):
 def route(x, j, tag):
     """Where a job of ``tag`` that ends service at station row ``j`` goes next (J: exit),
     drawn from the station's routing stream when routing is random."""
-    row = j * x.c.KD * x.c.PR + tag
+    row = (x.n[x.pn[PHASE]] * x.c.W + j) * x.c.KD * x.c.PR + tag
     k = x.pn[x.pn[ROUTE_NEXT] + row]
     if k >= 0:
         return k
@@ -162,7 +164,7 @@ def has_room(x, k, tag):
     if is_assembly(x, k):
         i = column(x, k, tag)
         return x.n[x.pn[KCOUNT] + i] < x.pf[x.pn[KCAP] + i]
-    return x.n[x.pn[COUNT] + k] < x.pf[x.pn[CAPACITY] + k]
+    return x.n[x.pn[COUNT] + k] < x.pf[x.pn[CAPACITY] + x.n[x.pn[PHASE]] * x.c.W + k]
 
 
 @lane_function
@@ -262,6 +264,16 @@ def leave(x, m, j, t, w):
     if x.c.has_cap:  # the job's reservation goes with it
         power.set_reserve(x, m, power.reserve_of(x, j * x.c.PR, IDLE))
     n[o[STEP_K] + m] = 0
+    if x.c.has_plan and n[o[RETIRE] + j] > 0:  # the server retires (twin.engine.plan)
+        return False
+    return take_next(x, m, j, t, w)
+
+
+@lane_function
+def take_next(x, m, j, t, w):
+    """Server ``m`` of station ``j`` takes the head of its buffer (at an assembly: the first
+    complete set): returns False if there is none."""
+    f, n, o = x.f, x.n, x.pn
     if is_assembly(x, j):
         if assembly.sets_ready(x, j) == 0:
             return False
@@ -270,9 +282,25 @@ def leave(x, m, j, t, w):
         return False
     else:
         since = dequeue(x, m, j, w)
-    if counted:
+    if t >= x.c.warmup:
         f[o[STARTS] + j] += 1.0
         f[o[WAIT_SUM] + j] += t - since
+    return True
+
+
+@lane_function
+def pull(x, j, t, w, tw):
+    """Station ``j``'s lowest-numbered idle server takes waiting work, if there is any (a
+    server switched on by the plan); returns whether it did."""
+    m = servers.lowest_idle(x, j)
+    servers.take_idle(x, j)
+    if not take_next(x, m, j, t, w):
+        servers.give_idle(x, j, m)
+        return False
+    factor = ask_units(x, m, j, t, w)
+    powered = ask_power(x, m, j, t) if factor >= 0.0 else True
+    start(x, m, j, factor, powered, t, w, tw)
+    open_room(x, j)
     return True
 
 
@@ -297,13 +325,11 @@ def transfer(x, m, j, k, job, tag, leaves, arrives, t, w, tw):
     # processing times: A, then B
     if source:
         servers.set_status(x, 0, j, BUSY, w, tw)
-        clock.schedule(x, 0, t + servers.processing_time(x, j, j * c.PR))
+        clock.schedule(x, 0, t + servers.interarrival(x, t))
     elif again:
         start(x, m, j, factor_a, powered_a, t, w, tw)
     elif leaves:
-        servers.set_status(x, m, j, IDLE, w, tw)
-        clock.schedule(x, m, math.inf)
-        servers.give_idle(x, j, m)
+        servers.free(x, m, j, w, tw)
     if b >= 0:
         start(x, b, k, factor_b, powered_b, t, w, tw)
         if t >= c.warmup:

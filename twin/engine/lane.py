@@ -19,9 +19,11 @@ At the lane's current time, first whatever happens at once, in this order:
 3. a move: a blocked job whose target has room (the one blocked first), or with a fleet the
    reservation of its place.
 
-Then the earliest timed event (the event tree, :mod:`twin.engine.clock`): a shift change, a
+Then the earliest timed event (the event tree, :mod:`twin.engine.clock`): a period's end, a
+change of the plan (:mod:`twin.engine.plan`), a shift change, a
 service or profile-step end, a failure, a repair end, or a vehicle's loading, unloading,
-homing or charging end; ties go to the lowest slot (shift timers first). Events at exactly
+homing or charging end; ties go to the lowest leaf (the periods' timer, then the plan's,
+then the shift timers, then the slots in order). Events at exactly
 the horizon are applied. The lane stops early with a flag when a ring buffer or the store of
 cycle times is full (the host grows it and calls again), when its trace buffer is nearly full
 (the host takes the rows), or when it can never move again (deadlock).
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import math
 
-from twin.engine import clock, flow, pools, power, recorder, rng, servers, vehicles
+from twin.engine import clock, flow, plan, pools, power, recorder, rng, servers, vehicles
 from twin.engine.codes import (
     BUSY,
     C_ENERGY,
@@ -57,16 +59,19 @@ from twin.engine.layout import (
     BATTERY,
     BLOCKED_HEAD,
     BLOCKED_TAIL,
-    CAP_HEAT,
+    CAP_SEEN,
     DRAW,
     EDGE_COUNT,
     EDGES,
     EVENTS,
     F_AREA,
+    F_ON,
     FAILS,
     FIRST_SLOT,
+    FLEET_AT,
     HEAT,
     HEAT_MAX,
+    HEAT_PMAX,
     IDLE_HEAP,
     KEY,
     LAST_STEP,
@@ -95,6 +100,7 @@ from twin.engine.layout import (
     UWAIT_TAIL,
     V_LEVEL,
     V_LOW,
+    V_ON,
     V_POS,
     T,
 )
@@ -122,7 +128,7 @@ def init(x):
         first = x.pn[o[FIRST_SLOT] + j]
         station_draw = 0.0
         for m in range(first, first + x.pn[o[STATION_SLOTS] + j]):
-            if x.pn[o[SLOT_ON] + m]:
+            if x.pn[o[SLOT_ON] + m] and plan.in_force(x, j, m - first):
                 n[o[STATUS] + m] = IDLE
                 n[o[IDLE_HEAP] + first + n[o[N_IDLE] + j]] = m
                 n[o[N_IDLE] + j] += 1
@@ -130,8 +136,9 @@ def init(x):
                 f[o[RES] + m] = x.pf[o[POWER_RESERVE] + j * c.PR * c.NC + IDLE]
                 station_draw += f[o[DRAW] + m]
         f[o[AREA] + j * N_AREA + C_ENERGY] = station_draw * window
+    plan.start(x, window)
     n[o[STATUS]] = BUSY
-    clock.schedule(x, 0, servers.processing_time(x, c.J, c.J * c.PR))
+    clock.schedule(x, 0, servers.interarrival(x, 0.0))
     if c.has_power:
         power.resync(x)
         power.bins_change(x, c.warmup, f[o[HEAT]])
@@ -159,9 +166,12 @@ def init_vehicles(x, window):
     for fl in range(c.F):
         on = 0
         for v in range(c.V):
-            if vehicles.fleet_of(x, v) == fl and x.pn[o[SLOT_ON] + c.V0 + v]:
+            if vehicles.fleet_of(x, v) == fl and x.pn[o[SLOT_ON] + c.V0 + v] \
+                    and on < x.pn[o[FLEET_AT] + fl]:
                 n[o[STATUS] + c.V0 + v] = V_IDLE
                 on += 1
+        n[o[V_ON] + fl] = on
+        f[o[F_ON] + fl] = on * window
         f[o[F_AREA] + fl * N_VEHICLE_STATES] = on * window
 
 
@@ -180,7 +190,7 @@ def advance(x, until):
             recorder.record(x)
         if n[o[STOP]] != RUNNING:
             return
-        if x.c.has_cap and x.f[o[RESERVED]] > x.pf[o[CAP_HEAT]] * (1 + 1e-6) + 1e-9:
+        if x.c.has_cap and x.f[o[RESERVED]] > x.f[o[CAP_SEEN]] * (1 + 1e-6) + 1e-9:
             n[o[STOP]] = CAP_BROKEN
             return
 
@@ -219,6 +229,8 @@ def next_event(x, until):
         return False
     if c.has_power and key > tw:  # the heat held until now counts towards the largest
         f[o[HEAT_MAX]] = max(f[o[HEAT_MAX]], f[o[HEAT]])
+        if c.has_series:
+            f[o[HEAT_PMAX]] = max(f[o[HEAT_PMAX]], f[o[HEAT]])
     f[o[T]] = key
     n[o[EVENTS]] += 1
     tw = max(key, c.warmup)
@@ -232,6 +244,10 @@ def finish(x, t):
     f, o, c = x.f, x.pn, x.c
     if c.has_power and c.horizon > max(t, c.warmup):
         f[o[HEAT_MAX]] = max(f[o[HEAT_MAX]], f[o[HEAT]])
+        if c.has_series:
+            f[o[HEAT_PMAX]] = max(f[o[HEAT_PMAX]], f[o[HEAT]])
+    if c.has_series:
+        plan.snapshot(x, 0.0)
     f[o[T]] = c.horizon
     x.n[o[STOP]] = DONE
 
@@ -241,7 +257,12 @@ def timed_event(x, m, t, w, tw):
     """The timed event of slot ``m`` at ``t``."""
     n, o, c = x.n, x.pn, x.c
     if m >= c.T0:
-        pools.shift_change(x, m)
+        if m < c.T0 + c.NP:
+            pools.shift_change(x, m)
+        elif m == c.T0 + c.NP:
+            plan.change(x, t, w, tw)
+        else:
+            plan.period_end(x, t, w)
     elif m >= c.V0:
         vehicle_event(x, m - c.V0, t, w, tw)
     else:

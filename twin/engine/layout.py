@@ -31,19 +31,20 @@ lane's row together, for the core that runs it); on the GPU Fortran-ordered (the
 fastest, so that consecutive lanes, consecutive threads, touch adjacent addresses). Either way
 a lane's code works on the row ``f[lane]``.
 
-Dimensions: ``M`` slots (the source, servers padded to the batch's largest count per
-station, vehicles, pools' shift timers, one unused slot); ``W = J + 1`` station rows (row J:
-the source for distributions and streams, exit for targets); ``NS = 4 W`` random streams;
-``TP`` leaves of the event tree (a power of two >= M); ``Q`` ring-buffer places of all
-stations; ``E`` stored cycle times; ``B`` demand-interval bins; ``K`` busy-profile steps and
-``NC = 8 + K`` power-table columns; ``V`` vehicles, ``F`` fleets, ``C`` chargers per fleet,
-``RQ`` places of a fleet's request ring, ``P`` places on the floor; ``NP`` pools, ``A``
-alternatives per station, ``NE`` shift changes per week, ``U`` stations that need units;
-``T x G`` distribution tables; ``PR`` products and ``KD`` kinds (the order, then the part
-kinds), ``TG = KD PR`` tags (a job's tag is ``kind x PR + product``), ``QW = 4 + KD`` columns of
-a ring-buffer entry; ``TR`` rows of the trace buffer and ``TC`` its columns (with no
-trace, ``TR`` is 0 and so are ``XM``, ``XW``, ``XV``, ``XNP``, else ``M``, ``W``, ``V``,
-``NP``).
+Dimensions: ``M`` slots (the source, servers padded to the batch's largest count per station,
+vehicles, pools' shift timers, the plan's and the periods' timers, one unused slot); ``W = J +
+1`` station rows (row J: the source for distributions and streams, exit for targets); ``NS = 4
+W`` random streams; ``TP`` leaves of the event tree (a power of two >= M); ``Q`` ring-buffer
+places of all stations; ``E`` stored cycle times; ``B`` demand-interval bins; ``K``
+busy-profile steps and ``NC = 8 + K`` power-table columns; ``V`` vehicles, ``F`` fleets, ``C``
+chargers per fleet, ``RQ`` places of a fleet's request ring, ``P`` places on the floor; ``NP``
+pools, ``A`` alternatives per station, ``NE`` shift changes per week, ``U`` stations that need
+units; ``T x G`` distribution tables; ``PR`` products and ``KD`` kinds (the order, then the
+part kinds), ``TG = KD PR`` tags (a job's tag is ``kind x PR + product``), ``QW = 4 + KD``
+columns of a ring-buffer entry; ``NK`` phases of the plan (1 when nothing changes over time),
+``KP`` periods of the results per period (0: none) and ``SC = 5 + 2 J`` columns of each; ``TR``
+rows of the trace buffer and ``TC`` its columns (with no trace, ``TR`` is 0 and so are ``XM``,
+``XW``, ``XV``, ``XNP``, else ``M``, ``W``, ``V``, ``NP``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from twin.engine.codes import (
     N_DIST_PARAMS,
     N_VEHICLE_STATES,
     QUEUE_FIXED,
+    SERIES_FIXED,
     STEP0,
     TRACE_COLUMNS,
 )
@@ -137,6 +139,17 @@ FIELDS = (
     _f("made", "n", "KD", "parts of each kind made by splits since time 0"),
     _f("used", "n", "KD", "parts of each kind used by assemblies since time 0"),
     _f("gone", "n", "KD", "jobs of each kind that left the plant since time 0"),
+    # changes over time (twin.engine.plan) and results per period
+    _f("phase", "n", "", "phase of the plan in force: changes passed since time 0"),
+    _f("n_on", "n", "W", "servers in force at each station (switched on, retiring included)"),
+    _f("retire", "n", "W", "busy servers of each station to switch off when they free"),
+    _f("learned", "f", "W PR", "jobs started at each station (per product where learning "
+                               "is by product, else in column 0) since time 0"),
+    _f("cap_seen", "f", "", "the largest cap of station heat in force so far"),
+    _f("period_k", "n", "", "period boundaries passed"),
+    _f("heat_pmax", "f", "", "largest heat held for a positive time in the current period"),
+    _f("series", "f", "KP SC", "at the end of each period of the window, the window's "
+                               "figures so far (columns codes.SC_EXITS ...)"),
     # power
     _f("draw", "f", "M", "kW the slot draws now"),
     _f("res", "f", "M", "kW the cap counts the slot at"),
@@ -168,6 +181,9 @@ FIELDS = (
     _f("f_wait", "f", "F", "request-to-pickup waits of pickups in the window"),
     _f("f_pickups", "f", "F", "their number"),
     _f("f_trips", "f", "F", "deliveries in the window"),
+    _f("f_on", "f", "F", "integral over the window of the vehicles in force"),
+    _f("v_on", "n", "F", "vehicles of each fleet in force (retiring included)"),
+    _f("v_retire", "n", "F", "vehicles of each fleet to switch off when they are free"),
     # resource pools
     _f("p_on", "n", "NP", "1: the pool is on shift"),
     _f("p_held", "n", "NP", "units held"),
@@ -200,12 +216,13 @@ FIELDS = (
     _f("ct_tag", "n", "E", "tags of those exits"),
     # --- per-scenario parameters
     _f("slot_on", "pn", "M", "1: the slot is a working server, vehicle or timer"),
-    _f("capacity", "pf", "W", "most jobs a station holds (inf: unlimited)"),
+    _f("capacity", "pf", "NK W", "most jobs a station holds in each phase (inf: unlimited)"),
     _f("dist_kind", "pn", "W PR", "distribution of each row's times by product (codes)"),
     _f("dist_par", "pf", "W PR DP", "its compiled parameters"),
     _f("dist_row", "pn", "W PR", "its row of the tables"),
-    _f("route_cum", "pf", "W TG W", "cumulative routing probabilities over targets, by tag"),
-    _f("route_next", "pn", "W TG", "the target where routing is certain (-1: drawn)"),
+    _f("route_cum", "pf", "NK W TG W", "cumulative routing probabilities over targets, by "
+                                       "phase and tag"),
+    _f("route_next", "pn", "NK W TG", "the target where routing is certain (-1: drawn)"),
     _f("mtbf", "pf", "W PR", "hours; inf without failures"),
     _f("mttr", "pf", "W PR", "hours"),
     _f("power_draw", "pf", "W PR NC", "kW of a server by status, then by profile step"),
@@ -222,7 +239,19 @@ FIELDS = (
     _f("into_kind", "pn", "W", "kind of an assembly's unit"),
     _f("lead_kind", "pn", "W", "kind whose oldest part names the unit under match any"),
     _f("kcap", "pf", "W KD", "places of each kind at an assembly (inf: unlimited)"),
-    _f("cap_heat", "pf", "", "the cap in kW of station heat (inf: none)"),
+    _f("cap_heat", "pf", "NK", "the cap in kW of station heat in each phase (inf: none)"),
+    _f("phase_start", "pf", "NK", "hour each phase of the plan starts (phase 0: 0; inf: none)"),
+    _f("servers_at", "pn", "NK W", "servers of each station in force in each phase"),
+    _f("plan_kind", "pn", "NK", "law of the interarrival time drawn in each phase (codes)"),
+    _f("plan_par", "pf", "NK DP", "its compiled parameters"),
+    _f("plan_row", "pn", "NK", "its row of the tables"),
+    _f("plan_mean", "pf", "NK", "its mean, hours (the rate of an exact Poisson release)"),
+    _f("nhpp", "pn", "", "1: the source releases the exact Poisson process of the plan"),
+    _f("learn_exp", "pf", "W PR", "log2 of the learning rate of each station and product "
+                                  "(0: no learning)"),
+    _f("learn_floor", "pf", "W PR", "the smallest factor learning reaches"),
+    _f("learn_own", "pn", "W", "1: each product learns on its own (else the station counts "
+                               "all jobs)"),
     _f("station_fleet", "pn", "W", "fleet that carries a station's jobs out (-1: none)"),
     _f("speed", "pf", "F", "metres per hour"),
     _f("load_time", "pf", "F", "hours"),
@@ -234,7 +263,8 @@ FIELDS = (
     _f("charger", "pn", "F C", "places of each fleet's chargers (-1: none)"),
     _f("start", "pn", "V", "place where each vehicle starts"),
     _f("distance", "pf", "P P", "metres between places along the aisles"),
-    _f("pool_count", "pn", "NP", "units of each pool on shift"),
+    _f("pool_count", "pn", "NK NP", "units of each pool on shift, in each phase"),
+    _f("fleet_at", "pn", "NK F", "vehicles of each fleet in force, in each phase"),
     _f("need", "pn", "W A NP", "units each alternative of each station holds"),
     _f("factor", "pf", "W A", "processing-time factor of each alternative"),
     _f("requires", "pn", "W", "1: a station's jobs need units"),
@@ -268,7 +298,8 @@ Lane = namedtuple("Lane", ["f", "n", "u", "pf", "pn", "c"])
 Consts = namedtuple("Consts", [
     "horizon", "warmup", "inv_interval", "first_bin", "J", "W", "M", "V0", "T0", "TP",
     "K", "NC", "A", "NP", "NE", "U", "V", "F", "C", "RQ", "P", "G", "B", "E", "TR",
-    "PR", "KD", "QW", "has_power", "has_cap", "has_fleets", "has_units", "has_parts", "trace",
+    "PR", "KD", "QW", "NK", "KP", "SC", "period", "has_power", "has_cap", "has_fleets",
+    "has_units", "has_parts", "has_plan", "has_learning", "has_series", "trace",
 ])
 
 
@@ -297,6 +328,8 @@ class Dims:
     PR: int = 1  # products
     KD: int = 1  # kinds: the order, then part kinds
     TR: int = 0  # rows of the trace buffer; 0: the lanes are not traced
+    NK: int = 1  # phases of the plan
+    KP: int = 0  # periods of the results per period (0: none)
 
     def size(self, name: str) -> int:
         if name.isdigit():
@@ -306,7 +339,7 @@ class Dims:
                    "NC": STEP0 + self.K, "TG": self.KD * self.PR,
                    "QW": QUEUE_FIXED + self.KD, "VS": N_VEHICLE_STATES, "TC": TRACE_COLUMNS,
                    "XM": traced * self.M, "XW": traced * self.W, "XV": traced * self.V,
-                   "XNP": traced * self.NP}
+                   "XNP": traced * self.NP, "SC": SERIES_FIXED + 2 * (self.W - 1)}
         return special[name] if name in special else getattr(self, name)
 
     def shape(self, field: Field) -> tuple[int, ...]:

@@ -29,6 +29,7 @@ from twin.engine.layout import (
     P_HELD,
     P_ON,
     P_WAIT,
+    PHASE,
     POOL_COUNT,
     SLOT_STATION,
     T_REQ,
@@ -55,7 +56,7 @@ def first_fit(x, j):
     for a in range(x.c.A):
         ok = True
         for q in range(x.c.NP):
-            on = x.pn[o[POOL_COUNT] + q] if n[o[P_ON] + q] else 0
+            on = x.pn[o[POOL_COUNT] + n[o[PHASE]] * x.c.NP + q] if n[o[P_ON] + q] else 0
             if need(x, j, a, q) > max(on - n[o[P_HELD] + q], 0):
                 ok = False
                 break

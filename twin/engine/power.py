@@ -22,6 +22,7 @@ from twin.engine.layout import (
     HEAT,
     JOB_TAG,
     N_WAITING,
+    PHASE,
     POWER_RESERVE,
     PQ,
     PQ_HEAD,
@@ -83,7 +84,7 @@ def start_gain(x, r):
 
 @lane_function
 def limit(x):
-    return x.pf[x.pn[CAP_HEAT]] * (1 + CAP_TOLERANCE)
+    return x.pf[x.pn[CAP_HEAT] + x.n[x.pn[PHASE]]] * (1 + CAP_TOLERANCE)
 
 
 @lane_function

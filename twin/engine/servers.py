@@ -20,12 +20,15 @@ from twin.engine.codes import (
     C_BLOCKED,
     C_BUSY,
     C_DOWN,
+    C_ON,
     C_UNITS,
     C_WAIT,
     DOWN,
     HANDOVER,
+    IDLE,
     N_AREA,
     N_DIST_PARAMS,
+    OFF,
     S_REPAIR,
     S_SERVICE,
     S_TTF,
@@ -46,13 +49,26 @@ from twin.engine.layout import (
     IDLE_HEAP,
     JOB_TAG,
     KEY,
+    LEARN_EXP,
+    LEARN_FLOOR,
+    LEARN_OWN,
+    LEARNED,
     LENGTH,
     MTBF,
     MTTR,
     N_IDLE,
+    N_ON,
+    NHPP,
+    PHASE,
+    PHASE_START,
+    PLAN_KIND,
+    PLAN_MEAN,
+    PLAN_PAR,
+    PLAN_ROW,
     POWER_DRAW,
     PW_SUM,
     RES,
+    RETIRE,
     SHARE,
     SLOT_STATION,
     STATUS,
@@ -161,6 +177,27 @@ def give_idle(x, j, m):
     n[heap + i] = m
 
 
+@lane_function
+def free(x, m, j, w, tw):
+    """Server ``m`` of station ``j`` holds no job now: it idles, or is switched off if its
+    station has servers to retire (twin.engine.plan)."""
+    clock.schedule(x, m, math.inf)
+    if x.c.has_plan and x.n[x.pn[RETIRE] + j] > 0:
+        x.n[x.pn[RETIRE] + j] -= 1
+        switch_off(x, m, j, w, tw)
+    else:
+        set_status(x, m, j, IDLE, w, tw)
+        give_idle(x, j, m)
+
+
+@lane_function
+def switch_off(x, m, j, w, tw):
+    """Server ``m`` of station ``j``, holding no job, is no longer in force."""
+    set_status(x, m, j, OFF, w, tw)
+    x.n[x.pn[N_ON] + j] -= 1
+    x.f[x.pn[AREA] + j * N_AREA + C_ON] -= w
+
+
 # --- random times
 
 
@@ -182,6 +219,43 @@ def processing_time(x, j, r):
     row = o[TABLES] + x.pn[o[DIST_ROW] + r] * x.c.G
     return variate(x.pn[o[DIST_KIND] + r], x.pf, o[DIST_PAR] + r * N_DIST_PARAMS, x.pf, row,
                    value)
+
+
+@lane_function
+def interarrival(x, t):
+    """The next interarrival time, drawn at ``t`` from the plan's law in force, or with an
+    exact Poisson release the time to the next point of the process whose rate is the
+    plan's in each phase (one uniform: the inverse of its integrated rate)."""
+    f, o, c = x.pf, x.pn, x.c
+    k = x.n[o[PHASE]]
+    value = draw_uniform(x, 4 * c.J + S_SERVICE)
+    if x.pn[o[NHPP]]:
+        left = -math.log1p(-value)  # integrated rate still to pass
+        at = t
+        while True:
+            mean = f[o[PLAN_MEAN] + k]
+            end = f[o[PHASE_START] + k + 1] if k + 1 < c.NK else math.inf
+            if at + left * mean <= end:
+                return at + left * mean - t
+            left -= (end - at) / mean
+            at = end
+            k += 1
+    row = o[TABLES] + x.pn[o[PLAN_ROW] + k] * c.G
+    return variate(x.pn[o[PLAN_KIND] + k], f, o[PLAN_PAR] + k * N_DIST_PARAMS, f, row, value)
+
+
+@lane_function
+def learning(x, j, r):
+    """The learning curve's factor for the job starting now at station ``j`` (per-product
+    row ``r``): ``max(floor, n^log2(rate))`` for the n-th job started there since time 0 (of
+    its product, where each product learns on its own)."""
+    e = x.pf[x.pn[LEARN_EXP] + r]
+    if e == 0.0:
+        return 1.0
+    i = r if x.pn[x.pn[LEARN_OWN] + j] else j * x.c.PR
+    count = x.f[x.pn[LEARNED] + i] + 1.0
+    x.f[x.pn[LEARNED] + i] = count
+    return max(x.pf[x.pn[LEARN_FLOOR] + r], count**e)
 
 
 @lane_function
@@ -207,6 +281,8 @@ def draw_job(x, m, j, factor):
     before it), whether that is a failure, and the step's work left after it."""
     r = prow(x, m, j)
     length = processing_time(x, j, r) * factor
+    if x.c.has_learning:
+        length *= learning(x, j, r)
     x.f[x.pn[LENGTH] + m] = length
     x.n[x.pn[STEP_K] + m] = 0
     seg = length * share(x, r, 0)

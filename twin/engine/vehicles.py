@@ -15,6 +15,7 @@ import math
 from twin.engine import clock, rings
 from twin.engine.codes import (
     N_VEHICLE_STATES,
+    OFF,
     V_CHARGE_WAIT,
     V_CHARGING,
     V_IDLE,
@@ -33,6 +34,7 @@ from twin.engine.layout import (
     CHARGER,
     DISTANCE,
     F_AREA,
+    F_ON,
     F_PICKUPS,
     F_TRIPS,
     F_WAIT,
@@ -44,8 +46,10 @@ from twin.engine.layout import (
     RQ,
     RQ_HEAD,
     RQ_LEN,
+    SLOT_ON,
     SLOT_STATION,
     SPEED,
+    START,
     STATUS,
     T_REQ,
     TARGET,
@@ -55,8 +59,10 @@ from twin.engine.layout import (
     V_JOB,
     V_LEVEL,
     V_LOW,
+    V_ON,
     V_ORIGIN,
     V_POS,
+    V_RETIRE,
     V_SEQ,
     V_TAG,
     V_TO,
@@ -174,6 +180,10 @@ def free(x, v, t, w):
     else waits where it is."""
     n, o = x.n, x.pn
     fl = fleet_of(x, v)
+    if x.c.has_plan and n[o[V_RETIRE] + fl] > 0:  # the plan takes it out of the fleet
+        n[o[V_RETIRE] + fl] -= 1
+        switch_off(x, v, w)
+        return
     if n[o[RQ_LEN] + fl] > 0:
         head = n[o[RQ_HEAD] + fl]
         n[o[RQ_HEAD] + fl] = rings.wrap(head, 1, x.c.RQ)
@@ -186,6 +196,48 @@ def free(x, v, t, w):
         return
     book(x, fl, V_IDLE, w)
     set_phase(x, v, V_IDLE, math.inf)
+
+
+@lane_function
+def switch_off(x, v, w):
+    """Vehicle ``v``, free and not counted idle, leaves its fleet."""
+    fl = fleet_of(x, v)
+    set_phase(x, v, OFF, math.inf)
+    x.n[x.pn[V_ON] + fl] -= 1
+    x.f[x.pn[F_ON] + fl] -= w
+
+
+@lane_function
+def fleet_to(x, fl, target, t, w):
+    """Fleet ``fl``'s vehicles in force become ``target`` (twin.engine.plan): vehicles
+    switched on start full where vehicles of the fleet start and are free at once; a lower
+    count takes idle vehicles out (the lowest-numbered first), then the next that are free."""
+    f, n, o = x.f, x.n, x.pn
+    on = n[o[V_ON] + fl]
+    retiring = n[o[V_RETIRE] + fl]
+    if target > on - retiring:
+        back = min(retiring, target - (on - retiring))
+        n[o[V_RETIRE] + fl] = retiring - back
+        add = target - (on - retiring + back)
+        for v in range(x.c.V):
+            if add > 0 and fleet_of(x, v) == fl and n[o[STATUS] + x.c.V0 + v] == OFF \
+                    and x.pn[o[SLOT_ON] + x.c.V0 + v]:
+                full = x.pf[o[BATTERY] + fl]
+                n[o[V_POS] + v] = x.pn[o[START] + v]
+                f[o[V_LEVEL] + v] = full
+                f[o[V_LOW] + v] = min(f[o[V_LOW] + v], full)
+                n[o[V_ON] + fl] += 1
+                f[o[F_ON] + fl] += w
+                free(x, v, t, w)
+                add -= 1
+    else:
+        drop = on - retiring - target
+        for v in range(x.c.V):
+            if drop > 0 and fleet_of(x, v) == fl and n[o[STATUS] + x.c.V0 + v] == V_IDLE:
+                book(x, fl, V_IDLE, -w)
+                switch_off(x, v, w)
+                drop -= 1
+        n[o[V_RETIRE] + fl] += drop
 
 
 @lane_function

@@ -129,7 +129,8 @@ def _deadlock(state: State, lane: int) -> Deadlock:
     host = state.to_host()
     dims = state.params.dims
     count = layout.read(host, dims, "count")[lane]
-    capacity = state.params.field("capacity")[state.params.lane_scenario[lane]]
+    phase = layout.read(host, dims, "phase")[lane]
+    capacity = state.params.field("capacity")[state.params.lane_scenario[lane]][phase]
     J = state.params.consts.J
     scenario = state.params.lane_scenario[lane]
     taken = layout.read(host, dims, "kcount")[lane]  # places per kind at the assemblies

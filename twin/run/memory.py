@@ -13,7 +13,8 @@ from twin._backend import Backend
 from twin.compile.arrays import QUEUE_START, trace_buffer_rows
 from twin.compile.flow import expected_exits
 from twin.compile.logistics import max_chargers, shift_edges
-from twin.compile.plant import demand_bins
+from twin.compile.plan import periods_in
+from twin.compile.plant import TIMERS, demand_bins
 from twin.config import Empirical, Gamma, Plant
 from twin.config.logistics import alternatives
 from twin.engine import layout
@@ -24,14 +25,14 @@ MEMORY_SHARE = 0.5  # share of free (device) memory the lanes' state may plan to
 
 
 def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: float,
-                  trace: bool = False) -> layout.Dims:
+                  trace: bool = False, period: float | None = None) -> layout.Dims:
     """The engine's sizes for a batch of ``plants`` (what twin.compile.arrays will build)."""
     J = len(plants[0].stations)
     servers = [max(p.stations[j].servers for p in plants) for j in range(J)]
     fleets = plants[0].transport
     vehicles = sum(max(p.transport[f].count for p in plants) for f in range(len(fleets)))
     pools = plants[0].resources
-    M = 1 + sum(servers) + vehicles + len(pools) + 1
+    M = 1 + sum(servers) + vehicles + len(pools) + TIMERS + 1
     buffers = [[_ring_places(p.stations[j]) for p in plants] for j in range(J)]
     products = plants[0].product_ids()
     places = max(J + 1 + sum((f.home is not None) + (len(f.battery.chargers) if f.battery else 0)
@@ -60,7 +61,13 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
         U=sum(any(alternatives(p.stations[j].requires) for p in plants) for j in range(J)),
         T=max(len(tables), 1), G=max(tables + [1]), PR=len(products),
         KD=len(plants[0].kinds()),
-        TR=trace_buffer_rows(M, J + 1, len(pools)) if trace else 0)
+        TR=trace_buffer_rows(M, J + 1, len(pools)) if trace else 0,
+        NK=max(1 + sum(t > 0.0 for t in p.change_times()) for p in plants),
+        KP=periods_in(window, period if period is not None else _period(plants[0])))
+
+
+def _period(plant: Plant) -> float:
+    return plant.report.period if plant.report and plant.report.period else 0.0
 
 
 def _ring_places(station) -> int | None:
