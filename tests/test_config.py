@@ -785,8 +785,8 @@ def test_reference_tables_list_every_field():
         "values",
     ]:
         assert f"| `{key}` |" in text
-    assert "| `servers` | integer >= 1 | `1` |" in text
-    assert "| `warmup` | duration | `0h` |" in text
+    assert "| `servers` | integer >= 1 or list of [CountStep](#countstep) | `1` |" in text
+    assert "| `warmup` | duration or `auto` | `0h` |" in text
 
 
 # --------------------------------------------------------------------------------------------

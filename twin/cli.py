@@ -84,9 +84,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise TwinError(f"--seed {args.seed}: must be 0 or more")
     horizon = _duration("--horizon", args.horizon)
-    warmup = _duration("--warmup", args.warmup)
+    auto = args.warmup == "auto"
+    warmup = "auto" if auto else _duration("--warmup", args.warmup)
     end = horizon if horizon is not None else plant.horizon
-    start = warmup if warmup is not None else plant.warmup
+    start = 0.0 if auto else warmup if warmup is not None else plant.warmup
     if start >= end:
         raise TwinError(f"--warmup/--horizon: the warm-up ({start:g} h) must be shorter than the "
                         f"horizon ({end:g} h)")
@@ -121,7 +122,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         written = report.write_results(args.out, result)
         shutil.rmtree(partial, ignore_errors=True)
     if args.trace:
-        rows = trace.record(plant, args.trace_replication or 0, args.seed, horizon, warmup)
+        rows = trace.record(plant, args.trace_replication or 0, args.seed, horizon,
+                            result.warmup_h)
         written.append(trace.write(args.trace, rows))
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")
@@ -213,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--replications", type=int, help="replications (default: the config's)")
     run.add_argument("--seed", type=int, help="random seed (default: the config's)")
     run.add_argument("--horizon", help="length of each replication, e.g. 2w or 500h")
-    run.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 3d")
+    run.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 3d, or auto "
+                                      "(MSER-5 picks it)")
     run.add_argument("--backend", default="auto", metavar="{" + ",".join(BACKENDS) + "}",
                      help="where the engine runs (auto: a GPU with CuPy when one is usable, "
                           "else the CPU with NumPy)")

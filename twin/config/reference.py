@@ -2,28 +2,37 @@
 
 from typing import Any
 
+from twin.config.fields import CountStep
 from twin.config.layout import AisleGrid, Bays, Layout
 from twin.config.logistics import Battery, Fleet, Pool, Shift
 from twin.config.models import (
     DIST_NAMES,
     DISTRIBUTIONS,
     BusyByProduct,
+    CapStep,
     Cooling,
     EnergyPrices,
     Failures,
     FailuresByProduct,
+    Learning,
+    LearningByProduct,
     NextByPart,
     NextByProduct,
+    PlanStep,
     Plant,
     PlantPower,
     PriceBand,
     ProcessByProduct,
     ProfileStep,
+    PStep,
+    Report,
     Route,
     Source,
     Station,
     StationPower,
+    Target,
     Tariff,
+    TariffStep,
 )
 from twin.config.tuning import Constraint, Costs, Objective, Reevaluate, Region, Tune, Variable
 from twin.units import DURATION_PATTERN, POWER_PATTERN
@@ -45,11 +54,12 @@ def config_reference_markdown() -> str:
     parts = [_reference_section(schema, "### Plant (top level)")]
     parts += [
         _reference_section(definitions[model.__name__], f"### {model.__name__}")
-        for model in (Source, Station, Failures, Route, ProcessByProduct, FailuresByProduct,
+        for model in (Source, PlanStep, Station, CountStep, Learning, LearningByProduct,
+                      Failures, Route, PStep, ProcessByProduct, FailuresByProduct,
                       NextByPart, NextByProduct, StationPower, ProfileStep, BusyByProduct,
-                      PlantPower, Cooling, Tariff, EnergyPrices, PriceBand, Layout, AisleGrid,
-                      Bays, Fleet, Battery, Pool, Shift, Tune, Variable, Region, Objective,
-                      Constraint, Costs, Reevaluate)
+                      PlantPower, CapStep, Cooling, Tariff, TariffStep, EnergyPrices,
+                      PriceBand, Report, Target, Layout, AisleGrid, Bays, Fleet, Battery, Pool,
+                      Shift, Tune, Variable, Region, Objective, Constraint, Costs, Reevaluate)
     ]
     parts.append(
         "### Distributions\n\n"

@@ -18,10 +18,17 @@ from twin.engine.codes import (
     C_BUSY,
     C_DOWN,
     C_ENERGY,
+    C_ON,
     C_QUEUE,
     C_UNITS,
     C_WAIT,
     HANDOVER,
+    SC_CT,
+    SC_EXITS,
+    SC_HEAT,
+    SC_PEAK,
+    SC_WIP,
+    SERIES_FIXED,
 )
 from twin.results.parts import parts_per_lane, product_per_lane
 
@@ -90,7 +97,7 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
     exits = raw["n_exit"].astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         p50, p95 = _row_quantiles(raw["ct"], exits, (0.5, 0.95))
-        server_time = params.servers[params.scenario] * window
+        server_time = area[..., C_ON]  # server-hours in force: servers x window, or less
         busy = area[..., C_BUSY] / server_time
         blocked = area[..., C_BLOCKED] / server_time
         down = area[..., C_DOWN] / server_time
@@ -128,6 +135,39 @@ def per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
         out.update(transport_per_lane(raw, params))
     if params.pools is not None:
         out.update(resources_per_lane(raw, params))
+    if params.plan is not None and params.plan.periods > 0:
+        out.update(series_per_lane(raw, params))
+    return out
+
+
+def period_bounds(params) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each period of the window, hours: (K,) each."""
+    plan = params.plan
+    start = params.warmup + np.arange(plan.periods) * plan.period
+    return start, np.minimum(start + plan.period, params.horizon) - start
+
+
+def series_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
+    """Figures of each period of each lane, ``series.<field>`` of shape (L, K) or (L, K, J),
+    from the window's figures the engine wrote at each period's end (twin.engine.plan)."""
+    J = params.stations
+    at_end = raw["series"]
+    so_far = np.diff(at_end, axis=1, prepend=0.0)  # what each period added
+    _, length = period_bounds(params)
+    busy = so_far[..., SERIES_FIXED:SERIES_FIXED + J]
+    on = so_far[..., SERIES_FIXED + J:SERIES_FIXED + 2 * J]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = {
+            "series.exits": so_far[..., SC_EXITS],
+            "series.ct_sum": so_far[..., SC_CT],
+            "series.wip": so_far[..., SC_WIP] / length,
+            "series.busy": np.where(on > 0.0, busy / on, np.nan),
+        }
+    if params.power is not None:
+        base = params.power.base_kw[params.scenario][:, None]
+        factor = params.power.factor[params.scenario][:, None]
+        out["series.mean_kw"] = base + factor * so_far[..., SC_HEAT] / length
+        out["series.peak_kw"] = base + factor * at_end[..., SC_PEAK]
     return out
 
 
@@ -158,7 +198,7 @@ def transport_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarr
     """Fleet figures of each lane, ``transport.<field>`` of shape (L, F)."""
     fleets = params.fleets
     window = params.horizon - params.warmup
-    vehicle_time = fleets.count[params.scenario] * window
+    vehicle_time = raw["f_on"]  # vehicle-hours in force: count x window, or less
     area = raw["f_area"]
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -177,13 +217,22 @@ def transport_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarr
     return out
 
 
+def in_force_hours(params, counts: np.ndarray) -> np.ndarray:
+    """Unit-hours in force over the window of a count that the plan sets per phase,
+    ``counts`` (S, NK, N) -> (L, N): the count of each phase times its hours in the window."""
+    plan = params.plan
+    ends = np.concatenate([plan.start[:, 1:], np.full((plan.start.shape[0], 1), np.inf)],
+                          axis=1)
+    hours = (np.minimum(ends, params.horizon) - np.maximum(plan.start, params.warmup))
+    hours = np.maximum(np.nan_to_num(hours, nan=0.0, neginf=0.0), 0.0)  # (S, NK)
+    return np.einsum("sk,skn->sn", hours, counts)[params.scenario]
+
+
 def resources_per_lane(raw: dict[str, np.ndarray], params) -> dict[str, np.ndarray]:
     """Pool figures of each lane, ``resources.<field>`` of shape (L, NP)."""
-    pools = params.pools
-    window = params.horizon - params.warmup
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "resources.busy": raw["p_area"] / (pools.count[params.scenario] * window),
+            "resources.busy": raw["p_area"] / in_force_hours(params, params.plan.pool_count),
             "resources.mean_wait_h": np.where(
                 raw["p_grants"] > 0, raw["p_wait"] / np.maximum(raw["p_grants"], 1), np.nan),
         }
@@ -226,8 +275,8 @@ def power_per_lane(raw: dict[str, np.ndarray], params, exits: np.ndarray) -> dic
         lanes = np.flatnonzero(sc == s)
         mine = slice(lanes[0], lanes[-1] + 1)
         energy_cost[mine] = series[mine] @ (lengths * plan.price[s])
-    demand_cost = plan.demand_charge[sc] * peak * window / HOURS_PER_MONTH
-    server_time = params.servers[sc] * window
+    demand_cost = demand_costs(series, plan, sc, params.warmup, params.horizon)
+    server_time = raw["area"][:, :J, C_ON]
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "power.mean_kw": energy / window,
@@ -247,6 +296,26 @@ def power_per_lane(raw: dict[str, np.ndarray], params, exits: np.ndarray) -> dic
             "power.station.power_wait_h": np.where(
                 raw["grants"][:, :J] > 0, raw["pw_sum"][:, :J] / raw["grants"][:, :J], np.nan),
         }
+
+
+def demand_costs(series: np.ndarray, plan, sc: np.ndarray, warmup: float,
+                 horizon: float) -> np.ndarray:
+    """Demand charges of each lane, (L,): each step of the tariff charges its $/kW-month on
+    the peak demand-interval average of its own part of the window, for that part's
+    length."""
+    out = np.zeros(sc.shape[0])
+    for s in np.unique(sc):
+        lanes = sc == s
+        steps = plan.charges[s] if plan.charges else ((0.0, plan.demand_charge[s]),)
+        for k, (at, charge) in enumerate(steps):
+            end = steps[k + 1][0] if k + 1 < len(steps) else math.inf
+            lo, hi = max(at, warmup), min(end, horizon)
+            bins = (plan.bin_start >= lo) & (plan.bin_start < hi)
+            if charge == 0.0 or hi <= lo or not bins.any():
+                continue
+            peak = series[np.ix_(lanes, bins)].max(axis=1)
+            out[lanes] += charge * peak * (hi - lo) / HOURS_PER_MONTH
+    return out
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> dict[str, object]:

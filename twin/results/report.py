@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from twin.files import write_atomic, writing
+from twin.results import series
 
 
 def _fmt(stat: dict, scale: float = 1.0) -> str:
@@ -84,6 +85,12 @@ def print_summary(summary: dict, console: Console) -> None:
         print_resources(summary["resources"], console)
     if "power" in summary:
         print_power(summary["power"], console)
+    if "series" in summary:
+        console.print(series.series_table(summary["series"], summary.get("target"),
+                                          series_unit(summary["series"]["period_h"])))
+    if summary.get("warmup_method") == "mser-5":
+        console.print(f"warm-up {summary['warmup_h']:g} h, chosen by MSER-5 on the "
+                      f"throughput and WIP of a run from time 0 (docs/ramp.md)")
     console.print(f"{summary['events']:,} events in {summary['wall_s']:.2f} s  "
                   f"(* bottleneck: the station most often busy or down)")
 
@@ -183,4 +190,18 @@ def write_results(out_dir: str | os.PathLike, result) -> list[Path]:
                 out, plan.bin_start, plan.bin_end, result.lanes["power.series_kw"],
                 float(caps.min()) if caps.size else None, result.station_ids,
                 result.lanes["power.station.energy_mwh"], result.name)
+        periods = result.periods
+        if periods is not None:
+            block = result.series
+            files.append(series.write_series_csv(out / "series.csv", result.lanes,
+                                                 periods.start_h, periods.length_h,
+                                                 result.station_ids))
+            files.append(series.plot_series(out / "series.png", block, periods.target_per_h,
+                                            periods.plan, series_unit(periods.period_h),
+                                            result.name))
     return files
+
+
+def series_unit(period_h: float) -> str:
+    """The unit the per-period output is shown in: per week, day or hour."""
+    return "w" if period_h >= 168.0 else "d" if period_h >= 24.0 else "h"

@@ -22,16 +22,41 @@ from twin.compile.flow import (
 )
 from twin.config import Plant
 from twin.errors import TwinError
-from twin.results import metrics
+from twin.results import metrics, series
 from twin.results.parts import PARTS_FIELDS, PRODUCT_FIELDS
 from twin.run import driver, memory
 from twin.run.checkpoints import Checkpoints, run_key
 from twin.run.chunks import run_chunks
 from twin.run.targets import Target
 
+FINE_BATCHES = 250  # periods of the fine series MSER-5 reads when no period is set
+
 
 class SimulationError(TwinError):
     """A run that cannot finish meaningfully (overload, deadlock); the message says why."""
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The periods of the results per period: each one's start and length (hours, (K,)),
+    the nominal period, the throughput target (per hour; None: none) and the release rate of
+    the source's plan, ``[(from_h, jobs per hour), ...]``, for the chart."""
+
+    start_h: np.ndarray
+    length_h: np.ndarray
+    period_h: float
+    target_per_h: float | None
+    plan: list[tuple[float, float]]
+
+
+def _periods(plant: Plant, params) -> Periods | None:
+    if params.plan.periods == 0:
+        return None
+    start, length = metrics.period_bounds(params)
+    report = plant.report
+    target = report.target.throughput if report and report.target else None
+    plan = [(at, 1.0 / law.mean()) for at, law in plant.source.steps()]
+    return Periods(start, length, params.plan.period, target, plan)
 
 
 @dataclass
@@ -61,6 +86,26 @@ class Result:
     pool_ids: tuple[str, ...] = ()
     product_ids: tuple[str, ...] = ()  # the config's products (none: the plant has none)
     kinds: tuple[str, ...] = ()  # the kinds of jobs, with splits or assemblies (else none)
+    periods: Periods | None = None  # the results per period (None: none asked for)
+    warmup_method: str = "fixed"  # or "mser-5" (warmup: auto)
+    warmup_points: dict | None = None  # with mser-5: the point each series gave, hours
+
+    @property
+    def series(self) -> dict | None:
+        """The ``series`` block of the summary (None without periods)."""
+        if self.periods is None:
+            return None
+        p = self.periods
+        return series.summarize_series(self.lanes, p.start_h, p.length_h, p.period_h,
+                                       self.station_ids)
+
+    def target(self, block: dict | None = None) -> dict | None:
+        """The ``target`` block of the summary (None without a target)."""
+        p = self.periods
+        if p is None or p.target_per_h is None:
+            return None
+        return series.target_block(self.series if block is None else block, self.lanes,
+                                   p.start_h, p.length_h, p.target_per_h)
 
     def summary(self) -> dict:
         """The JSON summary, the object ``twin run --json`` prints (its figures: docs/semantics.md,
@@ -68,9 +113,18 @@ class Result:
         out = {
             "name": self.name, "backend": self.backend, "replications": self.replications,
             "seed": self.seed, "horizon_h": self.horizon_h, "warmup_h": self.warmup_h,
+            "warmup_method": self.warmup_method,
         }
+        if self.warmup_points is not None:
+            out["warmup_points_h"] = self.warmup_points
         out.update(metrics.summarize(self.lanes, self.station_ids, self.fleet_ids,
                                      self.pool_ids, self.product_ids))
+        block = self.series
+        if block is not None:
+            out["series"] = block
+            target = self.target(block)
+            if target is not None:
+                out["target"] = target
         out["events"] = int(self.lanes["events"].sum())
         out["wall_s"] = round(self.wall_s, 3)
         return out
@@ -177,7 +231,7 @@ def _observed_overload(plant: Plant, lanes: dict[str, np.ndarray]) -> Simulation
 
 
 def simulate(plant: Plant, replications: int | None = None, seed: int | None = None,
-             backend: str = "auto", horizon: float | None = None, warmup: float | None = None,
+             backend: str = "auto", horizon: float | None = None, warmup: float | str | None = None,
              progress: Callable[[float], None] | None = None,
              checkpoint_dir: str | os.PathLike | None = None,
              workers: int | None = None) -> Result:
@@ -191,7 +245,9 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
         Default to the plant's own.
     backend : {"auto", "numpy", "cupy"}
     horizon, warmup : float, optional
-        Hours; default to the plant's.
+        Hours; default to the plant's. ``warmup="auto"`` (or ``warmup: auto`` in the config)
+        runs the plant once from time 0 and lets MSER-5 pick the warm-up, then runs it with
+        that warm-up (twice the work; docs/ramp.md).
     progress : callable, optional
         Called with the fraction done (0..1) as the run goes.
     checkpoint_dir : path, optional
@@ -216,7 +272,7 @@ def simulate(plant: Plant, replications: int | None = None, seed: int | None = N
 
 
 def simulate_batch(plants: list[Plant], replications: int, seed: int, backend: str = "auto",
-                   horizon: float | None = None, warmup: float | None = None,
+                   horizon: float | None = None, warmup: float | str | None = None,
                    progress: Callable[[float], None] | None = None,
                    workers: int | None = None) -> list[Result | SimulationError]:
     """Simulate several scenarios of one plant together: ``len(plants) x replications`` lanes
@@ -233,7 +289,7 @@ def simulate_batch(plants: list[Plant], replications: int, seed: int, backend: s
 
 
 def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backend: str,
-                        horizon: float | None, warmup: float | None,
+                        horizon: float | None, warmup: float | str | None,
                         progress: Callable[[float], None] | None,
                         checkpoint_dir: str | os.PathLike | None,
                         workers: int | None) -> list[Result | SimulationError]:
@@ -244,6 +300,13 @@ def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backe
     be = get_backend(backend)
     first = plants[0]
     horizon = first.horizon if horizon is None else horizon
+    auto = warmup == "auto" or (warmup is None and first.warmup_auto)
+    points = None
+    if auto:
+        warmup, points = _auto_warmup(plants, replications, seed, be, horizon, progress,
+                                      workers)
+        if progress is not None:  # the second half of the progress: the run itself
+            progress = _later_half(progress)
     warmup = first.warmup if warmup is None else warmup
     if warmup >= horizon:
         raise TwinError(f"warmup ({float(warmup)}h) must be shorter than the horizon "
@@ -270,8 +333,51 @@ def _simulate_scenarios(plants: list[Plant], replications: int, seed: int, backe
                 fleet_ids=params.fleets.ids if params.fleets else (),
                 pool_ids=params.pools.ids if params.pools else (),
                 product_ids=tuple(plants[i].products or ()),
-                kinds=params.parts.kinds if params.parts.any_parts else ())
+                kinds=params.parts.kinds if params.parts.any_parts else (),
+                periods=_periods(plants[i], params),
+                warmup_method="mser-5" if auto else "fixed", warmup_points=points)
     return out
+
+
+def _first_half(progress: Callable[[float], None]) -> Callable[[float], None]:
+    return lambda frac: progress(0.5 * frac)
+
+
+def _later_half(progress: Callable[[float], None]) -> Callable[[float], None]:
+    return lambda frac: progress(0.5 + 0.5 * frac)
+
+
+def _auto_warmup(plants: list[Plant], replications: int, seed: int, be: Backend,
+                 horizon: float, progress, workers) -> tuple[float, dict]:
+    """``warmup: auto``: run the plants from time 0 with results per period (the config's
+    period, or a fine one of the horizon / FINE_BATCHES) and let MSER-5 pick the warm-up on
+    the across-replication means of throughput and WIP (twin.results.series.auto_warmup);
+    the latest point over the scenarios. Raises TwinError (exit 2) when the run is too short
+    for MSER-5 to find one."""
+    first = plants[0]
+    period = first.report.period if first.report and first.report.period else 0.0
+    period = period or horizon / FINE_BATCHES
+    stage = None if progress is None else _first_half(progress)
+    _use_cores(be, workers)
+    size = memory.lanes_at_once(plants, len(plants) * replications, horizon, 0.0, be)
+    params = compile_plants(plants, replications, seed, horizon, 0.0, period)
+    try:
+        lanes = _run_params(params, plants, be, size, None, stage)
+    except (driver.Overload, driver.Deadlock) as err:
+        raise _engine_error(plants[err.lane // replications], err) from None
+    start, length = metrics.period_bounds(params)
+    best, points = 0.0, {}
+    for k, plant in enumerate(plants):
+        mine = {key: v[k * replications: (k + 1) * replications] for key, v in lanes.items()}
+        at, found = series.auto_warmup(mine, start, length)
+        if at is None:
+            need = series.needed_horizon_h(horizon, period)
+            raise TwinError(
+                f"warmup: auto: MSER-5 finds no warm-up in the first half of the {horizon:g} h "
+                f"run of '{plant.name}' (throughput or WIP still drifts); give a horizon of "
+                f"at least {need:g} h, or a warm-up duration")
+        best, points = max(best, at), found
+    return best, points
 
 
 def _use_cores(backend: Backend, workers: int | None) -> None:
