@@ -199,10 +199,17 @@ def test_series_add_up_to_the_window_and_each_period_equals_a_run_that_ends_ther
                  "power": {"busy": "5kW"},
                  "next": [{"to": "exit", "p": 0.8}, {"to": "a", "p": 0.2}]}]
     source = {"interarrival": {"dist": "exponential", "mean": "40min"}}
-    long = run(plant(stations, source, horizon="60h", period="20h",
-                     power={"base_load": "2kW", "cooling": {"cop": 4.0}}), replications=4)
-    short = run(plant(stations, source, horizon="20h", period="20h",
-                      power={"base_load": "2kW", "cooling": {"cop": 4.0}}), replications=4)
+    stations[0]["transport"] = "agv"  # jobs on a vehicle count in WIP: drives booked whole
+    for st, x in zip(stations, (10, 40), strict=True):
+        st.update(position=[x, 10], footprint=[6, 6])
+    more = {"power": {"base_load": "2kW", "cooling": {"cop": 4.0}},
+            "layout": {"floor": [60, 40], "aisles": [[[0, 20], [60, 20]]],
+                       "shipping": [55, 20]},
+            "transport": [{"id": "agv", "kind": "agv", "count": 1, "speed": 0.05,
+                           "load_time": "5min", "unload_time": "5min"}]}
+    long = run(plant(stations, source, horizon="60h", period="20h", **more), replications=4)
+    short = run(plant(stations, source, horizon="20h", period="20h", **more), replications=4)
+    assert (long.lanes["transport.loaded"] > 0.05).all()
     L = long.lanes
     np.testing.assert_allclose(L["series.exits"][:, 0], short.lanes["exits"], rtol=0)
     np.testing.assert_allclose(L["series.wip"][:, 0], short.lanes["wip"], rtol=1e-9)

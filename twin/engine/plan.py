@@ -78,6 +78,7 @@ from twin.engine.layout import (
     SLOT_ON,
     STATION_SLOTS,
     STATUS,
+    T_NEXT,
     UNITS_DIRTY,
 )
 
@@ -203,13 +204,15 @@ def snapshot(x, left):
             inside += n[o[Q_LEN] + j]
         f[row + SERIES_FIXED + j] = f[a + C_BUSY] - busy * left
         f[row + SERIES_FIXED + c.J + j] = f[a + C_ON] - n[o[N_ON] + j] * left
+    # a vehicle's drives and handling are booked whole when they start (twin.engine.vehicles):
+    # a loaded vehicle (its status UNLOADING: the drive, then the unloading) has booked its
+    # time up to its next event, of which what lies past now is taken off
     for fl in range(c.F):
         for status in (V_LOADED, V_UNLOADING):
             wip += f[o[F_AREA] + fl * N_VEHICLE_STATES + status - V_IDLE]
     for v in range(c.V):
-        status = n[o[STATUS] + c.V0 + v]
-        if status == V_LOADED or status == V_UNLOADING:
-            inside += 1
+        if n[o[STATUS] + c.V0 + v] == V_UNLOADING:
+            wip -= left - vehicles.weight(c, f[o[T_NEXT] + c.V0 + v])
     f[row + SC_WIP] = wip - inside * left
     f[row + SC_HEAT] = heat - f[o[HEAT]] * left
     f[row + SC_PEAK] = f[o[HEAT_PMAX]]
