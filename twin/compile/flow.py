@@ -127,9 +127,14 @@ def visit_ratios(plant: Plant) -> np.ndarray:
 
 def effective_process_mean(station: Station, product: str | None = None) -> float:
     """Mean time a job of `product` holds a server in processing, failures and repairs included
-    (hours). `product` may be left out only where the station's times do not depend on it."""
+    (hours), at volume: with a learning curve, the drawn time at the curve's floor (a floor of
+    0 leaves it drawn). `product` may be left out only where the station's times do not depend
+    on it."""
     process, failures = station.process_for(product), station.failures_for(product)
     mean = process.mean()
+    curve = station.learning_for(product) if station.learning is not None else None
+    if curve is not None and curve.rate < 1.0 and curve.floor > 0.0:
+        mean *= curve.floor
     if failures is not None:
         mean *= 1.0 + failures.mttr / failures.mtbf
     return mean
