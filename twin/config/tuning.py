@@ -4,17 +4,19 @@ costs and the optimizer's settings. See docs/tuning.md.
 A variable's path names a field of the plant as the YAML file writes it, list items by their
 id: ``stations.burn_in.servers``, ``transport.agv.count``, ``resources.technicians.count``,
 ``power.cap``, ``stations.burn_in.position``, ``products.gb300`` (a product's share: the
-others keep their proportions and the shares their sum of 1). This module checks the form of
-each entry and that its path leads to a field; which metrics an objective may name is checked
-by `twin.tune`, which knows the results."""
+others keep their proportions and the shares their sum of 1). Items of lists without ids, the
+steps of a schedule among them, go by their 0-based index: ``stations.burn_in.servers.1.count``,
+``stations.burn_in.servers.1.from``, ``source.plan.2.from``, ``power.cap.1.cap``. This module
+checks the form of each entry and that its path leads to a field; which metrics an objective
+may name is checked by `twin.tune`, which knows the results."""
 
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from twin.config.fields import ConfigModel, Duration
+from twin.config.fields import ConfigModel, Duration, Normalized
 from twin.config.layout import Point
-from twin.units import parse_duration, parse_power
+from twin.units import parse_duration, parse_power, unit_factor
 
 if TYPE_CHECKING:
     from twin.config.models import Plant
@@ -58,8 +60,9 @@ class Variable(ConfigModel):
 
     min: Number | str | None = Field(None, description="Lowest value (range form).")
     max: Number | str | None = Field(None, description="Highest value (range form).")
-    step: Number | None = Field(None, gt=0, description="Range: spacing of the values tried, "
-                                "in the unit of `min`; region: grid spacing in metres (needed).")
+    step: Number | str | None = Field(None, description="Range: spacing of the values tried, "
+                                      "a number in the unit of `min` or with its own unit "
+                                      "(`1w`); region: grid spacing in metres (needed).")
     log: bool = Field(False, description="Range: sample on a log scale.")
     choices: list[Any] | None = Field(None, min_length=1, description="Values to choose from, "
                                       "each as the plant file would write it.")
@@ -79,11 +82,13 @@ class Variable(ConfigModel):
             said = " and ".join(forms) if forms else "none of them"
             raise ValueError(f"give exactly one of `min`/`max`, `choices`, `region` or `places` "
                              f"(found {said})")
+        if self.step is not None and quantity(self.step)[0] <= 0:
+            raise ValueError(f"`step` {self.step!r} must be greater than 0")
         if forms[0] == "min/max":
             self._check_range()
         if self.region is not None:
-            if self.step is None:
-                raise ValueError("a region needs `step`, the grid spacing in metres")
+            if self.step is None or isinstance(self.step, str):
+                raise ValueError("a region needs `step`, the grid spacing in metres (a number)")
             for axis in ("x", "y"):
                 low, high = getattr(self.region, axis)
                 if low > high:
@@ -103,8 +108,24 @@ class Variable(ConfigModel):
                              "above `max`")
         if self.log and low <= 0:
             raise ValueError("a log-scale range needs `min` above 0")
+        if isinstance(self.step, str) and quantity(self.step)[1] != unit_low:
+            kind = {"": "plain numbers", "h": "durations", "kW": "powers"}[unit_low]
+            raise ValueError(f"`step` {self.step!r} is not in the kind of unit of the range "
+                             f"({kind}); write it like `min`, or as a plain number in the unit "
+                             "of `min`")
         if self.is_integer and self.step is not None and self.step != int(self.step):
             raise ValueError("an integer range needs a whole `step`")
+
+    def span(self) -> tuple[float, float, float | None]:
+        """A range's (low, high, step) in the internal unit (hours, kW); a plain-number `step`
+        of a range with units is in the unit of `min` (0.5 with `30MW` is 0.5 MW)."""
+        (low, unit), (high, _) = quantity(self.min), quantity(self.max)
+        step = self.step
+        if isinstance(step, str):
+            step = quantity(step)[0]
+        elif unit and step is not None:
+            step = step * unit_factor(self.min)
+        return low, high, step
 
     @property
     def is_integer(self) -> bool:
@@ -220,6 +241,7 @@ def resolve_path(plant: "Plant", path: str) -> tuple[Loc, BaseModel, str]:
     if not path or any(p == "" for p in parts):
         raise ValueError("write a path such as `stations.burn_in.servers`")
     node: Any = plant
+    owner: BaseModel = plant  # the model whose field `node` is
     loc: list[str | int] = []
     for depth, part in enumerate(parts):
         here = ".".join(parts[:depth]) or "the plant"
@@ -232,7 +254,11 @@ def resolve_path(plant: "Plant", path: str) -> tuple[Loc, BaseModel, str]:
                 raise ValueError(f"`{here}` has no `{part}`; it has: {', '.join(node)}")
             return (*loc, part), plant, parts[depth - 1]
         if not isinstance(node, BaseModel):
-            raise ValueError(f"`{here}` is a single value; it has no `{part}`")  # noqa: TRY004
+            if isinstance(owner, Normalized) and parts[depth - 1] in owner.single_of:
+                raise ValueError(f"`{here}` is a single value, not a schedule, so it has no "
+                                 f"step `{part}`; to tune a step, write it as steps "
+                                 "`[{from: 0w, ...}, ...]` (docs/config.md)")
+            raise ValueError(f"`{here}` is a single value; it has no `{part}`")
         fields = type(node).model_fields
         if part not in fields:
             known = ", ".join(fields)
@@ -240,13 +266,22 @@ def resolve_path(plant: "Plant", path: str) -> tuple[Loc, BaseModel, str]:
         loc.append(part)
         if depth == len(parts) - 1:
             return tuple(loc), node, part
-        value = getattr(node, part)
+        value = _as_given(node, part)
+        owner = node
         if value is None:
             raise ValueError(f"`{'.'.join(parts[:depth + 1])}` is not set in the plant; add it "
                              "before tuning a field inside it")
         node = value
     raise ValueError(f"`{path}` names a list item, not a field; add the field to change, such as "
                      f"`{path}.servers`")
+
+
+def _as_given(model: BaseModel, name: str) -> Any:
+    """Field ``name`` of ``model`` as the file gives it: the steps of a schedule (a validated
+    `Normalized` model holds one value in the field and keeps the steps it was given)."""
+    if isinstance(model, Normalized) and model.has_schedule(name):
+        return model._given[name]
+    return getattr(model, name)
 
 
 def _item_index(items: list[Any], part: str, here: str) -> int:
@@ -256,8 +291,20 @@ def _item_index(items: list[Any], part: str, here: str) -> int:
     if part.isdigit() and int(part) < len(items):
         return int(part)
     named = [i for i in ids if i is not None]
-    hint = f"its ids are: {', '.join(named)}" if named else f"use an index below {len(items)}"
+    hint = f"its ids are: {', '.join(named)}" if named else \
+        f"its {len(items)} items go by index, 0 to {len(items) - 1}"
     raise ValueError(f"`{here}` has no item `{part}`; {hint}")
+
+
+def _from_problems(where: Loc, path: str, var: Variable) -> list[Problem]:
+    """A step's start: a duration, and never the first step's (a schedule starts at 0)."""
+    if path.split(".")[-2] == "0":
+        return [(where, "the first step of a schedule starts at 0 (`from: 0w`); tune the "
+                 "`from` of a later step")]
+    if var.min is not None and quantity(var.min)[1] != "h":
+        return [(where, "a `from` is a time: write the range as durations, such as "
+                 "`{min: 4w, max: 20w, step: 1w}`")]
+    return []
 
 
 def tune_problems(plant: "Plant") -> list[Problem]:
@@ -286,6 +333,8 @@ def tune_problems(plant: "Plant") -> list[Problem]:
                              "batch shares them); tune a pool's `count` instead")))
         if name == "id":
             problems.append((where, "ids name things; they cannot be tuned"))
+        if name == "from":
+            problems += _from_problems(where, path, var)
         if name == "products" and (var.min is None or len(plant.products) < 2):
             problems.append((where, ("a product's share is tuned with `min`/`max` between 0 "
                              "and 1, in a plant of two products or more")))

@@ -211,7 +211,7 @@ def print_report(report: dict[str, Any], console) -> None:
     table.add_column("trial", justify="right")
     paths = list(report["reevaluated"][0]["values"])
     for p in paths:
-        table.add_column(".".join(p.split(".")[-2:]), overflow="fold")
+        table.add_column(_column(p), overflow="fold")
     for m in metrics:
         table.add_column(f"{m} ± 95% CI", justify="right")
     table.add_column("feasible")
@@ -238,6 +238,14 @@ def print_report(report: dict[str, Any], console) -> None:
     elif "best" not in report and "pareto" not in report:
         console.print("none of the re-run candidates stayed feasible")
     console.print("files: " + ", ".join(report["files"]))
+
+
+def _column(path: str) -> str:
+    """A variable's column: the end of its path, ``burn_in.servers``, or ``servers.1.from``
+    for a step of a schedule."""
+    parts = path.split(".")
+    keep = 3 if len(parts) >= 3 and parts[-2].isdigit() else 2
+    return ".".join(parts[-keep:])
 
 
 def _short(value: Any) -> str:

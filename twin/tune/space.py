@@ -3,7 +3,8 @@ candidate plant made from the input file with only those fields changed.
 
 A candidate is built on the parsed YAML of the input (so that it is validated exactly like a
 file a user writes: the layout validator included), and its file is written by a round-trip
-YAML writer that keeps the input's comments, order and formatting."""
+YAML writer that keeps the input's comments, order and formatting. A candidate whose tuned
+`from`s leave a schedule's steps out of time order is rejected before that (`order_problem`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from twin.config import ConfigError, Plant, plant_from_text
 from twin.config.tuning import Variable, quantity
 from twin.errors import TwinError
-from twin.units import in_unit_of, unit_factor
+from twin.units import in_unit_of, parse_duration
 
 PRIMITIVE = (str, int, float, bool, type(None))
 
@@ -56,12 +57,9 @@ class Dimension:
             return trial.suggest_int(name, spec.min, spec.max, step=int(spec.step or 1),
                                      log=spec.log)
         if kind in ("float", "quantity"):
-            (low, unit), (high, _) = quantity(spec.min), quantity(spec.max)
-            step = spec.step
-            if unit and step is not None:  # written in the unit of `min`: 1 with 30MW is 1 MW
-                step = step * unit_factor(spec.min)
+            low, high, step = spec.span()
             value = trial.suggest_float(name, low, high, step=step, log=spec.log)
-            return in_unit_of(value, spec.min) if unit else value
+            return _written(value, spec) if kind == "quantity" else value
         if kind == "choice":
             if all(isinstance(c, PRIMITIVE) for c in spec.choices):
                 return trial.suggest_categorical(name, spec.choices)
@@ -109,6 +107,27 @@ class Space:
             set_path(doc, path, value)
         return doc
 
+    def order_problem(self, values: dict[str, Any]) -> str | None:
+        """Why the tuned `from`s of ``values`` leave a schedule's steps out of time order (each
+        step must start after the one before), None if they do not. Such a candidate is an
+        ordinary rejected one, not a mistake in the tune section: a range of phase starts
+        may well overlap the next phase's."""
+        for schedule in dict.fromkeys(s for s in map(_schedule_of, values) if s):
+            steps = get_path(self.base, schedule)
+            paths = [f"{schedule}.{i}.from" for i in range(len(steps))]
+            written = [values.get(path, step.get("from")) for path, step in zip(
+                paths, steps, strict=True)]
+            try:
+                starts = [parse_duration(w) for w in written]
+            except ValueError:
+                continue  # a start that is not a duration: the plant's own check says so
+            for i in range(1, len(starts)):
+                if starts[i] <= starts[i - 1]:
+                    return (f"phases out of order: {paths[i]} {written[i]} is not after "
+                            f"{paths[i - 1]} {written[i - 1]}; each step of a schedule starts "
+                            "after the one before")
+        return None
+
     def plant_for(self, values: dict[str, Any]) -> Plant:
         """Validate the candidate; raises ConfigError (its first problem says why not)."""
         return plant_from_text(self.dump(values), self.source)
@@ -124,6 +143,8 @@ class Space:
         (other problems at these corners, such as overlaps, only reject those candidates)."""
         for dim in self.dimensions:
             for end in _extremes(dim):
+                if self.order_problem({dim.path: end}):
+                    continue  # that end only rejects the candidates that reach it
                 try:
                     self.plant_for({dim.path: end})
                 except ConfigError as err:
@@ -142,6 +163,16 @@ _Representer.add_representer(
     type(None), lambda rep, _value: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
 
 
+def _written(value: float, spec: Variable) -> str:
+    """``value`` (hours or kW) in the unit of `min`; in that of a `step` given with a unit
+    when that of `min` cannot write it exactly (15 days with `min: 1w, step: 1d` is `15d`,
+    not `2.14286w`)."""
+    text = in_unit_of(value, spec.min)
+    if isinstance(spec.step, str) and not math.isclose(quantity(text)[0], value, rel_tol=1e-12):
+        return in_unit_of(value, spec.step)
+    return text
+
+
 def _extremes(dim: Dimension) -> list[Any]:
     spec = dim.spec
     if dim.kind in ("int", "float", "quantity"):
@@ -158,6 +189,14 @@ def _names_path(problem: str, path: str, plant: Plant) -> bool:
     loc, _, _ = resolve_path(plant, path)
     text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     return f" {text}:" in problem or f" {text}." in problem
+
+
+def _schedule_of(path: str) -> str | None:
+    """The schedule whose step's start ``path`` is (``stations.burn_in.servers`` for
+    ``stations.burn_in.servers.1.from``), None for any other path."""
+    head, _, last = path.rpartition(".")
+    schedule, _, index = head.rpartition(".")
+    return schedule if last == "from" and index.isdigit() and schedule else None
 
 
 def _message_of(problem: str) -> str:

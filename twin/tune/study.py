@@ -132,7 +132,7 @@ class Tuner:
             if names is not None and measures.canonical(c.metric) not in names:
                 out.append(0.0)
                 continue
-            low, high = c.bounds
+            low, high = measures.bounds(c)
             value = means[c.metric]
             worst = -math.inf
             if low is not None:
@@ -146,11 +146,16 @@ class Tuner:
 
     def evaluate(self, candidates: list[dict[str, Any]], replications: int, seed: int,
                  progress: Callable[[float], None] | None = None) -> list[Outcome]:
-        """Build, check and simulate candidates: invalid plants and broken budgets are rejected
-        without a simulation; the rest run as ``len x replications`` lanes of one batch."""
+        """Build, check and simulate candidates: invalid plants (phases out of order among
+        them) and broken budgets are rejected without a simulation; the rest run as
+        ``len x replications`` lanes of one batch."""
         outcomes = [Outcome(values=v) for v in candidates]
         plants: list[Plant | None] = [None] * len(candidates)
         for k, out in enumerate(outcomes):
+            disorder = self.space.order_problem(out.values)
+            if disorder:
+                out.status, out.reason = REJECTED, disorder
+                continue
             try:
                 plants[k] = self.space.plant_for(out.values)
             except ConfigError as err:
@@ -161,7 +166,7 @@ class Tuner:
                                       ("capital_cost",))
             broken = [c for c, v in zip(self.tune.constraints, before, strict=True) if v > 0]
             if broken:
-                low, high = broken[0].bounds
+                low, high = measures.bounds(broken[0])
                 bound = f"above the budget {high:,.0f}" if high is not None and cost > high \
                     else f"below {low:,.0f}"
                 out.status, out.reason = REJECTED, f"capital cost {cost:,.0f} USD is {bound}"
@@ -385,7 +390,7 @@ def completed(study) -> list:
 
 def _broken(constraint, value: float) -> str:
     """``throughput 4.76 is below its min 5`` for a broken constraint."""
-    low, _ = constraint.bounds
+    low, _ = measures.bounds(constraint)
     if low is not None and value < low:
         return f"{constraint.metric} {value:.4g} is below its min {constraint.min}"
     return f"{constraint.metric} {value:.4g} is above its max {constraint.max}"
