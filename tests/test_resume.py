@@ -52,6 +52,33 @@ PLACED = {**PLANT,
                "end": "18:00"}]}, {"id": "humanoid", "count": 1}]}
 
 
+# the placed plant ramped (docs/ramp.md): a release plan, build's servers up then down, a
+# learning curve, the test's yield over time, the AGVs and technicians over time, weekly
+# results
+RAMPED = {**PLACED,
+          "source": {"plan": [{"from": "0h", "interarrival": {"dist": "exponential",
+                                                              "mean": "2h"}},
+                              {"from": "100h", "interarrival": {"dist": "exponential",
+                                                                "mean": "1h"}}]},
+          "stations": [
+              {**PLACED["stations"][0], "learning": {"rate": 0.9, "floor": 0.7},
+               "servers": [{"from": "0h", "count": 1}, {"from": "100h", "count": 3},
+                           {"from": "300h", "count": 2}]},
+              {**PLACED["stations"][1],
+               "next": [{"to": "exit", "p": [{"from": "0h", "p": 0.7}, {"from": "200h",
+                                                                         "p": 0.9}]},
+                        {"to": "fix", "p": [{"from": "0h", "p": 0.3}, {"from": "200h",
+                                                                        "p": 0.1}]}]},
+              PLACED["stations"][2]],
+          "transport": [{**PLACED["transport"][0],
+                         "count": [{"from": "0h", "count": 1}, {"from": "150h", "count": 3},
+                                   {"from": "250h", "count": 2}]}],
+          "resources": [{**PLACED["resources"][0],
+                         "count": [{"from": "0h", "count": 1}, {"from": "120h", "count": 2}]},
+                        PLACED["resources"][1]],
+          "report": {"period": "1w"}}
+
+
 class Stop(KeyboardInterrupt):
     pass
 
@@ -61,8 +88,8 @@ def chunks_of(lanes: int):
     return lambda plants, total, *args, **kwargs: min(lanes, total)
 
 
-@pytest.mark.parametrize("data", [PLANT, POWERED, PLACED, PARTS],
-                         ids=["flow", "power", "fleet", "parts"])
+@pytest.mark.parametrize("data", [PLANT, POWERED, PLACED, PARTS, RAMPED],
+                         ids=["flow", "power", "fleet", "parts", "ramp"])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, backend, data):
     plant = twin.config.plant_from_dict(data)
     whole = twin.simulate(plant, replications=8, seed=3, backend=backend)
@@ -98,7 +125,8 @@ def test_checkpoints_of_another_run_are_ignored(tmp_path, backend):
     assert_same_lanes(other.lanes, fresh.lanes)
 
 
-@pytest.mark.parametrize("data", [PLANT, PLACED, PARTS], ids=["flow", "fleet", "parts"])
+@pytest.mark.parametrize("data", [PLANT, PLACED, PARTS, RAMPED],
+                         ids=["flow", "fleet", "parts", "ramp"])
 def test_cores_and_chunks_do_not_change_the_result(backend, monkeypatch, data):
     plant = twin.config.plant_from_dict(data)
     alone = twin.simulate(plant, replications=6, seed=5, backend=backend, workers=1)
