@@ -16,6 +16,7 @@ import twin
 from tests import test_reference as ref
 from tests.test_parts import PARTS
 from tests.test_power import capped_pair
+from tests.test_ramp_reference import RAMP
 from tests.test_trace import make_plant
 from tests.test_transport import battery_plant
 
@@ -48,6 +49,10 @@ CASES = {
     # products, a split whose parts go one by one by AGV, an assembly on places per kind,
     # per-product times, failures, power under a cap and routing
     "parts": lambda: _short(PARTS, 60.0),
+    # a ramp: a source plan, servers added then taken away, learning (per product at one
+    # station), routing p, a pool's units and the cap over time (every step before 130 h),
+    # and results per period, which the comparison covers as every other lane
+    "ramp": lambda: _short(RAMP, 130.0),
 }
 
 
