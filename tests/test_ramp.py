@@ -176,6 +176,22 @@ def test_a_cap_that_rises_lets_a_second_bay_run():
     np.testing.assert_array_equal(exits(r), [9, 20])
 
 
+def test_servers_switched_on_hold_their_standby_even_above_the_cap():
+    """Two bays run at the cap (2 x 10 kW); at 3h five servers with a 1 kW standby come
+    online: the cap counts 25 kW, and from then on only one bay runs (a second start would
+    ask 9 kW more than the 16 kW counted), one job an hour. Four of the five take waiting
+    jobs at once (drawing nothing busy), so the plant draws 21 kW at most."""
+    stations = [{"id": "a", "servers": 2, "buffer": 0, "process": "1h", "next": "b",
+                 "power": {"idle": "1kW", "busy": "10kW"}},
+                {"id": "b", "servers": [{"from": "0h", "count": 0}, {"from": "3h", "count": 5}],
+                 "process": "1min", "power": {"idle": "1kW"}}]
+    r = run(plant(stations, horizon="6h", period="3h", power={"cap": "20kW"}))
+    # [0, 3h): four jobs wait at b; [3h, 6h): those four, the two ending at 3h + 1 s and
+    # 3h + 2 s, then one an hour from 3h + 2 s (4h and 5h + 2 s)
+    np.testing.assert_array_equal(exits(r), [0, 8])
+    assert r.lanes["power.max_kw"][0] == pytest.approx(21.0)
+
+
 def test_pool_units_added_over_time_let_more_jobs_run():
     stations = [{"id": "assemble", "servers": 2, "buffer": 0, "process": "1h",
                  "requires": {"technician": 1}}]

@@ -72,6 +72,7 @@ from twin.engine.layout import (
     PHASE,
     PHASE_START,
     Q_LEN,
+    RESERVED,
     RETIRE,
     SERIES,
     SERVERS_AT,
@@ -119,8 +120,8 @@ def change(x, t, w, tw):
         vehicles.fleet_to(x, fl, x.pn[o[FLEET_AT] + k * c.F + fl], t, w)
     if c.has_units:
         n[o[UNITS_DIRTY]] = 1
-    if c.has_cap:
-        f[o[CAP_SEEN]] = max(f[o[CAP_SEEN]], x.pf[o[CAP_HEAT] + k])
+    if c.has_cap:  # servers switched on hold their standby at once, even above the cap
+        f[o[CAP_SEEN]] = max(f[o[CAP_SEEN]], x.pf[o[CAP_HEAT] + k], f[o[RESERVED]])
     after = x.pf[o[PHASE_START] + k + 1] if k + 1 < c.NK else math.inf
     clock.schedule(x, c.T0 + c.NP, after)
 
