@@ -45,16 +45,14 @@ RAMP = {
          "process": {"dist": "lognormal", "mean": "1h", "cv": 0.5},
          "learning": {"rate": 0.85, "floor": 0.5}},
         # one bay, three from hour 30, two from hour 120; each product learns on its own.
-        # No standby draw: the cap counts each bay present at its standby, so bays added while
-        # the cap is full would push the reservations over it, which the engine stops as a
-        # broken invariant (twin/engine/lane.py) and the SimPy model lets pass
+        # bays added hold their standby at once, even above the cap (docs/ramp.md)
         {"id": "build", "buffer": 3,
          "servers": [{"from": "0h", "count": 1}, {"from": "30h", "count": 3},
                      {"from": "120h", "count": 2}],
          "process": {"by_product": {"a": exponential(1.5), "b": exponential(2.0)}},
          "learning": {"by_product": {"a": {"rate": 0.8, "floor": 0.4},
                                      "b": {"rate": 0.9, "floor": 0.6}}},
-         "power": {"busy": "10kW"}},
+         "power": {"idle": "1kW", "busy": "10kW"}},
         # the yield improves at hour 70
         {"id": "test", "servers": 2,
          "process": {"dist": "uniform", "low": "20min", "high": "1h"},
