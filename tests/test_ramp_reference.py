@@ -45,7 +45,7 @@ RAMP = {
          "process": {"dist": "lognormal", "mean": "1h", "cv": 0.5},
          "learning": {"rate": 0.85, "floor": 0.5}},
         # one bay, three from hour 30, two from hour 120; each product learns on its own.
-        # bays added hold their standby at once, even above the cap (docs/ramp.md)
+        # Bays added hold their standby at once, even above the cap (docs/ramp.md)
         {"id": "build", "buffer": 3,
          "servers": [{"from": "0h", "count": 1}, {"from": "30h", "count": 3},
                      {"from": "120h", "count": 2}],
