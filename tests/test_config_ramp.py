@@ -2,18 +2,16 @@
 learning curves, `warmup: auto` and report periods (docs/config.md, "Ramp studies")."""
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.test_config import conforms
+from tests.test_config import conforms, problems_in, write
 from twin.cli import main
 from twin.config import json_schema, load_plant, plant_from_dict, plant_from_text
 from twin.config.logistics import Fleet
-from twin.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 WEEK = 168.0
@@ -69,19 +67,6 @@ def edited(old: str, new: str) -> str:
     """RAMP with one piece of text replaced."""
     assert RAMP.count(old) == 1, old
     return RAMP.replace(old, new)
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "plant.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems_in(tmp_path: Path, text: str) -> list[str]:
-    """The problems `load_plant` reports for `text` saved as plant.yaml, with the folder cut."""
-    with pytest.raises(ConfigError) as info:
-        load_plant(write(tmp_path, text))
-    return [problem.removeprefix(f"{tmp_path}{os.sep}") for problem in info.value.problems]
 
 
 def line_of(text: str, piece: str) -> int:
