@@ -198,6 +198,13 @@ def ask_units(x, m, j, t, w):
     fits unless another request waits. Returns its time factor, or -1 if it must wait."""
     if not x.c.has_units or not x.pn[x.pn[REQUIRES] + j]:
         return 1.0
+    return take_units(x, m, j, t, w)
+
+
+@lane_outline
+def take_units(x, m, j, t, w):
+    """:func:`ask_units` for a station that needs units (called, not inlined: its three
+    callers would otherwise each compile the pools' code)."""
     a = pools.first_fit(x, j) if x.n[x.pn[N_UWAIT]] == 0 else -1
     if a < 0:
         pools.wait(x, m, j, t)

@@ -50,7 +50,6 @@ from twin.engine.codes import (
     V_CHARGING,
     V_IDLE,
     V_LOADING,
-    V_TO_HOME,
     V_UNLOADING,
 )
 from twin.engine.jit import lane_entry, lane_function
@@ -284,10 +283,12 @@ def vehicle_event(x, v, t, w, tw):
     if status == V_LOADING:
         flow.picked_up(x, v, t, w, tw)
         vehicles.loaded(x, v, t, w)
-    elif status == V_UNLOADING:
+        return
+    free = True  # home, or charged
+    if status == V_UNLOADING:
         flow.delivered(x, v, t, w, tw)
-        vehicles.unloaded(x, v, t, w)
-    elif status == V_TO_HOME:
+        free = vehicles.unloaded(x, v, t, w)
+    if free:
         vehicles.free(x, v, t, w)
-    elif status == V_CHARGING:
+    if status == V_CHARGING:  # after the vehicle is free, its charger passes on
         vehicles.charged(x, v, t, w)

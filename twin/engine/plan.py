@@ -39,7 +39,6 @@ from twin.engine.codes import (
     C_BUSY,
     C_ENERGY,
     C_ON,
-    IDLE,
     N_AREA,
     N_VEHICLE_STATES,
     OFF,
@@ -129,7 +128,7 @@ def change(x, t, w, tw):
 @lane_function
 def servers_to(x, j, target, t, w, tw):
     """Station ``j``'s servers in force become ``target`` (see the module docstring)."""
-    f, n, o = x.f, x.n, x.pn
+    n, o = x.n, x.pn
     on = n[o[N_ON] + j]
     retiring = n[o[RETIRE] + j]
     if target > on - retiring:
@@ -140,10 +139,7 @@ def servers_to(x, j, target, t, w, tw):
         m = first
         while add > 0 and m < first + x.pn[o[STATION_SLOTS] + j]:
             if n[o[STATUS] + m] == OFF and x.pn[o[SLOT_ON] + m]:
-                servers.set_status(x, m, j, IDLE, w, tw)
-                n[o[N_ON] + j] += 1
-                f[o[AREA] + j * N_AREA + C_ON] += w
-                servers.give_idle(x, j, m)
+                servers.switch(x, m, j, 1, w, tw)
                 add -= 1
             m += 1
         while n[o[N_IDLE] + j] > 0 and flow.pull(x, j, t, w, tw):
@@ -153,7 +149,7 @@ def servers_to(x, j, target, t, w, tw):
         while drop > 0 and n[o[N_IDLE] + j] > 0:
             m = servers.lowest_idle(x, j)
             servers.take_idle(x, j)
-            servers.switch_off(x, m, j, w, tw)
+            servers.switch(x, m, j, 0, w, tw)
             drop -= 1
         n[o[RETIRE] + j] += drop
 

@@ -36,7 +36,7 @@ from twin.engine.codes import (
     WAIT_UNITS,
     WAITING,
 )
-from twin.engine.jit import lane_function
+from twin.engine.jit import lane_function, lane_outline
 from twin.engine.layout import (
     AREA,
     CTR,
@@ -184,18 +184,22 @@ def free(x, m, j, w, tw):
     clock.schedule(x, m, math.inf)
     if x.c.has_plan and x.n[x.pn[RETIRE] + j] > 0:
         x.n[x.pn[RETIRE] + j] -= 1
-        switch_off(x, m, j, w, tw)
+        switch(x, m, j, 0, w, tw)
     else:
         set_status(x, m, j, IDLE, w, tw)
         give_idle(x, j, m)
 
 
-@lane_function
-def switch_off(x, m, j, w, tw):
-    """Server ``m`` of station ``j``, holding no job, is no longer in force."""
-    set_status(x, m, j, OFF, w, tw)
-    x.n[x.pn[N_ON] + j] -= 1
-    x.f[x.pn[AREA] + j * N_AREA + C_ON] -= w
+@lane_outline
+def switch(x, m, j, on, w, tw):
+    """Server ``m`` of station ``j``, holding no job, comes into force (``on``: 1; it idles)
+    or leaves it (0). Called, not inlined: only changes of the plan switch servers."""
+    set_status(x, m, j, IDLE if on else OFF, w, tw)
+    d = 1 if on else -1
+    x.n[x.pn[N_ON] + j] += d
+    x.f[x.pn[AREA] + j * N_AREA + C_ON] += d * w
+    if on:
+        give_idle(x, j, m)
 
 
 # --- random times

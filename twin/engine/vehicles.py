@@ -272,7 +272,8 @@ def nearest_charger(x, fl, place):
 @lane_function
 def unloaded(x, v, t, w):
     """Unloading ends: below its threshold the vehicle goes to charge (or waits for a
-    charger); otherwise it is free."""
+    charger); otherwise it is free: returns whether it is (the caller frees it, so that
+    :func:`free` is compiled at one place of the event loop)."""
     f, n, o = x.f, x.n, x.pn
     fl = fleet_of(x, v)
     if t >= x.c.warmup:
@@ -287,14 +288,14 @@ def unloaded(x, v, t, w):
             f[o[V_SEQ] + v] = f[o[NEXT_VSEQ]]
             f[o[NEXT_VSEQ]] += 1.0
             set_phase(x, v, V_CHARGE_WAIT, math.inf)
-        return
-    free(x, v, t, w)
+        return False
+    return True
 
 
 @lane_function
 def charged(x, v, t, w):
-    """Charging ends: the charger passes to the fleet's vehicle that has waited longest for
-    one, and vehicle ``v`` is free."""
+    """Charging ends and vehicle ``v``, already freed (:func:`free`), leaves its charger to
+    the fleet's vehicle that has waited longest for one."""
     f, n, o = x.f, x.n, x.pn
     fl = fleet_of(x, v)
     k = n[o[V_CHARGER] + v]
@@ -303,7 +304,6 @@ def charged(x, v, t, w):
         if fleet_of(x, u) == fl and n[o[STATUS] + x.c.V0 + u] == V_CHARGE_WAIT \
                 and f[o[V_SEQ] + u] < first:
             waiting, first = u, f[o[V_SEQ] + u]
-    free(x, v, t, w)
     if waiting >= 0:
         book(x, fl, V_CHARGE_WAIT, -w)
         charge(x, waiting, k, t, w)
