@@ -28,8 +28,13 @@ wait for a vehicle, pools busy) beside SimPy's.
 by default) and also times the whole ``twin run configs/houston.yaml --json`` command in a
 fresh process (start-up, loading the compiled engine, the report) against SimPy.
 
+``--ramp`` runs the first 13 weeks of ``configs/houston-ramp.yaml`` (16 replications; 2 of
+SimPy's, which learned release plans, bays over time, learning curves and yields over time):
+the ramp's first two release steps and its first change of capacity.
+
     python benchmarks/bench_engine.py                       # 1 .. 8,192 lanes of the line
     python benchmarks/bench_engine.py --houston             # make run's plant, and the command
+    python benchmarks/bench_engine.py --ramp                # the Houston ramp's first quarter
     python benchmarks/bench_engine.py --power --cap --lanes 4096
     python benchmarks/bench_engine.py --fleet --resources --lanes 4096
     python benchmarks/bench_engine.py --backend cupy --lanes 1024 65536 131072
@@ -274,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --fleet: pools of technicians and humanoids, and a forklift")
     parser.add_argument("--houston", action="store_true",
                         help="configs/houston.yaml, and the whole twin run command")
+    parser.add_argument("--ramp", action="store_true",
+                        help="configs/houston-ramp.yaml, its first 13 weeks unless --horizon")
     args = parser.parse_args(argv)
     if args.resources and not args.fleet:
         parser.error("--resources needs --fleet")
@@ -282,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         plant = twin.load(houston)
         lanes = args.lanes or [plant.replications]
         simpy_reps, repeat = args.simpy_replications or 8, 1
+    elif args.ramp:
+        plant = twin.load(houston.with_name("houston-ramp.yaml"))
+        plant = plant.model_copy(update={"horizon": 13 * 168.0})
+        lanes = args.lanes or [plant.replications]
+        simpy_reps, repeat = args.simpy_replications or 2, 1
     else:
         data = dict(FLEET_LINE) if args.fleet else dict(LINE)
         if args.resources:
@@ -331,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         simpy_wall = reps * plant.horizon / ref["rate"]
         print(f"\n# the whole `twin run {houston.name} --json` ({reps} replications): {wall:.2f} s "
               f"against SimPy's {simpy_wall:.1f} s for them: {simpy_wall / wall:.1f}x", flush=True)
-    if (args.fleet or args.houston) and last is not None:
+    if (args.fleet or args.houston or args.ramp) and last is not None:
         print_figures(last[0], ref, last[1])
     return 0
 

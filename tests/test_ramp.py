@@ -307,3 +307,41 @@ def test_the_houston_ramp_runs_and_follows_its_release_plan():
     assert len(weekly) == 10 and s["target"]["period"] is None  # 1,000 a week comes later
     # the first week fills the line; weeks 2-8 make about the 150 released, week 10 about 300
     assert 120.0 < weekly[1:8].mean() < 180.0 and weekly[9] > 220.0
+
+
+def test_vehicles_added_and_taken_away_at_their_times():
+    """One AGV, three from 5h, one from 20h: at 5h two vehicles come on idle at the fleet's
+    start; at 20h the idle ones go off at once (a loaded one would finish its trip first)."""
+    from twin.run import trace
+
+    stations = [{"id": "a", "process": "10min", "position": [10, 10], "footprint": [6, 6],
+                 "transport": "agv"}]
+    p = plant(stations, source={"interarrival": "2h"}, horizon="30h",
+              layout={"floor": [60, 40], "aisles": [[[0, 20], [60, 20]]],
+                      "shipping": [55, 20]},
+              transport=[{"id": "agv", "kind": "agv", "speed": 1.0, "load_time": "1min",
+                          "unload_time": "1min",
+                          "count": [{"from": "0h", "count": 1}, {"from": "5h", "count": 3},
+                                    {"from": "20h", "count": 1}]}])
+    rows = [r for r in trace.record(p, 0, 0) if r.kind == "vehicle"]
+    on = {r.index for r in rows if r.time_h == 5.0 and r.state == "idle"}
+    off = {r.index for r in rows if r.time_h == 20.0 and r.state == "off"}
+    assert len(on) == 2 and len(off) == 2, (on, off)
+    assert not any(r.index in off and r.time_h > 20.0 for r in rows)  # they stay off
+    r = run(p)
+    shares = sum(r.lanes[f"transport.{k}"][0, 0]
+                 for k in ("loaded", "empty", "handling", "charging", "idle"))
+    assert shares == pytest.approx(1.0, abs=1e-12)  # over the vehicle-time in force
+
+
+def test_a_tariff_that_changes_prices_each_part_of_the_window_by_its_own_step():
+    stations = [{"id": "burn_in", "buffer": 0, "process": "1000h",
+                 "power": {"idle": "1MW", "busy": "1MW"}}]
+    p = plant(stations, horizon="2w", period="1w",
+              power={"tariff": [{"from": "0w", "energy": 0.05, "demand_charge": 10.0},
+                                {"from": "1w", "energy": 0.10, "demand_charge": 20.0}]})
+    r = run(p)
+    month = 365.25 * 24 / 12
+    assert r.lanes["power.energy_cost_usd"][0] == pytest.approx(1000 * 168 * (0.05 + 0.10))
+    assert r.lanes["power.demand_cost_usd"][0] == pytest.approx(
+        1000 * (10.0 + 20.0) * 168 / month)
