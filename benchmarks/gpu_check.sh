@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks in one script (at most 8 minutes), for a machine with an NVIDIA GPU, CuPy and
+# The GPU checks in one script (at most 9 minutes), for a machine with an NVIDIA GPU, CuPy and
 # numba-cuda (pip install -e '.[gpu13]', or '.[gpu]' for CUDA 12). In order:
 #   1. the GPU build compiles and runs: a small plant on CuPy, the compile time said on stderr
 #      (the kernels are cached on disk for the steps after);
@@ -8,7 +8,8 @@
 #      ratio to the SimPy model on one CPU core, the bytes of state a lane needs, and the whole
 #      `twin run` command;
 #   4. the blocking line, the fleet line and the line with a binding power cap at 131,072 lanes;
-#   5. layout tuning: candidates per second, K x M lanes per batch.
+#   5. layout tuning: candidates per second, K x M lanes per batch;
+#   6. the Houston ramp (schedules, learning, weekly results), its first 4 weeks at 8k lanes.
 # Logs go to $OUT (or ./gpu-check) as well as stdout.
 #   bash benchmarks/gpu_check.sh            # from the repository root
 set -uo pipefail
@@ -39,3 +40,6 @@ done
 echo "== 5. layout tuning"
 timeout "${TUNE_S:-40}" $PY benchmarks/bench_tune.py --backend cupy --candidates 64 \
     --replications 16 --sizes 64 1024 8192 --simpy-candidates 2 2>&1 | tee "$LOG/tune.log"
+echo "== 6. the Houston ramp"
+timeout "${RAMP_S:-60}" $PY benchmarks/bench_engine.py --ramp --backend cupy --horizon 4w \
+    --lanes ${RAMP_LANES:-8192} --simpy-replications 2 --repeat 1 2>&1 | tee "$LOG/ramp.log"
