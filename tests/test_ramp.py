@@ -16,6 +16,7 @@ import pytest
 
 import twin
 from twin.errors import TwinError
+from twin.run.simulate import SimulationError, simulate_batch
 
 SECOND = 1.0 / 3600.0
 
@@ -345,3 +346,17 @@ def test_a_tariff_that_changes_prices_each_part_of_the_window_by_its_own_step():
     assert r.lanes["power.energy_cost_usd"][0] == pytest.approx(1000 * 168 * (0.05 + 0.10))
     assert r.lanes["power.demand_cost_usd"][0] == pytest.approx(
         1000 * (10.0 + 20.0) * 168 / month)
+
+
+def test_warmup_auto_in_a_batch_leaves_an_overloaded_scenario_to_its_error():
+    stations = [{"id": "server", "process": {"dist": "exponential", "mean": "30min"}}]
+    doc = {"name": "mm1", "horizon": "500h", "warmup": "auto",
+           "source": {"interarrival": {"dist": "exponential", "mean": "1h"}},
+           "stations": stations}
+    fine = twin.config.plant_from_dict(doc)
+    doc["stations"] = [dict(stations[0], process={"dist": "exponential", "mean": "2h"})]
+    overloaded = twin.config.plant_from_dict(doc)
+    out = simulate_batch([fine, overloaded], replications=8, seed=1, backend="numpy")
+    assert out[0].summary()["warmup_method"] == "mser-5"
+    assert isinstance(out[1], SimulationError)
+    assert "overloaded" in str(out[1])

@@ -352,22 +352,29 @@ def _auto_warmup(plants: list[Plant], replications: int, seed: int, be: Backend,
     """``warmup: auto``: run the plants from time 0 with results per period (the config's
     period, or a fine one of the horizon / FINE_BATCHES) and let MSER-5 pick the warm-up on
     the across-replication means of throughput and WIP (twin.results.series.auto_warmup);
-    the latest point over the scenarios. Raises TwinError (exit 2) when the run is too short
-    for MSER-5 to find one."""
+    the latest point over the scenarios, with that scenario's points. A scenario that
+    overloads or deadlocks is left out here (the run after says why). Raises TwinError
+    (exit 2) when the run is too short for MSER-5 to find a point."""
     first = plants[0]
     period = first.report.period if first.report and first.report.period else 0.0
     period = period or horizon / FINE_BATCHES
     stage = None if progress is None else _first_half(progress)
     _use_cores(be, workers)
-    size = memory.lanes_at_once(plants, len(plants) * replications, horizon, 0.0, be)
-    params = compile_plants(plants, replications, seed, horizon, 0.0, period)
-    try:
-        lanes = _run_params(params, plants, be, size, None, stage)
-    except (driver.Overload, driver.Deadlock) as err:
-        raise _engine_error(plants[err.lane // replications], err) from None
+    todo = [p for p in plants if _certain_overload(p) is None]
+    while todo:
+        size = memory.lanes_at_once(todo, len(todo) * replications, horizon, 0.0, be)
+        params = compile_plants(todo, replications, seed, horizon, 0.0, period)
+        try:
+            lanes = _run_params(params, todo, be, size, None, stage)
+        except (driver.Overload, driver.Deadlock) as err:
+            todo.pop(err.lane // replications)
+            continue
+        break
+    else:
+        return 0.0, {}
     start, length = metrics.period_bounds(params)
     best, points = 0.0, {}
-    for k, plant in enumerate(plants):
+    for k, plant in enumerate(todo):
         mine = {key: v[k * replications: (k + 1) * replications] for key, v in lanes.items()}
         at, found = series.auto_warmup(mine, start, length)
         if at is None:
@@ -376,7 +383,8 @@ def _auto_warmup(plants: list[Plant], replications: int, seed: int, be: Backend,
                 f"warmup: auto: MSER-5 finds no warm-up in the first half of the {horizon:g} h "
                 f"run of '{plant.name}' (throughput or WIP still drifts); give a horizon of "
                 f"at least {need:g} h, or a warm-up duration")
-        best, points = max(best, at), found
+        if at >= best:
+            best, points = at, found
     return best, points
 
 
