@@ -17,6 +17,7 @@ import numpy as np
 from twin.compile.parts import route_table
 from twin.config import Exponential, Plant
 from twin.config.fields import in_force
+from twin.config.models import LearningByProduct
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def time_plan(plants: list[Plant], kinds: tuple[str, ...], products: tuple[str, 
     """The phases of a batch (``tables`` takes the gamma and empirical rows of the plans'
     laws; ``power_cap``, ``base_kw``, ``factor`` (S,) turn plant caps into caps of heat)."""
     S, J, PR = len(plants), len(plants[0].stations), len(products)
-    starts = [[0.0] + [t for t in p.change_times() if t > 0.0] for p in plants]
+    starts = [[0.0] + p.change_times() for p in plants]  # change times are after 0
     NK = max(len(s) for s in starts)
     start = np.full((S, NK), np.inf)
     servers = np.zeros((S, NK, J + 1), np.int64)
@@ -148,7 +149,7 @@ def time_plan(plants: list[Plant], kinds: tuple[str, ...], products: tuple[str, 
                 if curve is not None and curve.rate < 1.0:
                     learn_exp[s, j, r] = math.log2(curve.rate)
                     learn_floor[s, j, r] = curve.floor
-            learn_own[s, j] = int(st.learning is not None and hasattr(st.learning, "by_product"))
+            learn_own[s, j] = int(isinstance(st.learning, LearningByProduct))
         if nhpp[s] and not all(isinstance(law, Exponential) for _, law in p.source.steps()):
             raise ValueError("an exact Poisson release needs exponential interarrival times")
     return TimePlan(start=start, servers=servers, capacity=capacity, kind=kind, par=par,

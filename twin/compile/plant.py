@@ -121,8 +121,6 @@ class Params:
         last.
     parts : twin.compile.parts.PartsPlan
         Products, kinds, routing by tag, splits and assemblies.
-    cap_heat : (S,) float64
-        The cap in kW of station heat (inf: none); ``plan.cap_heat`` has it per phase.
     plan : twin.compile.plan.TimePlan
         Phases of the values that change over time, learning curves, and the periods of
         the results per period.
@@ -148,7 +146,6 @@ class Params:
     reserve: np.ndarray
     share: np.ndarray
     last_step: np.ndarray
-    cap_heat: np.ndarray
     has_power: bool
     has_cap: bool
     power: PowerPlan | None
@@ -353,9 +350,6 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
     has_power = any(p.power is not None or any(st.power is not None for st in p.stations)
                     for p in plants)
     plan = _power_plan(plants, horizon, warmup) if has_power else None
-    cap_heat = np.full(S, np.inf)
-    if plan is not None:
-        cap_heat = (plan.cap_kw - plan.base_kw) / plan.factor
     if period is None:
         period = first.report.period if first.report and first.report.period else 0.0
     timeline = time_plan(
@@ -380,8 +374,8 @@ def compile_plants(plants: list[Plant], replications: int, seed: int,
         slot_station=slot_station.astype(np.int64), slot_on=slot_on, servers=servers,
         capacity=capacity, dist_kind=kind, dist_par=par, dist_row=row, tables=table_arr,
         parts=parts, mtbf=mtbf, mttr=mttr, draw=draw, reserve=reserve, share=share,
-        last_step=last_step, cap_heat=cap_heat, has_power=has_power,
-        has_cap=bool(np.isfinite(cap_heat).any()), power=plan, fleets=fleets,
+        last_step=last_step, has_power=has_power,
+        has_cap=bool(np.isfinite(timeline.cap_heat).any()), power=plan, fleets=fleets,
         pools=pool_plan(plants, slot_station), vehicle0=vehicle0, timer0=timer0,
         plan=timeline,
     )

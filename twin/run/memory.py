@@ -62,7 +62,7 @@ def estimate_dims(plants: list[Plant], window: float, horizon: float, warmup: fl
         T=max(len(tables), 1), G=max(tables + [1]), PR=len(products),
         KD=len(plants[0].kinds()),
         TR=trace_buffer_rows(M, J + 1, len(pools)) if trace else 0,
-        NK=max(1 + sum(t > 0.0 for t in p.change_times()) for p in plants),
+        NK=max(1 + len(p.change_times()) for p in plants),
         KP=periods_in(window, period if period is not None else _period(plants[0])))
 
 
